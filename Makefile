@@ -1,0 +1,42 @@
+# Two commands matter: `make demo` and `make test`. Both build .venv from constraints.txt first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export PYTHONWARNINGS ?= ignore::DeprecationWarning
+
+# Demo scale: small enough to build in a couple of minutes on 2 cores, large enough to have every kind of dirt.
+DEMO_CUSTOMERS ?= 2000
+DEMO_DAYS ?= 60
+SEED ?= 42
+
+.PHONY: setup demo test ui bench lint clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/warehouse generate --customers $(DEMO_CUSTOMERS) --days $(DEMO_DAYS) --seed $(SEED)
+	$(BIN)/warehouse run
+	$(BIN)/warehouse show
+
+test: setup
+	$(BIN)/python -m pytest
+
+ui: setup
+	$(BIN)/warehouse ui
+
+bench: setup
+	$(BIN)/python -m bench
+
+lint: setup
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf data/landing data/*.duckdb data/.dlt dbt_project/target .dagster_home

@@ -1,0 +1,1 @@
+"""Realistic, dirty demo data in the public shapes of HubSpot, Shopify and Segment."""

@@ -1,0 +1,1 @@
+"""dlt sources that land CRM, shop and analytics data in DuckDB."""
