@@ -7,11 +7,13 @@ pointing the whole product at other files is a matter of three environment varia
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+# Freshness targets of the raw tables: events stream in, the shop syncs hourly, the CRM exports daily.
+DEFAULT_FRESHNESS_MINUTES = {"analytics": 15, "shop": 60, "crm": 24 * 60}
 
 
 def _path(env_var: str, default: str) -> Path:
@@ -32,6 +34,10 @@ class Settings:
     """The read-only copy of the marts that BI tools open; replaced atomically after checks pass."""
     pipelines_dir: Path
     """dlt's working directory (pipeline state, load packages in flight): sits beside the warehouse."""
+    freshness_minutes: dict[str, int] = field(default_factory=dict)
+    """How old each system's raw tables may get before Dagster flags them stale (FRESHNESS_<SYSTEM>_MINUTES)."""
+    collector_write_key: str | None = None
+    """The Segment write key `warehouse collect` accepts (COLLECTOR_WRITE_KEY); no default: unset refuses."""
 
     @property
     def data_dir(self) -> Path:
@@ -47,4 +53,9 @@ def get_settings() -> Settings:
         warehouse_path=warehouse_path,
         serving_path=_path("SERVING_PATH", "data/serving.duckdb"),
         pipelines_dir=Path(pipelines_dir).resolve() if pipelines_dir else warehouse_path.parent / ".dlt",
+        freshness_minutes={
+            system: int(os.environ.get(f"FRESHNESS_{system.upper()}_MINUTES", default))
+            for system, default in DEFAULT_FRESHNESS_MINUTES.items()
+        },
+        collector_write_key=os.environ.get("COLLECTOR_WRITE_KEY", "").strip() or None,
     )
