@@ -1,0 +1,158 @@
+"""Table specs: each raw table's columns declared once, used for both the reader's SQL and dlt's column hints.
+
+A `TableSpec` says where every contract column (docs/contracts.md section 2) sits in the delivered JSON and
+which type it must have. The landing reader turns the spec into DuckDB extraction and validation SQL; the
+dlt resources turn the same spec into column hints, so the SQL and the destination schema cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from dlt.common.normalizers.naming.snake_case import NamingConvention
+
+DECIMAL_PRECISION = 38
+DECIMAL_SCALE = 9
+"""dlt's default decimal: money arrives as strings with at most a few decimals, so nothing is rounded."""
+
+_NAMING = NamingConvention()
+
+
+class ColumnType(StrEnum):
+    """The few types raw tables use (contract section 2): everything free-form stays text."""
+
+    TEXT = "text"
+    BIGINT = "bigint"
+    DECIMAL = "decimal"
+    BOOL = "bool"
+    TIMESTAMP = "timestamp"
+    JSON = "json"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One output column: its name, the JSON path of its value, its type.
+
+    `path` is a JSON pointer relative to the record (or the list element, for child tables), e.g.
+    `/properties/email`. `sum_over` names a list inside the element whose items' `path` values are summed
+    (a refund's amount is the sum of its transactions).
+    """
+
+    name: str
+    path: str
+    type: ColumnType = ColumnType.TEXT
+    sum_over: str | None = None
+
+    def dlt_hint(self) -> dict[str, Any]:
+        hint: dict[str, Any] = {"name": self.name, "data_type": self.type.value, "nullable": True}
+        if self.type is ColumnType.DECIMAL:
+            hint.update(precision=DECIMAL_PRECISION, scale=DECIMAL_SCALE)
+        return hint
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    """A list inside the parent record that becomes its own table, replaced per parent key on every load."""
+
+    table: str
+    """Full table name, `<parent>__<list>`."""
+    list_path: str
+    """JSON pointer of the list in the parent record, e.g. `/line_items`."""
+    parent_key: str
+    """Column carrying the parent's primary key, e.g. `order_id`."""
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] = ()
+
+    def dlt_columns(self, parent_key_type: ColumnType) -> dict[str, dict[str, Any]]:
+        columns = {self.parent_key: Column(self.parent_key, "", parent_key_type).dlt_hint()}
+        columns.update({c.name: c.dlt_hint() for c in self.columns})
+        columns.update({name: dict(hint) for name, hint in _LINEAGE_HINTS.items()})
+        for name in self.primary_key:
+            columns[name]["primary_key"] = True
+            columns[name]["nullable"] = False
+        columns[self.parent_key]["merge_key"] = True
+        return columns
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A raw root table: its key, its columns, its child lists, and where unknown fields are looked for."""
+
+    table: str
+    primary_key: str
+    columns: tuple[Column, ...]
+    children: tuple[ChildSpec, ...] = ()
+    cursor: str | None = None
+    """Column whose newest value wins when one load holds several versions of a record."""
+    envelope_keys: frozenset[str] = frozenset()
+    """Keys of API envelopes (`{"orders": [...]}`, `{"order": {...}}`) whose content are the records."""
+    drift_prefixes: dict[str, str] = field(default_factory=dict)
+    """Object pointer -> column-name prefix for unknown fields found there; the default is dlt's `__` path."""
+
+    @property
+    def key_column(self) -> Column:
+        return next(c for c in self.columns if c.name == self.primary_key)
+
+    def dlt_columns(self) -> dict[str, dict[str, Any]]:
+        """Column hints for the root table: declared columns first, then lineage; newest cursor wins."""
+        columns = {c.name: c.dlt_hint() for c in self.columns}
+        columns[self.primary_key].update(primary_key=True, nullable=False)
+        if self.cursor:
+            columns[self.cursor]["dedup_sort"] = "desc"
+        columns.update({name: dict(hint) for name, hint in _LINEAGE_HINTS.items()})
+        return columns
+
+    def object_paths(self) -> dict[str, set[str]]:
+        """Every JSON object the spec reads from (pointer -> keys known there): drift is sought there.
+
+        Lists that feed child tables and columns stored whole (JSON) count as known keys of their parent
+        object; their insides are not looked into.
+        """
+        known: dict[str, set[str]] = {"": set()}
+        pointers = [c.path for c in self.columns] + [child.list_path for child in self.children]
+        for pointer in pointers:
+            parts = pointer.strip("/").split("/")
+            for depth, part in enumerate(parts):
+                parent = "/" + "/".join(parts[:depth]) if depth else ""
+                known.setdefault(parent, set()).add(_unescape_pointer(part))
+        return known
+
+    def drift_column_name(self, object_pointer: str, key: str) -> str:
+        """Name of the column for an unknown field `key` found in the object at `object_pointer`."""
+        prefix = self.drift_prefixes.get(object_pointer)
+        if prefix is None:
+            parts = [_unescape_pointer(p) for p in object_pointer.strip("/").split("/") if p]
+            prefix = "".join(f"{_NAMING.normalize_identifier(p)}__" for p in parts)
+        name = prefix + _NAMING.normalize_identifier(key)
+        taken = {c.name for c in self.columns} | set(_LINEAGE_HINTS)
+        if name in taken:
+            name = f"{_NAMING.normalize_identifier(object_pointer.strip('/') or 'extra')}__{name}"
+        return name
+
+
+def json_pointer(*keys: str) -> str:
+    """JSON pointer of nested keys, escaped per RFC 6901 so any key name is safe inside SQL paths."""
+    return "".join("/" + k.replace("~", "~0").replace("/", "~1") for k in keys)
+
+
+def _unescape_pointer(part: str) -> str:
+    return part.replace("~1", "/").replace("~0", "~")
+
+
+QUARANTINE_TABLE = "quarantine"
+QUARANTINE_COLUMNS: dict[str, dict[str, Any]] = {
+    "source_file": {"name": "source_file", "data_type": "text", "nullable": False, "primary_key": True},
+    "source_line": {"name": "source_line", "data_type": "bigint", "nullable": False, "primary_key": True},
+    "resource": {"name": "resource", "data_type": "text", "nullable": False},
+    "raw_line": {"name": "raw_line", "data_type": "text", "nullable": True},
+    "reason": {"name": "reason", "data_type": "text", "nullable": False},
+    "quarantined_at": {"name": "quarantined_at", "data_type": "timestamp", "nullable": False},
+}
+"""raw_<system>.quarantine: keyed by where the line was read, so re-reading a file does not duplicate it."""
+
+_LINEAGE_HINTS: dict[str, dict[str, Any]] = {
+    "_source_file": {"name": "_source_file", "data_type": "text", "nullable": True},
+    "_source_line": {"name": "_source_line", "data_type": "bigint", "nullable": True},
+}

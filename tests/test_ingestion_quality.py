@@ -1,0 +1,94 @@
+"""Bad input never stops a load and is never lost: it lands in quarantine; new fields land as text columns."""
+
+from __future__ import annotations
+
+import json
+
+from test_ingestion_sources import contact, event, rows, settings, write_jsonl  # noqa: F401 (fixture)
+
+from ingestion.pipelines import load
+from ingestion.settings import Settings
+
+
+def test_malformed_lines_are_quarantined_with_file_line_and_reason(settings: Settings) -> None:  # noqa: F811
+    path = settings.landing_dir / "crm/contacts/contacts-b0000-p0000.jsonl"
+    path.parent.mkdir(parents=True)
+    good = json.dumps(contact("1", "2024-01-02T00:00:00Z", "a@x.com")).encode()
+    wrong_type = json.dumps(contact("2", "not a date", "b@x.com")).encode()
+    no_key = json.dumps({"properties": {"email": "c@x.com"}}).encode()
+    bad_utf8 = b'{"id": "3", "properties": {"email": "\xff@x.com"}}'
+    path.write_bytes(b"\n".join([good, b'{"id": "9", broken', wrong_type, no_key, bad_utf8]) + b"\n")
+
+    load(["crm"], settings)
+
+    assert rows(settings, "SELECT id FROM raw_crm.contacts") == [("1",)]
+    quarantined = rows(
+        settings,
+        "SELECT source_file, source_line, resource, reason FROM raw_crm.quarantine ORDER BY source_line",
+    )
+    assert quarantined == [
+        ("crm/contacts/contacts-b0000-p0000.jsonl", 2, "contacts", "not valid JSON"),
+        (
+            "crm/contacts/contacts-b0000-p0000.jsonl",
+            3,
+            "contacts",
+            "updated_at: not a date is not a timestamp",
+        ),
+        ("crm/contacts/contacts-b0000-p0000.jsonl", 4, "contacts", "missing primary key id"),
+        ("crm/contacts/contacts-b0000-p0000.jsonl", 5, "contacts", "invalid UTF-8"),
+    ]
+
+
+def test_quarantine_keeps_the_raw_line(settings: Settings) -> None:  # noqa: F811
+    path = write_jsonl(settings, "analytics/events/e.jsonl", [])
+    path.write_bytes(b'{"messageId": "m-1", "timestamp": 42}\n')
+
+    load(["analytics"], settings)
+
+    assert rows(settings, "SELECT raw_line, reason FROM raw_analytics.quarantine") == [
+        ('{"messageId": "m-1", "timestamp": 42}', "timestamp: 42 is not a timestamp")
+    ]
+
+
+def test_bad_child_item_quarantines_its_parent_record(settings: Settings) -> None:  # noqa: F811
+    bad_order = {"id": 1, "updated_at": "2024-01-01T00:00:00Z", "line_items": [{"id": 5, "price": "cheap"}]}
+    write_jsonl(settings, "shop/orders/o.jsonl", [bad_order])
+
+    load(["shop"], settings)
+
+    assert rows(settings, "SELECT reason FROM raw_shop.quarantine") == [
+        ("line_items[1] price: cheap is not a decimal",)
+    ]
+    assert rows(
+        settings,
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw_shop' AND table_name = 'orders'",
+    ) == [(0,)]
+
+
+def test_new_field_becomes_a_json_text_column(settings: Settings) -> None:  # noqa: F811
+    write_jsonl(
+        settings, "analytics/events/e-1.jsonl", [event("m-1", channel="web", integrations={"All": True})]
+    )
+
+    load(["analytics"], settings)
+
+    assert rows(settings, "SELECT channel, integrations FROM raw_analytics.events") == [
+        ('"web"', '{"All":true}')
+    ]
+
+
+def test_later_type_change_of_a_new_field_does_not_corrupt_it(settings: Settings) -> None:  # noqa: F811
+    write_jsonl(settings, "analytics/events/e-1.jsonl", [event("m-1", score=5)])
+    load(["analytics"], settings)
+    write_jsonl(
+        settings, "analytics/events/e-2.jsonl", [event("m-2", score={"value": 5}), event("m-3", score="high")]
+    )
+
+    summary = load(["analytics"], settings)
+
+    assert summary.rows_quarantined == 0
+    assert rows(settings, "SELECT message_id, score FROM raw_analytics.events ORDER BY 1") == [
+        ("m-1", "5"),
+        ("m-2", '{"value":5}'),
+        ("m-3", '"high"'),
+    ]

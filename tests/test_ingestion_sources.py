@@ -1,0 +1,224 @@
+"""Each source lands its records in the tables and columns of docs/contracts.md section 2."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from ingestion.pipelines import load
+from ingestion.settings import Settings, get_settings
+
+SHOPIFY_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "shopify"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("LANDING_DIR", str(tmp_path / "landing"))
+    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("SERVING_PATH", str(tmp_path / "serving.duckdb"))
+    monkeypatch.setenv("DLT_PIPELINES_DIR", str(tmp_path / "dlt"))
+    return get_settings()
+
+
+def write_jsonl(settings: Settings, relative: str, records: list[Any]) -> Path:
+    path = settings.landing_dir / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def rows(settings: Settings, sql: str) -> list[tuple]:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def columns(settings: Settings, schema: str, table: str) -> dict[str, str]:
+    return dict(
+        rows(
+            settings,
+            "SELECT column_name, data_type FROM information_schema.columns "
+            f"WHERE table_schema = '{schema}' AND table_name = '{table}'",
+        )
+    )
+
+
+def contact(cid: str, updated: str, email: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": cid,
+        "properties": {"email": email, "firstname": "Ann", "hs_email_optout": "false"},
+        "createdAt": "2024-01-01T00:00:00Z",
+        "updatedAt": updated,
+        "archived": False,
+        **extra,
+    }
+
+
+def order(oid: int, updated: str, items: int = 2) -> dict[str, Any]:
+    return {
+        "id": oid,
+        "name": f"#{oid}",
+        "order_number": oid,
+        "email": "a@example.com",
+        "customer": {"id": 7, "email": "a@example.com"},
+        "currency": "EUR",
+        "total_price": "30.50",
+        "subtotal_price": "30.50",
+        "total_tax": "0.00",
+        "total_discounts": "1.00",
+        "financial_status": "paid",
+        "cancelled_at": None,
+        "test": False,
+        "shipping_address": {"city": "Gent", "zip": "9000", "country_code": "BE"},
+        "line_items": [
+            {
+                "id": oid * 10 + i,
+                "product_id": 1,
+                "variant_id": 2,
+                "title": "Tea",
+                "quantity": 1,
+                "price": "15.25",
+            }
+            for i in range(items)
+        ],
+        "discount_codes": [{"code": "WELCOME", "amount": "1.00", "type": "fixed_amount"}],
+        "refunds": [
+            {"id": 99, "created_at": updated, "transactions": [{"amount": "2.50"}, {"amount": "1.25"}]}
+        ],
+        "created_at": "2024-01-01T10:00:00+02:00",
+        "updated_at": updated,
+        "processed_at": "2024-01-01T10:00:00+02:00",
+    }
+
+
+def event(message_id: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "track",
+        "messageId": message_id,
+        "anonymousId": "anon-1",
+        "userId": None,
+        "event": "Product Viewed",
+        "timestamp": "2024-01-01T10:00:00.123Z",
+        "receivedAt": "2024-01-01T10:00:01Z",
+        "context": {
+            "userAgent": "Mozilla/5.0",
+            "ip": "10.0.0.1",
+            "page": {"url": "https://x/p", "path": "/p"},
+        },
+        "properties": {"sku": "T-1", "price": 15.25},
+        **extra,
+    }
+
+
+def test_crm_contacts_land_with_contract_columns_and_types(settings: Settings) -> None:
+    write_jsonl(
+        settings,
+        "crm/contacts/contacts-b0000-p0000.jsonl",
+        [contact("101", "2024-01-02T00:00:00Z", "A@x.com")],
+    )
+
+    load(["crm"], settings)
+
+    types = columns(settings, "raw_crm", "contacts")
+    assert {"id", "email", "firstname", "hs_email_optout", "created_at", "updated_at", "archived"} <= set(
+        types
+    )
+    assert (types["id"], types["updated_at"], types["archived"]) == (
+        "VARCHAR",
+        "TIMESTAMP WITH TIME ZONE",
+        "BOOLEAN",
+    )
+    assert {"_dlt_load_id", "_dlt_id", "_source_file", "_source_line"} <= set(types)
+    assert rows(
+        settings, "SELECT id, email, hs_email_optout, _source_file, _source_line FROM raw_crm.contacts"
+    ) == [("101", "A@x.com", "false", "crm/contacts/contacts-b0000-p0000.jsonl", 1)]
+
+
+def test_shop_order_lists_become_child_tables_carrying_order_id(settings: Settings) -> None:
+    write_jsonl(settings, "shop/orders/orders-b0000-p0000.jsonl", [order(5, "2024-01-02T00:00:00Z")])
+
+    load(["shop"], settings)
+
+    assert rows(
+        settings, "SELECT id, customer__id, total_price, shipping_address__city FROM raw_shop.orders"
+    ) == [(5, 7, pytest.approx(30.5), "Gent")]
+    assert rows(settings, "SELECT order_id, id, price FROM raw_shop.orders__line_items ORDER BY id") == [
+        (5, 50, pytest.approx(15.25)),
+        (5, 51, pytest.approx(15.25)),
+    ]
+    assert rows(settings, "SELECT order_id, code FROM raw_shop.orders__discount_codes") == [(5, "WELCOME")]
+    assert rows(settings, "SELECT order_id, id, amount FROM raw_shop.orders__refunds") == [
+        (5, 99, pytest.approx(3.75))
+    ]
+
+
+def test_shopify_published_fixtures_load_every_object(settings: Settings) -> None:
+    placement = {
+        "orders.json": "orders",
+        "customer.json": "customers",
+        "customers_search.json": "customers",
+        "products.json": "products",
+        "checkouts.json": "checkouts",
+    }
+    expected: dict[str, set[int]] = {}
+    for name, entity in placement.items():
+        target = settings.landing_dir / "shop" / entity / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(SHOPIFY_FIXTURES / name, target)
+        document = json.loads(target.read_text())
+        content = next(iter(document.values())) if isinstance(document, dict) else document
+        expected.setdefault(entity, set()).update(
+            r["id"] for r in (content if isinstance(content, list) else [content])
+        )
+
+    summary = load(["shop"], settings)
+
+    assert summary.rows_quarantined == 0
+    for entity, ids in expected.items():
+        assert {i for (i,) in rows(settings, f"SELECT id FROM raw_shop.{entity}")} == ids
+    variants = sum(len(p["variants"]) for p in json.loads((SHOPIFY_FIXTURES / "products.json").read_text()))
+    assert rows(settings, "SELECT count(*) FROM raw_shop.products__variants") == [(variants,)]
+
+
+def test_events_land_with_flattened_context_and_json_properties(settings: Settings) -> None:
+    write_jsonl(settings, "analytics/events/events-20240101T000000-0001.jsonl", [event("m-1")])
+
+    load(["analytics"], settings)
+
+    types = columns(settings, "raw_analytics", "events")
+    assert (types["timestamp"], types["properties"]) == ("TIMESTAMP WITH TIME ZONE", "JSON")
+    assert rows(
+        settings,
+        "SELECT message_id, anonymous_id, context__user_agent, context__page__path, properties->>'sku' "
+        "FROM raw_analytics.events",
+    ) == [("m-1", "anon-1", "Mozilla/5.0", "/p", "T-1")]
+
+
+def test_redelivered_message_is_loaded_once(settings: Settings) -> None:
+    write_jsonl(settings, "analytics/events/events-1.jsonl", [event("m-1"), event("m-2"), event("m-1")])
+    load(["analytics"], settings)
+    write_jsonl(settings, "analytics/events/events-2.jsonl", [event("m-2"), event("m-3")])
+
+    load(["analytics"], settings)
+
+    assert rows(settings, "SELECT message_id, count(*) FROM raw_analytics.events GROUP BY 1 ORDER BY 1") == [
+        ("m-1", 1),
+        ("m-2", 1),
+        ("m-3", 1),
+    ]
+
+
+def test_load_summary_reports_rows_and_quarantine_per_table(settings: Settings) -> None:
+    path = write_jsonl(settings, "crm/contacts/c.jsonl", [contact("1", "2024-01-02T00:00:00Z", "a@x.com")])
+    with path.open("a") as f:
+        f.write("{broken\n")
+
+    summary = load(["crm"], settings)
+
+    contacts = summary.table("crm", "contacts")
+    assert (contacts.loaded, contacts.quarantined, contacts.total) == (1, 1, 1)
+    assert summary.warehouse_path == str(settings.warehouse_path)
