@@ -1,0 +1,356 @@
+"""The demo data generator's contract: API shapes, determinism, dirt rates, ground truth, increments."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+import shutil
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from demo_data.dirt import DirtRates, parse_rate_options
+from demo_data.generator import GeneratorConfig, generate
+
+AS_OF = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+SHOP_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
+UTC_MILLIS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+MONEY = re.compile(r"^-?\d+\.\d\d$")
+VALID_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
+RAISED_RATES = {
+    "invalid_email": 0.2,
+    "crm_duplicate": 0.3,
+    "bot": 0.1,
+    "test_order": 0.1,
+    "duplicate_event": 0.05,
+}
+
+
+def lines(out: Path, subdir: str) -> list[dict[str, Any]]:
+    return [
+        json.loads(line)
+        for path in sorted((out / subdir).glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
+
+
+def truth(out: Path, name: str) -> list[dict[str, str]]:
+    with (out / "_truth" / name).open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("base")
+    generate(
+        GeneratorConfig(customers=250, days=21, seed=3, as_of=AS_OF, part_lines=2_000, change_share=0.1), out
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def incremented(base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("increment") / "landing"
+    shutil.copytree(base, out)
+    generate(GeneratorConfig(seed=3, increment=1, as_of=AS_OF + timedelta(days=2)), out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def raised(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("raised")
+    rates = DirtRates().with_overrides(RAISED_RATES)
+    generate(GeneratorConfig(customers=400, days=14, seed=11, as_of=AS_OF, rates=rates), out)
+    return out
+
+
+def within(hits: int, n: int, rate: float) -> bool:
+    """Binomial tolerance: four standard deviations (plus one for tiny samples)."""
+    return abs(hits - n * rate) <= 4 * math.sqrt(n * rate * (1 - rate)) + 1
+
+
+def test_every_line_of_every_file_is_a_json_object(base: Path) -> None:
+    files = sorted(base.glob("*/*/*.jsonl"))
+    assert len(files) >= 6
+    for path in files:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            assert isinstance(json.loads(line), dict), path
+
+
+def test_crm_contacts_have_the_hubspot_v3_shape(base: Path) -> None:
+    for contact in lines(base, "crm/contacts"):
+        assert {"id", "properties", "createdAt", "updatedAt", "archived"} <= contact.keys()
+        assert isinstance(contact["id"], str) and contact["id"].isdigit()
+        assert isinstance(contact["archived"], bool)
+        assert UTC_MILLIS.match(contact["createdAt"]) and UTC_MILLIS.match(contact["updatedAt"])
+        assert all(v is None or isinstance(v, str) for v in contact["properties"].values())
+        assert contact["properties"]["hs_email_optout"] in ("true", "false")
+
+
+def test_shop_customers_have_the_shopify_shape(base: Path) -> None:
+    for customer in lines(base, "shop/customers"):
+        assert isinstance(customer["id"], int) and isinstance(customer["orders_count"], int)
+        assert MONEY.match(customer["total_spent"]) and customer["currency"] in {
+            "USD",
+            "CAD",
+            "GBP",
+            "EUR",
+            "AUD",
+        }
+        assert SHOP_TIME.match(customer["created_at"]) and SHOP_TIME.match(customer["updated_at"])
+        assert customer["email_marketing_consent"]["state"] in {
+            "subscribed",
+            "not_subscribed",
+            "unsubscribed",
+        }
+        assert isinstance(customer["accepts_marketing"], bool)
+        assert customer["default_address"]["country_code"] == customer["addresses"][0]["country_code"]
+
+
+def test_shop_orders_have_the_shopify_shape(base: Path) -> None:
+    orders = lines(base, "shop/orders")
+    assert orders
+    for order in orders:
+        assert isinstance(order["id"], int) and isinstance(order["customer"]["id"], int)
+        for key in ("total_price", "subtotal_price", "total_tax", "total_discounts"):
+            assert MONEY.match(order[key]), key
+        for key in ("created_at", "updated_at", "processed_at"):
+            assert SHOP_TIME.match(order[key]), key
+        assert isinstance(order["test"], bool) and order["line_items"]
+        assert all(isinstance(i["quantity"], int) and MONEY.match(i["price"]) for i in order["line_items"])
+        assert all(MONEY.match(t["amount"]) for r in order["refunds"] for t in r["transactions"])
+
+
+def test_products_and_checkouts_have_the_shopify_shape(base: Path) -> None:
+    products = lines(base, "shop/products")
+    assert 50 <= len(products) <= 200
+    assert all(
+        p["product_type"] and p["variants"] and MONEY.match(p["variants"][0]["price"]) for p in products
+    )
+    checkouts = lines(base, "shop/checkouts")
+    assert any(c["completed_at"] is None for c in checkouts) and any(c["completed_at"] for c in checkouts)
+    assert all(SHOP_TIME.match(c["created_at"]) and MONEY.match(c["total_price"]) for c in checkouts)
+
+
+def test_events_are_segment_spec_messages(base: Path) -> None:
+    events = lines(base, "analytics/events")
+    assert {e["type"] for e in events} == {"identify", "track", "page"}
+    for event in events:
+        assert UTC_MILLIS.match(event["timestamp"]) and UTC_MILLIS.match(event["receivedAt"])
+        assert event["messageId"] and event["anonymousId"]
+        assert {"userAgent", "ip", "page"} <= event["context"].keys()
+        assert (event["type"] == "track") == isinstance(event["event"], str)
+        assert (event["type"] == "page") == isinstance(event["name"], str)
+    assert {"Product Viewed", "Product Added", "Checkout Started", "Order Completed"} <= {
+        e["event"] for e in events
+    }
+
+
+def test_same_seed_and_as_of_give_byte_identical_files(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        generate(GeneratorConfig(customers=60, days=7, seed=5, as_of=AS_OF), tmp_path / name)
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file())
+    assert all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)
+
+
+def test_a_different_seed_gives_different_data(tmp_path: Path) -> None:
+    for name, seed in (("a", 5), ("b", 6)):
+        generate(GeneratorConfig(customers=60, days=7, seed=seed, as_of=AS_OF), tmp_path / name)
+    contacts = "crm/contacts/contacts-b0000-p0000.jsonl"
+    assert (tmp_path / "a" / contacts).read_bytes() != (tmp_path / "b" / contacts).read_bytes()
+
+
+def test_invalid_email_rate_is_realized(raised: Path) -> None:
+    first_versions = {c["id"] for c in lines(raised, "crm/contacts")}
+    invalid = [r for r in truth(raised, "invalid.csv") if r["field"] == "email"]
+    assert within(len(invalid), len(first_versions), RAISED_RATES["invalid_email"])
+
+
+def test_duplicate_contact_rate_is_realized(raised: Path) -> None:
+    per_person = Counter(r["person_id"] for r in truth(raised, "identity.csv") if r["source_system"] == "crm")
+    duplicated = sum(1 for n in per_person.values() if n == 2)
+    assert within(duplicated, len(per_person), RAISED_RATES["crm_duplicate"])
+
+
+def test_bot_rate_is_realized(raised: Path) -> None:
+    bots = [r for r in truth(raised, "bots.csv") if r["reason"] == "bot_user_agent"]
+    assert within(len(bots), 400, RAISED_RATES["bot"])
+
+
+def test_test_order_rate_is_realized(raised: Path) -> None:
+    orders = lines(raised, "shop/orders")
+    test_orders = [r for r in truth(raised, "invalid.csv") if r["reason"] == "test_order"]
+    assert within(len(test_orders), len(orders), RAISED_RATES["test_order"])
+
+
+def test_redelivered_event_rate_is_realized(raised: Path) -> None:
+    ids = Counter(e["messageId"] for e in lines(raised, "analytics/events"))
+    repeated = sum(n - 1 for n in ids.values())
+    assert repeated > 0 and within(repeated, len(ids), RAISED_RATES["duplicate_event"])
+
+
+def test_manifest_reports_asked_and_realized_rates(raised: Path) -> None:
+    manifest = json.loads((raised / "_truth" / "manifest.json").read_text())
+    dirt = manifest["batches"][0]["dirt"]
+    assert dirt["invalid_email"]["asked"] == RAISED_RATES["invalid_email"]
+    assert all(d["realized"] == round(d["hits"] / d["eligible"], 6) for d in dirt.values() if d["eligible"])
+    assert manifest["as_of"] if "as_of" in manifest else manifest["batches"][0]["as_of"] == AS_OF.isoformat()
+
+
+def _ids_in_data(out: Path) -> set[tuple[str, str]]:
+    ids = {("crm", c["id"]) for c in lines(out, "crm/contacts")}
+    ids |= {("shop", str(c["id"])) for c in lines(out, "shop/customers")}
+    for event in lines(out, "analytics/events"):
+        ids.add(("analytics", event["anonymousId"]))
+        if event["userId"]:
+            ids.add(("analytics", event["userId"]))
+    return ids
+
+
+def test_identity_truth_covers_exactly_the_ids_in_the_data(base: Path) -> None:
+    rows = truth(base, "identity.csv")
+    assert {(r["source_system"], r["source_id"]) for r in rows} == _ids_in_data(base)
+    assert len(rows) == len({(r["source_system"], r["source_id"]) for r in rows})
+
+
+def test_bots_truth_lists_every_anonymous_id_once(base: Path) -> None:
+    rows = truth(base, "bots.csv")
+    anonymous_ids = {e["anonymousId"] for e in lines(base, "analytics/events")}
+    assert sorted(r["anonymous_id"] for r in rows) == sorted(anonymous_ids)
+    assert {r["is_bot"] for r in rows} == {"true", "false"}
+
+
+def test_invalid_rows_point_at_records_whose_value_is_invalid(raised: Path) -> None:
+    contacts = {c["id"]: c["properties"] for c in lines(raised, "crm/contacts")}
+    orders = {str(o["id"]): o for o in lines(raised, "shop/orders")}
+    for row in truth(raised, "invalid.csv"):
+        if row["field"] == "email" and row["source_system"] == "crm":
+            assert not VALID_EMAIL.match(contacts[row["source_id"]]["email"].strip().lower())
+        elif row["field"] == "date_of_birth":
+            years = [int(y) for y in re.findall(r"\d{4}", contacts[row["source_id"]]["date_of_birth"])]
+            assert any(y < 1900 or y > AS_OF.year for y in years)
+        else:
+            order = orders[row["source_id"]]
+            assert order["test"] or order["email"].startswith("test+")
+
+
+def _linked(a: dict[str, str | None], b: dict[str, str | None]) -> bool:
+    def digits(phone: str | None) -> str | None:
+        return re.sub(r"\D", "", phone)[-7:] if phone else None
+
+    same_email = a["email"] and a["email"] == b["email"]
+    same_phone = digits(a["phone"]) and digits(a["phone"]) == digits(b["phone"])
+    same_place = a["zip"] and a["zip"] == b["zip"] and a["address"] == b["address"]
+    return bool(same_email or same_phone or same_place)
+
+
+def test_records_of_one_person_share_an_email_phone_or_address(base: Path) -> None:
+    person_of = {(r["source_system"], r["source_id"]): r["person_id"] for r in truth(base, "identity.csv")}
+    records: dict[str, list[dict[str, str | None]]] = defaultdict(list)
+    for c in lines(base, "crm/contacts"):
+        p = c["properties"]
+        records[person_of[("crm", c["id"])]].append(
+            {
+                "email": (p["email"] or "").strip().lower() or None,
+                "phone": p["phone"] or p["mobilephone"],
+                "zip": p["zip"],
+                "address": p["address"],
+            }
+        )
+    for c in lines(base, "shop/customers"):
+        records[person_of[("shop", str(c["id"]))]].append(
+            {
+                "email": c["email"],
+                "phone": c["phone"],
+                "zip": c["default_address"]["zip"],
+                "address": c["default_address"]["address1"],
+            }
+        )
+    pairs = [(a, b) for recs in records.values() for i, a in enumerate(recs) for b in recs[i + 1 :]]
+    assert pairs and all(_linked(a, b) for a, b in pairs)
+
+
+def test_every_human_device_is_identified_by_user_id_or_email(base: Path) -> None:
+    person_of = {(r["source_system"], r["source_id"]): r["person_id"] for r in truth(base, "identity.csv")}
+    emails = {(c["properties"]["email"] or "").strip().lower() for c in lines(base, "crm/contacts")}
+    emails |= {c["email"] for c in lines(base, "shop/customers")}
+    identified = {
+        e["anonymousId"]
+        for e in lines(base, "analytics/events")
+        if e["userId"] or (e["type"] == "identify" and e["traits"].get("email") in emails)
+    }
+    humans = {r["anonymous_id"] for r in truth(base, "bots.csv") if r["is_bot"] == "false"}
+    people_with_records = {person_of[k] for k in person_of if k[0] != "analytics"}
+    expected = {a for a in humans if person_of[("analytics", a)] in people_with_records}
+    assert expected and expected <= identified
+
+
+def test_part_files_rotate_at_the_configured_line_count(base: Path) -> None:
+    parts = sorted((base / "analytics/events").glob("events-b0000-p*.jsonl"))
+    assert len(parts) >= 2
+    assert all(len(p.read_text().splitlines()) <= 2_000 for p in parts)
+
+
+def test_increment_delivers_new_contacts(base: Path, incremented: Path) -> None:
+    before = {c["id"] for c in lines(base, "crm/contacts")}
+    batch1 = [
+        json.loads(x)
+        for x in (incremented / "crm/contacts/contacts-b0001-p0000.jsonl").read_text().splitlines()
+    ]
+    assert {c["id"] for c in batch1} - before
+
+
+def test_increment_redelivers_changed_contacts_with_a_later_updated_at(base: Path, incremented: Path) -> None:
+    latest: dict[str, dict[str, Any]] = {}
+    for c in lines(base, "crm/contacts"):
+        latest[c["id"]] = c
+    batch1 = [
+        json.loads(x)
+        for x in (incremented / "crm/contacts/contacts-b0001-p0000.jsonl").read_text().splitlines()
+    ]
+    changed = [c for c in batch1 if c["id"] in latest]
+    assert changed
+    for contact in changed:
+        previous = latest[contact["id"]]
+        assert contact["updatedAt"] > previous["updatedAt"]
+        assert contact["properties"] != previous["properties"] or contact["archived"] != previous["archived"]
+
+
+def test_increment_events_fall_after_the_previous_as_of_unless_late(incremented: Path) -> None:
+    path = incremented / "analytics/events/events-b0001-p0000.jsonl"
+    events = [json.loads(x) for x in path.read_text().splitlines()]
+    start = AS_OF.isoformat().replace("+00:00", ".000Z")
+    early = [e for e in events if e["timestamp"] < start]
+    assert events and all(e["receivedAt"] >= start for e in early)
+    assert len(early) < 0.1 * len(events)
+
+
+def test_increment_extends_identity_truth_and_manifest(base: Path, incremented: Path) -> None:
+    assert len(truth(incremented, "identity.csv")) > len(truth(base, "identity.csv"))
+    assert {(r["source_system"], r["source_id"]) for r in truth(incremented, "identity.csv")} == _ids_in_data(
+        incremented
+    )
+    manifest = json.loads((incremented / "_truth/manifest.json").read_text())
+    assert [b["batch"] for b in manifest["batches"]] == [0, 1]
+
+
+def test_increment_without_a_base_generation_fails_clearly(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no earlier generation"):
+        generate(GeneratorConfig(increment=1, as_of=AS_OF), tmp_path)
+
+
+def test_increment_must_be_the_next_batch(base: Path, tmp_path: Path) -> None:
+    shutil.copytree(base, tmp_path / "landing")
+    with pytest.raises(ValueError, match="the next one is 1"):
+        generate(GeneratorConfig(seed=3, increment=2, as_of=AS_OF + timedelta(days=1)), tmp_path / "landing")
+
+
+def test_rate_options_override_known_rates_and_reject_unknown_ones() -> None:
+    assert DirtRates().with_overrides(parse_rate_options(["bot=0.5"])).bot == 0.5
+    with pytest.raises(ValueError, match="unknown dirt rate"):
+        DirtRates().with_overrides(parse_rate_options(["bots=0.5"]))
