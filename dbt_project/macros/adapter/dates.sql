@@ -1,0 +1,45 @@
+{#
+    Date and time functions with no cross-database macro in dbt: parsing free text with several formats,
+    epoch seconds to timestamps, and shifting a zoned timestamp to a naive UTC one.
+#}
+
+{# The first of `formats` (strftime patterns) that parses `expr` as a date; null when none does. #}
+{% macro try_parse_date(expr, formats) -%}
+    {{ return(adapter.dispatch('try_parse_date', 'email_warehouse')(expr, formats)) }}
+{%- endmacro %}
+
+{% macro default__try_parse_date(expr, formats) -%}
+    {{ exceptions.raise_compiler_error("try_parse_date: no implementation for adapter " ~ adapter.type()) }}
+{%- endmacro %}
+
+{% macro duckdb__try_parse_date(expr, formats) -%}
+    cast(try_strptime({{ expr }}, [{% for f in formats %}'{{ f }}'{{ ", " if not loop.last }}{% endfor %}]) as date)
+{%- endmacro %}
+
+
+{# A timestamp from seconds since the Unix epoch (dlt's load ids are such numbers, as text). #}
+{% macro epoch_seconds_to_timestamp(expr) -%}
+    {{ return(adapter.dispatch('epoch_seconds_to_timestamp', 'email_warehouse')(expr)) }}
+{%- endmacro %}
+
+{% macro default__epoch_seconds_to_timestamp(expr) -%}
+    to_timestamp({{ expr }})
+{%- endmacro %}
+
+{% macro duckdb__epoch_seconds_to_timestamp(expr) -%}
+    to_timestamp(cast({{ expr }} as double))
+{%- endmacro %}
+
+
+{# A `timestamp with time zone` as a naive timestamp in UTC: the warehouse's one time representation. #}
+{% macro to_utc_timestamp(expr) -%}
+    {{ return(adapter.dispatch('to_utc_timestamp', 'email_warehouse')(expr)) }}
+{%- endmacro %}
+
+{% macro default__to_utc_timestamp(expr) -%}
+    cast(({{ expr }}) at time zone 'UTC' as timestamp)
+{%- endmacro %}
+
+{% macro duckdb__to_utc_timestamp(expr) -%}
+    cast(timezone('UTC', {{ expr }}) as timestamp)
+{%- endmacro %}

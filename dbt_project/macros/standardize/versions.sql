@@ -1,0 +1,12 @@
+{#
+    CDC: the rank of a record version among versions of the same key, newest first (1 = current).
+    dlt merges on the key already; this keeps staging correct if a source is ever appended instead.
+#}
+{% macro version_rank_newest_first(key, updated_at) -%}
+    row_number() over (partition by {{ key }} order by {{ updated_at }} desc nulls last, _dlt_load_id desc)
+{%- endmacro %}
+
+{# When dlt loaded the row (its load id is epoch seconds). #}
+{% macro dlt_loaded_at() -%}
+    {{ to_utc_timestamp(epoch_seconds_to_timestamp('_dlt_load_id')) }}
+{%- endmacro %}

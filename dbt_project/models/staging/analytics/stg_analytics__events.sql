@@ -1,0 +1,42 @@
+with
+
+source as (
+    select * from {{ source('analytics', 'events') }}
+),
+
+first_received as (
+    -- Segment may deliver a message twice: the first receipt counts
+    select *, row_number() over (partition by message_id order by received_at, _dlt_load_id) as receipt_rank
+    from source
+)
+
+select
+    -- ids
+    cast(message_id as varchar) as message_id,
+    {{ clean_text('anonymous_id') }} as anonymous_id,
+    {{ clean_text('user_id') }} as user_id,
+
+    -- strings
+    lower(type) as event_type,
+    -- track events have an event name, pages a page name
+    coalesce({{ clean_text('event') }}, {{ clean_text('name') }}) as event_name,
+    {{ normalize_email(json_field_text('traits', 'email')) }} as traits_email,
+    context__user_agent as user_agent,
+    context__ip as ip,
+    context__page__url as page_url,
+    context__page__path as page_path,
+    context__page__referrer as referrer,
+    context__page__title as page_title,
+    {{ dbt.safe_cast(json_field_text('properties', 'product_id'), dbt.type_bigint()) }} as product_id,
+    {{ clean_text(json_field_text('properties', 'category')) }} as product_category,
+    properties,
+    traits,
+
+    -- timestamps (UTC)
+    {{ to_utc_timestamp('timestamp') }} as occurred_at,
+    {{ to_utc_timestamp('sent_at') }} as sent_at,
+    {{ to_utc_timestamp('received_at') }} as received_at,
+    {{ dlt_loaded_at() }} as loaded_at
+
+from first_received
+where receipt_rank = 1

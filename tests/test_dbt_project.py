@@ -1,0 +1,113 @@
+"""The dbt project parses cleanly, builds and tests green on small contract-shaped raw data, and standardizes
+what staging promises in docs/contracts.md section 3; its incremental model equals a full refresh."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+from test_dbt_raw_rows import EVENTS_BATCH_2, append_events, create_raw_tables
+
+from ingestion.settings import Settings, get_settings
+from orchestration.dbt_cli import DbtResult, run_dbt
+
+
+def _settings_for(directory: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("WAREHOUSE_PATH", str(directory / "warehouse.duckdb"))
+    monkeypatch.setenv("LANDING_DIR", str(directory / "landing"))
+    monkeypatch.setenv("SERVING_PATH", str(directory / "serving.duckdb"))
+    monkeypatch.setenv("DLT_PIPELINES_DIR", str(directory / ".dlt"))
+    return get_settings()
+
+
+def _query(settings: Settings, sql: str) -> list[tuple]:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, DbtResult]]:
+    """A warehouse with the hand-written raw rows and a complete `dbt build` over them."""
+    directory = tmp_path_factory.mktemp("dbt_build")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        settings = _settings_for(directory, monkeypatch)
+        create_raw_tables(settings.warehouse_path)
+        result = run_dbt(["build"], settings, target_path=directory / "target", check=False)
+        yield settings, result
+
+
+def test_dbt_parse_reports_no_warnings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = _settings_for(tmp_path, monkeypatch)
+    result = run_dbt(["parse", "--no-partial-parse"], settings, target_path=tmp_path / "target", check=False)
+    assert result.success, result.output
+    assert "[WARNING]" not in result.output and "Deprecat" not in result.output, result.output
+
+
+def test_full_build_passes_every_model_and_test(built: tuple[Settings, DbtResult]) -> None:
+    _, result = built
+    assert result.success, result.output
+    assert " ERROR=0 " in result.output and " WARN=0 " in result.output, result.output
+
+
+def test_staging_emails_are_trimmed_lowercased_and_invalid_ones_nulled(
+    built: tuple[Settings, DbtResult],
+) -> None:
+    settings, _ = built
+    rows = _query(settings, "select contact_id, email, is_email_valid from staging.stg_crm__contacts")
+    assert sorted(rows) == [
+        ("101", "ada.lovelace@example.com", True),
+        ("102", None, False),
+        ("103", "alan@example.co.uk", True),
+    ]
+
+
+def test_staging_phones_become_e164_using_the_country(built: tuple[Settings, DbtResult]) -> None:
+    settings, _ = built
+    rows = _query(settings, "select contact_id, phone_e164, mobile_phone_e164 from staging.stg_crm__contacts")
+    assert sorted(rows) == [
+        ("101", "+14155550134", None),  # (415) 555-0134 in the US
+        ("102", "+49301234567", "+491512345678"),  # national 030 ... in Germany, international +49 ...
+        ("103", "+442079460958", None),  # +44 (0)20 ...: the bracketed trunk prefix is dropped
+    ]
+
+
+def test_staging_country_spellings_map_to_iso_alpha2(built: tuple[Settings, DbtResult]) -> None:
+    settings, _ = built
+    rows = _query(settings, "select contact_id, country_code from staging.stg_crm__contacts")
+    assert sorted(rows) == [("101", "US"), ("102", "DE"), ("103", "GB")]  # "U.S.A.", "Deutschland", "uk"
+
+
+def test_staging_dates_of_birth_are_parsed_and_impossible_ones_nulled_with_a_reason(
+    built: tuple[Settings, DbtResult],
+) -> None:
+    settings, _ = built
+    rows = _query(
+        settings,
+        "select contact_id, cast(date_of_birth as varchar), invalid_reason from staging.stg_crm__contacts",
+    )
+    by_id = {contact_id: (dob, reason) for contact_id, dob, reason in rows}
+    assert by_id["101"] == ("1985-07-03", None)  # "07/03/1985" in the US is month first
+    assert by_id["103"] == ("1912-06-23", None)  # "June 23, 1912"
+    assert by_id["102"][0] is None and "date of birth" in by_id["102"][1]  # "1985-02-30"
+
+
+def test_incremental_events_equal_a_full_refresh_after_late_arrivals(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _settings_for(tmp_path, monkeypatch)
+    target = tmp_path / "target"
+    create_raw_tables(settings.warehouse_path)
+    first_build = ["build", "--select", "+fct_events", "--resource-type", "seed", "--resource-type", "model"]
+    run_dbt(first_build, settings, target_path=target)
+    append_events(settings.warehouse_path, EVENTS_BATCH_2)
+    select_events = "select * from marts.fct_events order by message_id"
+
+    run_dbt(["run", "--select", "+fct_events"], settings, target_path=target)
+    incremental = _query(settings, select_events)
+    run_dbt(["run", "--select", "+fct_events", "--full-refresh"], settings, target_path=target)
+    full_refresh = _query(settings, select_events)
+
+    assert {row[0] for row in incremental} >= {row[0] for row in EVENTS_BATCH_2}
+    assert incremental == full_refresh
