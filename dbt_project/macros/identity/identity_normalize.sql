@@ -1,0 +1,44 @@
+{#-
+    Normalizations that make two spellings of the same value compare equal. Regular expressions go through
+    the project's regex_* macros; accent stripping is the one adapter-specific function, hence dispatched.
+-#}
+
+{#- `column` with accents removed: 'José' -> 'Jose'. -#}
+{% macro identity_strip_accents(column) -%}
+    {{ return(adapter.dispatch('identity_strip_accents', 'email_warehouse')(column)) }}
+{%- endmacro %}
+
+{% macro duckdb__identity_strip_accents(column) -%}
+    strip_accents({{ column }})
+{%- endmacro %}
+
+{% macro default__identity_strip_accents(column) -%}
+    {{ exceptions.raise_compiler_error("identity_strip_accents has no implementation for " ~ adapter.type()) }}
+{%- endmacro %}
+
+
+{#- A name reduced to lower-case ASCII letters: 'José-Luis ' -> 'joseluis'; null when nothing is left. -#}
+{% macro identity_normalize_name(column) -%}
+    nullif({{ regex_replace_all('lower(' ~ identity_strip_accents(column) ~ ')', '[^a-z]', '') }}, '')
+{%- endmacro %}
+
+
+{#- An address line or postal code compared on its letters and digits only: 'SW1A 1AA' = 'sw1a1aa'. -#}
+{% macro identity_normalize_alphanumeric(column) -%}
+    nullif({{ regex_replace_all('lower(' ~ identity_strip_accents(column) ~ ')', '[^a-z0-9]', '') }}, '')
+{%- endmacro %}
+
+
+{#-
+    The mailbox an address delivers to: '+tag' sub-addresses dropped, and dots dropped for Gmail, which
+    ignores them. Expects staging's trimmed, lower-cased, validated email (null stays null).
+-#}
+{% macro identity_normalize_email(column) -%}
+    {%- set local_part = regex_replace_all(dbt.split_part(column, "'@'", 1), '[+].*$', '') -%}
+    {%- set domain = dbt.split_part(column, "'@'", 2) -%}
+    case
+        when {{ domain }} in ('gmail.com', 'googlemail.com')
+            then {{ dbt.concat([dbt.replace(local_part, "'.'", "''"), "'@gmail.com'"]) }}
+        else {{ dbt.concat([local_part, "'@'", domain]) }}
+    end
+{%- endmacro %}

@@ -1,0 +1,78 @@
+-- The identifiers that deterministically tie records together, one row per (record, key): normalized emails
+-- (CRM, Shopify, Segment traits.email), E.164 phones, and the Shopify customer id, which Segment sends as
+-- userId. An anonymousId carries the keys of the userIds and traits emails it was seen with, unless it was
+-- seen with several (a shared device links nobody).
+
+with
+
+contacts as (
+    select * from {{ ref('stg_crm__contacts') }}
+),
+
+shop_customers as (
+    select
+        cast(shop_customer_id as {{ dbt.type_string() }}) as shop_customer_id,
+        email,
+        phone_e164
+    from {{ ref('stg_shop__customers') }}
+),
+
+events as (
+    select * from {{ ref('stg_analytics__events') }}
+),
+
+event_identities as (
+    select distinct
+        anonymous_id,
+        user_id,
+        {{ identity_normalize_email('traits_email') }} as email
+    from events
+    where user_id is not null or traits_email is not null
+),
+
+shared_devices as (
+    select anonymous_id
+    from event_identities
+    where anonymous_id is not null
+    group by anonymous_id
+    having count(distinct user_id) > {{ var('identity_max_identities_per_anonymous_id') }}
+        or count(distinct email) > {{ var('identity_max_identities_per_anonymous_id') }}
+),
+
+keys as (
+    select 'crm' as source_system, contact_id as source_id, 'email' as key_type,
+        {{ identity_normalize_email('email') }} as key_value
+    from contacts
+    union all
+    select 'shop', shop_customer_id, 'email', {{ identity_normalize_email('email') }} from shop_customers
+    union all
+    select 'crm', contact_id, 'phone', phone_e164 from contacts
+    union all
+    select 'crm', contact_id, 'phone', mobile_phone_e164 from contacts
+    union all
+    select 'shop', shop_customer_id, 'phone', phone_e164 from shop_customers
+    union all
+    select 'shop', shop_customer_id, 'shopify_customer_id', shop_customer_id from shop_customers
+    union all
+    select 'analytics', user_id, 'shopify_customer_id', user_id from event_identities
+    union all
+    select 'analytics', user_id, 'email', email from event_identities
+    union all
+    select 'analytics', anonymous_id, 'shopify_customer_id', user_id
+    from event_identities
+    where anonymous_id not in (select anonymous_id from shared_devices)
+    union all
+    select 'analytics', anonymous_id, 'email', email
+    from event_identities
+    where anonymous_id not in (select anonymous_id from shared_devices)
+)
+
+select distinct
+    {{ identity_record_key('source_system', 'source_id') }} as record_key,
+    source_system,
+    source_id,
+    key_type,
+    key_value
+from keys
+where source_id is not null
+    and key_value is not null

@@ -1,0 +1,75 @@
+-- Candidate pairs for fuzzy matching: only records that share a block are compared, so the cost grows with
+-- the block sizes, not with the square of the record count. Blocks: same postal code (within a country),
+-- same date of birth, same last-name prefix and birth year, same pair of name prefixes (first and last in
+-- either order). Oversized blocks are skipped. One row per pair (left_record_key < right_record_key).
+
+{%- set prefix_length = var('identity_block_name_prefix_length') %}
+{%- set first_prefix = 'left(first_name_group, ' ~ prefix_length ~ ')' %}
+{%- set last_prefix = 'left(last_name_normalized, ' ~ prefix_length ~ ')' %}
+
+with
+
+records as (
+    select * from {{ ref('int_identity_records_standardized') }}
+),
+
+blocks as (
+    select record_key, 'postal_code' as block_type,
+        {{ dbt.concat(["coalesce(country_code, '')", "':'", 'postal_code_normalized']) }} as block_value
+    from records
+    where postal_code_normalized is not null
+
+    union all
+
+    select record_key, 'date_of_birth', cast(date_of_birth as {{ dbt.type_string() }})
+    from records
+    where date_of_birth is not null
+
+    union all
+
+    select record_key, 'last_name_birth_year',
+        {{ dbt.concat([
+            last_prefix, "':'",
+            'cast(extract(year from date_of_birth) as ' ~ dbt.type_string() ~ ')',
+        ]) }}
+    from records
+    where last_name_normalized is not null and date_of_birth is not null
+
+    union all
+
+    -- first and last name prefixes in alphabetical order: a swapped name lands in the same block
+    select record_key, 'name_prefixes',
+        {{ dbt.concat([
+            'least(' ~ first_prefix ~ ', ' ~ last_prefix ~ ')', "':'",
+            'greatest(' ~ first_prefix ~ ', ' ~ last_prefix ~ ')',
+        ]) }}
+    from records
+    where first_name_group is not null and last_name_normalized is not null
+),
+
+sized as (
+    select
+        *,
+        count(*) over (partition by block_type, block_value) as block_size
+    from blocks
+),
+
+pairs as (
+    select
+        left_block.record_key as left_record_key,
+        right_block.record_key as right_record_key,
+        left_block.block_type
+    from sized as left_block
+    inner join sized as right_block
+        on left_block.block_type = right_block.block_type
+        and left_block.block_value = right_block.block_value
+        and left_block.record_key < right_block.record_key
+    where left_block.block_size <= {{ var('identity_max_block_size') }}
+)
+
+select
+    left_record_key,
+    right_record_key,
+    {{ dbt.listagg('block_type', "', '", 'order by block_type') }} as blocks
+from pairs
+group by left_record_key, right_record_key

@@ -1,0 +1,45 @@
+-- Every source record identity resolution places: CRM contacts, Shopify customers, and the Segment
+-- anonymousIds and userIds seen in events. One row per record_key.
+
+with
+
+contacts as (
+    select * from {{ ref('stg_crm__contacts') }}
+),
+
+shop_customers as (
+    select * from {{ ref('stg_shop__customers') }}
+),
+
+events as (
+    select * from {{ ref('stg_analytics__events') }}
+),
+
+analytics_ids as (
+    select anonymous_id as source_id, occurred_at from events where anonymous_id is not null
+    union all
+    select user_id as source_id, occurred_at from events where user_id is not null
+),
+
+records as (
+    select 'crm' as source_system, contact_id as source_id, created_at as first_seen_at
+    from contacts
+
+    union all
+
+    select 'shop', cast(shop_customer_id as {{ dbt.type_string() }}), created_at
+    from shop_customers
+
+    union all
+
+    select 'analytics', source_id, min(occurred_at)
+    from analytics_ids
+    group by source_id
+)
+
+select
+    {{ identity_record_key('source_system', 'source_id') }} as record_key,
+    source_system,
+    source_id,
+    first_seen_at
+from records

@@ -1,0 +1,203 @@
+"""Identity resolution measured against the generator's ground truth.
+
+`marts.customer_identity_map` is a clustering of source records; `_truth/identity.csv` is the true one. The
+measure is pairwise: of the record pairs the map puts under one customer_id, the share that are one person
+(precision); of the pairs that are one person, the share the map puts together (recall). Counts are kept per
+pair of source systems, so a shortfall says which kind of link is missing or wrong.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+Record = tuple[str, str]
+"""(source_system, source_id), as in customer_identity_map and identity.csv."""
+SystemPair = tuple[str, str]
+
+MIN_PRECISION = 0.98
+MIN_RECALL = 0.95
+
+
+@dataclass(frozen=True)
+class PairCounts:
+    """Record pairs that are one person (true), put together (predicted), and both (correct)."""
+
+    true_pairs: int = 0
+    predicted_pairs: int = 0
+    correct_pairs: int = 0
+
+    @property
+    def precision(self) -> float:
+        """1.0 when nothing was put together: no pair was wrongly merged."""
+        return self.correct_pairs / self.predicted_pairs if self.predicted_pairs else 1.0
+
+    @property
+    def recall(self) -> float:
+        """1.0 when there is nothing to find."""
+        return self.correct_pairs / self.true_pairs if self.true_pairs else 1.0
+
+    def __add__(self, other: PairCounts) -> PairCounts:
+        return PairCounts(
+            self.true_pairs + other.true_pairs,
+            self.predicted_pairs + other.predicted_pairs,
+            self.correct_pairs + other.correct_pairs,
+        )
+
+
+def _pairs_by_system(groups: Iterable[Counter[str]]) -> Counter[SystemPair]:
+    """Number of record pairs within each group, split by the (sorted) source systems of the two records."""
+    pairs: Counter[SystemPair] = Counter()
+    for systems in groups:
+        names = sorted(systems)
+        for i, left in enumerate(names):
+            pairs[(left, left)] += systems[left] * (systems[left] - 1) // 2
+            for right in names[i + 1 :]:
+                pairs[(left, right)] += systems[left] * systems[right]
+    return +pairs
+
+
+def pairwise_counts(predicted: Mapping[Record, str], truth: Mapping[Record, str]) -> dict[SystemPair, PairCounts]:
+    """Pair counts per pair of source systems, over the records of `truth`.
+
+    `predicted` and `truth` map each record to its cluster (customer_id, person_id). A truth record missing
+    from `predicted` is a cluster of its own; predicted records unknown to the truth are ignored. Counting is
+    linear in the number of records: pairs are counted per cluster, never enumerated.
+    """
+    true_groups: dict[str, Counter[str]] = {}
+    predicted_groups: dict[object, Counter[str]] = {}
+    correct_groups: dict[tuple[object, str], Counter[str]] = {}
+    for record, person in truth.items():
+        system = record[0]
+        cluster: object = predicted.get(record, ("missing", record))
+        true_groups.setdefault(person, Counter())[system] += 1
+        predicted_groups.setdefault(cluster, Counter())[system] += 1
+        correct_groups.setdefault((cluster, person), Counter())[system] += 1
+    true_pairs = _pairs_by_system(true_groups.values())
+    predicted_pairs = _pairs_by_system(predicted_groups.values())
+    correct_pairs = _pairs_by_system(correct_groups.values())
+    return {
+        pair: PairCounts(true_pairs[pair], predicted_pairs[pair], correct_pairs[pair])
+        for pair in sorted(set(true_pairs) | set(predicted_pairs))
+    }
+
+
+def total(counts: Mapping[SystemPair, PairCounts]) -> PairCounts:
+    return sum(counts.values(), PairCounts())
+
+
+def report(counts: Mapping[SystemPair, PairCounts]) -> str:
+    """A small table of the figures, overall and per pair of systems (what the README shows)."""
+    lines = [f"{'pairs':<22}{'true':>9}{'predicted':>11}{'correct':>9}{'precision':>11}{'recall':>8}"]
+    for name, c in [*((" - ".join(pair), c) for pair, c in counts.items()), ("all", total(counts))]:
+        lines.append(
+            f"{name:<22}{c.true_pairs:>9,}{c.predicted_pairs:>11,}{c.correct_pairs:>9,}"
+            f"{c.precision:>11.4f}{c.recall:>8.4f}"
+        )
+    return "\n".join(lines)
+
+
+# --- the metric ------------------------------------------------------------------------------------------
+
+
+def test_a_perfect_map_scores_one_on_both() -> None:
+    truth = {("crm", "1"): "p1", ("shop", "7"): "p1", ("crm", "2"): "p2"}
+    predicted = {("crm", "1"): "cus_a", ("shop", "7"): "cus_a", ("crm", "2"): "cus_b"}
+
+    overall = total(pairwise_counts(predicted, truth))
+
+    assert (overall.precision, overall.recall) == (1.0, 1.0)
+    assert overall.true_pairs == 1
+
+
+def test_merging_two_people_costs_precision_not_recall() -> None:
+    truth = {("crm", "1"): "p1", ("crm", "2"): "p1", ("crm", "3"): "p2"}
+    predicted = dict.fromkeys(truth, "cus_a")
+
+    overall = total(pairwise_counts(predicted, truth))
+
+    assert (overall.predicted_pairs, overall.correct_pairs) == (3, 1)
+    assert overall.precision == pytest.approx(1 / 3)
+    assert overall.recall == 1.0
+
+
+def test_splitting_a_person_costs_recall_not_precision() -> None:
+    truth = {("crm", "1"): "p1", ("shop", "7"): "p1", ("analytics", "a"): "p1"}
+    predicted = {("crm", "1"): "cus_a", ("shop", "7"): "cus_a", ("analytics", "a"): "cus_b"}
+
+    overall = total(pairwise_counts(predicted, truth))
+
+    assert overall.precision == 1.0
+    assert overall.recall == pytest.approx(1 / 3)
+
+
+def test_a_record_missing_from_the_map_is_alone() -> None:
+    truth = {("crm", "1"): "p1", ("shop", "7"): "p1"}
+
+    overall = total(pairwise_counts({("crm", "1"): "cus_a"}, truth))
+
+    assert (overall.true_pairs, overall.correct_pairs) == (1, 0)
+
+
+def test_counts_name_the_kind_of_pair_that_is_missed() -> None:
+    truth = {("crm", "1"): "p1", ("shop", "7"): "p1", ("analytics", "a"): "p1", ("analytics", "b"): "p1"}
+    predicted = {
+        ("crm", "1"): "cus_a",
+        ("shop", "7"): "cus_b",
+        ("analytics", "a"): "cus_b",
+        ("analytics", "b"): "cus_b",
+    }
+
+    counts = pairwise_counts(predicted, truth)
+
+    assert counts[("crm", "shop")] == PairCounts(true_pairs=1, predicted_pairs=0, correct_pairs=0)
+    assert counts[("analytics", "crm")].recall == 0.0
+    assert counts[("analytics", "shop")] == PairCounts(true_pairs=2, predicted_pairs=2, correct_pairs=2)
+    assert counts[("analytics", "analytics")].recall == 1.0
+
+
+# --- the map against the generator's truth (the whole chain: generate -> dlt -> dbt build) ---------------
+
+
+def read_truth(landing_dir: Path) -> dict[Record, str]:
+    with (landing_dir / "_truth" / "identity.csv").open(newline="", encoding="utf-8") as f:
+        return {(row["source_system"], row["source_id"]): row["person_id"] for row in csv.DictReader(f)}
+
+
+def read_map(warehouse_path: Path) -> dict[Record, str]:
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        rows = con.sql("select source_system, source_id, customer_id from marts.customer_identity_map").fetchall()
+    return {(system, source_id): customer_id for system, source_id, customer_id in rows}
+
+
+@pytest.mark.slow
+def test_identity_map_finds_the_true_people_at_demo_scale(built_warehouse) -> None:
+    truth = read_truth(built_warehouse.landing_dir)
+    predicted = read_map(built_warehouse.warehouse_path)
+
+    counts = pairwise_counts(predicted, truth)
+    overall = total(counts)
+    print(f"\nIdentity resolution (pairwise), {len(truth):,} true records, {len(predicted):,} mapped:")
+    print(report(counts))
+
+    assert set(truth) <= set(predicted), "every true record has a row in customer_identity_map"
+    assert overall.precision >= MIN_PRECISION, report(counts)
+    assert overall.recall >= MIN_RECALL, report(counts)
+
+
+@pytest.mark.slow
+def test_clustering_converges_within_its_iteration_bound_on_demo_data(built_warehouse) -> None:
+    with duckdb.connect(str(built_warehouse.warehouse_path), read_only=True) as con:
+        records, still_moving = con.sql(
+            "select count(*), count(*) filter (where changed_in_last_iteration) "
+            "from intermediate.int_identity_records_clustered"
+        ).fetchone()
+
+    assert records > 0
+    assert still_moving == 0

@@ -1,0 +1,155 @@
+"""customer_id survives rebuilds: records added between two dbt runs never re-key existing customers.
+
+Raw tables are written by hand (docs/contracts.md section 2, only the three tables identity reads) so that
+each case is one visible row: a new record that becomes the smallest member of an existing cluster (a
+stateless "hash of the smallest member" would re-key that customer), a record joining another customer by
+phone, and a new person.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingestion.settings import Settings
+from orchestration.dbt_cli import run_dbt
+
+_DLT_COLUMNS = "_dlt_load_id varchar, _dlt_id varchar, _source_file varchar, _source_line bigint"
+_TABLES = {
+    "raw_crm.contacts": """
+        id varchar, email varchar, firstname varchar, lastname varchar, phone varchar, mobilephone varchar,
+        address varchar, city varchar, state varchar, zip varchar, country varchar, date_of_birth varchar,
+        lifecyclestage varchar, hs_email_optout varchar, createdate varchar, lastmodifieddate varchar,
+        created_at timestamptz, updated_at timestamptz, archived boolean""",
+    "raw_shop.customers": """
+        id bigint, email varchar, first_name varchar, last_name varchar, phone varchar, state varchar,
+        verified_email boolean, accepts_marketing boolean, email_marketing_consent__state varchar,
+        email_marketing_consent__opt_in_level varchar,
+        email_marketing_consent__consent_updated_at timestamptz,
+        tags varchar, currency varchar, orders_count bigint, total_spent decimal(38, 9), note varchar,
+        default_address__address1 varchar, default_address__city varchar, default_address__province varchar,
+        default_address__zip varchar, default_address__country varchar, default_address__country_code varchar,
+        default_address__phone varchar, created_at timestamptz, updated_at timestamptz""",
+    "raw_analytics.events": """
+        message_id varchar, type varchar, event varchar, name varchar, anonymous_id varchar, user_id varchar,
+        timestamp timestamptz, sent_at timestamptz, received_at timestamptz, context__user_agent varchar,
+        context__ip varchar, context__page__url varchar, context__page__path varchar,
+        context__page__referrer varchar, context__page__title varchar, properties json, traits json""",
+}
+_LOAD_ID = "1795000000.000001"
+_AT = "2026-10-01 10:00:00+00"
+
+# (id, email, first name, last name, phone, zip, country, date of birth)
+FIRST_CONTACTS = [
+    ("20", "ann.lee@example.com", "Ann", "Lee", None, "94105", "US", "1980-03-04"),
+    ("30", "cy.day@example.com", "Cy", "Day", "+1 415 555 0130", "10001", "US", "1971-05-06"),
+]
+FIRST_CUSTOMERS = [(700, "ann.lee@example.com", "Ann", "Lee", None, "94105", "US")]
+FIRST_EVENTS = [("m1", "anon-1", "700", None)]  # (message id, anonymousId, userId, traits.email)
+
+LATER_CONTACTS = [
+    # sorts before crm:20: becomes the smallest member of Ann's cluster
+    ("10", "ann.lee@example.com", "Annie", "Lee", None, "94105", "US", None),
+    ("40", "di.fox@example.com", "Di", "Fox", None, "60601", "US", "1990-01-01"),
+]
+LATER_CUSTOMERS = [(800, "cy.work@example.com", "Cy", "Day", "(415) 555-0130", "10001", "US")]
+LATER_EVENTS = [("m2", "anon-2", None, "di.fox@example.com")]
+
+
+def _create_raw_tables(warehouse: Path) -> None:
+    with duckdb.connect(str(warehouse)) as con:
+        for table, columns in _TABLES.items():
+            con.execute(f"create schema if not exists {table.split('.')[0]}")
+            con.execute(f"create table {table} ({columns}, {_DLT_COLUMNS})")
+
+
+def _append(warehouse: Path, contacts: list[tuple], customers: list[tuple], events: list[tuple]) -> None:
+    with duckdb.connect(str(warehouse)) as con:
+        for contact_id, email, first, last, phone, zip_code, country, born in contacts:
+            con.execute(
+                "insert into raw_crm.contacts (id, email, firstname, lastname, phone, zip, country,"
+                " date_of_birth, created_at, updated_at, archived, _dlt_load_id)"
+                " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, false, ?)",
+                [contact_id, email, first, last, phone, zip_code, country, born, _AT, _AT, _LOAD_ID],
+            )
+        for customer_id, email, first, last, phone, zip_code, country in customers:
+            con.execute(
+                "insert into raw_shop.customers (id, email, first_name, last_name, phone,"
+                " default_address__zip, default_address__country_code, created_at, updated_at, _dlt_load_id)"
+                " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [customer_id, email, first, last, phone, zip_code, country, _AT, _AT, _LOAD_ID],
+            )
+        for message_id, anonymous_id, user_id, email in events:
+            con.execute(
+                "insert into raw_analytics.events (message_id, type, anonymous_id, user_id, timestamp,"
+                " received_at, traits, _dlt_load_id) values (?, 'identify', ?, ?, ?, ?, ?, ?)",
+                [message_id, anonymous_id, user_id, _AT, _AT, json.dumps({"email": email}), _LOAD_ID],
+            )
+
+
+def _build_identity(settings: Settings, target: Path) -> dict[tuple[str, str], str]:
+    run_dbt(["run", "--select", "+customer_identity_map"], settings, target_path=target)
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        rows = con.sql("select source_system, source_id, customer_id from marts.customer_identity_map").fetchall()
+    return {(system, source_id): customer_id for system, source_id, customer_id in rows}
+
+
+@pytest.fixture(scope="module")
+def two_builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict, dict]:
+    """The map after a first build, after records were added, and after a rebuild with nothing new."""
+    root = tmp_path_factory.mktemp("identity_stability")
+    settings = Settings(
+        landing_dir=root / "landing",
+        warehouse_path=root / "warehouse.duckdb",
+        serving_path=root / "serving.duckdb",
+        pipelines_dir=root / ".dlt",
+    )
+    _create_raw_tables(settings.warehouse_path)
+    run_dbt(["seed"], settings, target_path=root / "target")
+    _append(settings.warehouse_path, FIRST_CONTACTS, FIRST_CUSTOMERS, FIRST_EVENTS)
+    first = _build_identity(settings, root / "target")
+    _append(settings.warehouse_path, LATER_CONTACTS, LATER_CUSTOMERS, LATER_EVENTS)
+    second = _build_identity(settings, root / "target")
+    third = _build_identity(settings, root / "target")
+    return first, second, third
+
+
+def test_first_build_resolves_the_handwritten_people(two_builds) -> None:
+    first, _, _ = two_builds
+
+    assert first[("crm", "20")] == first[("shop", "700")] == first[("analytics", "anon-1")]
+    assert first[("crm", "30")] != first[("crm", "20")]
+
+
+def test_existing_records_keep_their_customer_id_after_records_are_added(two_builds) -> None:
+    first, second, _ = two_builds
+
+    assert {record: second[record] for record in first} == first
+
+
+def test_a_new_smallest_member_inherits_the_customer_id_instead_of_minting_one(two_builds) -> None:
+    first, second, _ = two_builds
+
+    assert second[("crm", "10")] == first[("crm", "20")]
+
+
+def test_a_record_joining_by_phone_takes_that_customers_id(two_builds) -> None:
+    first, second, _ = two_builds
+
+    assert second[("shop", "800")] == first[("crm", "30")]
+
+
+def test_a_new_person_gets_a_new_customer_id(two_builds) -> None:
+    first, second, _ = two_builds
+
+    assert second[("crm", "40")] == second[("analytics", "anon-2")]
+    assert second[("crm", "40")] not in set(first.values())
+
+
+def test_a_rebuild_with_nothing_new_changes_nothing(two_builds) -> None:
+    _, second, third = two_builds
+
+    assert third == second
