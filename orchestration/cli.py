@@ -53,13 +53,29 @@ def generate(
         typer.Option(help="End of the generated window (UTC). Default: now, to the minute."),
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Landing directory. Default: $LANDING_DIR.")] = None,
+    rate: Annotated[
+        list[str] | None,
+        typer.Option(help="Override a dirt rate, e.g. --rate invalid_email=0.05 (repeatable; see DirtRates)"),
+    ] = None,
 ) -> None:
-    """Write realistic, dirty landing files (HubSpot, Shopify, Segment shapes) plus ground truth in _truth/."""
-    from demo_data.generator import GeneratorConfig, generate as run_generator
+    """Write realistic, dirty landing files (HubSpot, Shopify, Segment shapes) and ground truth in _truth/."""
+    from demo_data.dirt import DirtRates, parse_rate_options
+    from demo_data.generator import GeneratorConfig
+    from demo_data.generator import generate as run_generator
 
     out_dir = out or get_settings().landing_dir
-    config = GeneratorConfig(customers=customers, days=days, seed=seed, increment=increment, as_of=as_of)
-    result = run_generator(config, out_dir, console=console)
+    try:
+        rates = DirtRates().with_overrides(parse_rate_options(rate)) if rate else None
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--rate") from error
+    config = GeneratorConfig(
+        customers=customers, days=days, seed=seed, increment=increment, as_of=as_of, rates=rates
+    )
+    try:
+        result = run_generator(config, out_dir, console=console)
+    except ValueError as error:  # bad parameters or no base generation to increment: say so, no traceback
+        console.print(f"[red]warehouse generate: {error}[/red]")
+        raise typer.Exit(code=2) from error
     console.print(
         summary_table(
             f"Generated batch {increment} in {out_dir}",
@@ -71,6 +87,254 @@ def generate(
         f"{sum(result.rows.values()):,} rows in {result.seconds:.1f}s "
         f"({result.rows_per_second:,.0f} rows/s); ground truth in {out_dir / '_truth'}"
     )
+
+
+@app.command()
+def run(
+    job: Annotated[str, typer.Option(help="Job of the Definitions: daily_full_build or full_refresh.")] = (
+        "daily_full_build"
+    ),
+) -> None:
+    """Materialize the Dagster asset graph in this process: load, build, check, publish the serving copy."""
+    import sys
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from orchestration.headless import run_graph
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(file=sys.stdout),  # bound now: the run sends dbt's stdout to its log file
+    ) as progress:
+        task = progress.add_task("preparing dbt manifest", total=None)
+
+        def on_progress(done: int, total: int, running: str) -> None:
+            progress.update(task, completed=done, total=total, description=running)
+
+        report = run_graph(job, progress=on_progress)
+    console.print(
+        summary_table(
+            f"Run {report.run_id[:8]} ({job})",
+            ["", "count"],
+            [
+                ("assets materialized", len(report.materialized)),
+                ("checks passed", len(report.checks_passed)),
+                ("checks failed", len(report.checks_failed)),
+            ],
+        )
+    )
+    if report.mart_rows:
+        console.print(
+            summary_table("Marts (serving copy)", ["mart", "rows"], sorted(report.mart_rows.items()))
+        )
+    for check in report.checks_failed:
+        console.print(f"[yellow]check failed[/]: {check}")
+    if not report.success:
+        for failure in report.failures:
+            console.print(f"[red]failed[/]: {failure}")
+        console.print(
+            f"[red]The run failed: the serving copy keeps the last good marts.[/] Logs: {report.log_path}; "
+            "details per step: warehouse ui"
+        )
+        raise typer.Exit(code=1)
+    console.print(f"Serving copy for BI tools: {report.serving_path} (see docs/serving.md)")
+    console.print(f"dbt and dlt output: {report.log_path}")
+
+
+@app.command()
+def show() -> None:
+    """What the last run built: rows per mart, segment sizes, a sample profile (masked), what to try next."""
+    from orchestration.headless import describe_serving
+
+    serving = get_settings().serving_path
+    if not serving.exists():
+        console.print(f"[red]No serving copy at {serving}[/]: run `warehouse run` first.")
+        raise typer.Exit(code=1)
+    built = describe_serving(serving)
+    console.print(summary_table(f"Marts in {serving}", ["mart", "rows"], sorted(built.mart_rows.items())))
+    if built.segment_sizes:
+        console.print(summary_table("Segments", ["segment", "customers"], built.segment_sizes))
+    if built.sample_profile:
+        console.print(
+            summary_table("A sample profile (email masked)", ["column", "value"], built.sample_profile)
+        )
+    console.print(
+        "Next: [bold]make ui[/] for the asset graph, or query the marts read-only:\n"
+        f'  duckdb -readonly {serving} "SELECT rfm_segment, count(*) FROM marts.customer_profiles GROUP BY 1"'
+    )
+
+
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="Port of the Dagster UI on 127.0.0.1.")] = 3000,
+) -> None:
+    """Open the asset graph in the Dagster UI (dagster dev: webserver and daemon, this workspace)."""
+    import os
+    import subprocess
+    import sys
+
+    from orchestration.headless import WORKSPACE_YAML, ensure_dagster_home
+
+    home = ensure_dagster_home()
+    console.print(f"Dagster UI on http://127.0.0.1:{port} (instance in {home}); Ctrl-C stops it.")
+    dagster = Path(sys.executable).with_name("dagster")
+    command = [str(dagster), "dev", "-h", "127.0.0.1", "-p", str(port), "-w", str(WORKSPACE_YAML)]
+    raise typer.Exit(subprocess.call(command, cwd=WORKSPACE_YAML.parent, env=os.environ.copy()))
+
+
+@app.command()
+def collect(
+    host: Annotated[str, typer.Option(help="Interface to listen on (0.0.0.0: all of them).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).", min=0, max=65535)] = 8088,
+    max_batch_kb: Annotated[int, typer.Option(help="Largest request body (Segment: 500).", min=1)] = 500,
+    max_message_kb: Annotated[int, typer.Option(help="Largest message accepted (Segment: 32).", min=1)] = 32,
+    rotate_mb: Annotated[int, typer.Option(help="Start a new events file past this size.", min=1)] = 64,
+    rotate_seconds: Annotated[int, typer.Option(help="Start a new events file past this age.", min=1)] = 300,
+    out: Annotated[Path | None, typer.Option(help="Landing directory. Default: $LANDING_DIR.")] = None,
+) -> None:
+    """Serve the Segment HTTP Tracking API; accepted events land in <landing>/analytics/events/.
+
+    Clients authenticate with the write key in $COLLECTOR_WRITE_KEY, e.g. segment-analytics-python with
+    host="http://127.0.0.1:8088".
+    """
+    from ingestion.collector import CollectorLimits, CollectorServer, serve
+
+    settings = get_settings()
+    if not settings.collector_write_key:
+        console.print("[red]No write key:[/] set COLLECTOR_WRITE_KEY to the key your Segment clients send.")
+        raise typer.Exit(code=2)
+    limits = CollectorLimits(
+        max_request_bytes=max_batch_kb * 1024,
+        max_message_bytes=max_message_kb * 1024,
+        max_file_bytes=rotate_mb * 1024 * 1024,
+        max_file_age_seconds=rotate_seconds,
+    )
+
+    def announce(server: CollectorServer) -> None:
+        console.print(f"Collecting on {server.url}/v1/batch (track, page, identify, ...); Ctrl-C to stop")
+        console.print(f"Writing events to {server.events_dir}")
+
+    landing_dir = out or settings.landing_dir
+    try:
+        stats = serve(host, port, landing_dir, settings.collector_write_key, limits=limits, announce=announce)
+    except OSError as exc:
+        console.print(f"[red]Cannot listen on {host}:{port} or write to {landing_dir}:[/] {exc}")
+        raise typer.Exit(code=1) from exc
+    console.print(
+        summary_table(
+            "Collector summary",
+            ["", "count"],
+            [
+                ("messages written", stats.messages_written),
+                ("requests accepted", stats.requests_accepted),
+                ("requests rejected", stats.requests_rejected),
+            ]
+            + [(f"  HTTP {status}", n) for status, n in sorted(stats.statuses.items()) if status != 200],
+        )
+    )
+
+
+@app.command()
+def load(
+    system: Annotated[
+        str | None, typer.Option(help="Load only this system: crm, shop or analytics. Default: all three.")
+    ] = None,
+) -> None:
+    """Load new landing files into raw_crm / raw_shop / raw_analytics; bad lines are quarantined."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from ingestion.pipelines import SYSTEMS
+    from ingestion.pipelines import load as run_load
+
+    if system is not None and system not in SYSTEMS:
+        raise typer.BadParameter(f"expected one of {', '.join(SYSTEMS)}", param_hint="--system")
+    systems = (system,) if system else SYSTEMS
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console, transient=True) as bar:
+        task = bar.add_task("loading", total=len(systems))
+
+        def advance(name: str) -> None:
+            bar.update(task, description=f"loading {name}", advance=0 if name == systems[0] else 1)
+
+        summary = run_load(systems, on_system=advance)
+    console.print(
+        summary_table(
+            "Loaded (rows this run, lines quarantined this run, rows in table)",
+            ["table", "loaded", "quarantined", "total"],
+            [(f"raw_{t.system}.{t.table}", t.loaded, t.quarantined, t.total) for t in summary.tables],
+        )
+    )
+    console.print(
+        f"{summary.rows_loaded:,} rows loaded, {summary.rows_quarantined:,} lines quarantined; "
+        f"warehouse: {summary.warehouse_path}"
+    )
+
+
+@app.command()
+def sync(
+    destination: Annotated[str, typer.Option(help="Destination name (config: DESTINATIONS__<NAME>__*).")] = "esp",
+    mode: Annotated[
+        str, typer.Option(help="upsert (create + update), mirror (also untag and archive), update-only.")
+    ] = "upsert",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; send nothing.")] = False,
+    export: Annotated[
+        Path | None, typer.Option(help="Instead of syncing, write <segment>.csv and .parquet into this directory.")
+    ] = None,
+) -> None:
+    """Send consented profiles and segment tags to the email platform (only what changed since the last sync)."""
+    from activation.sync import SYNC_MODES
+    from activation.sync import sync as run_sync
+
+    if mode not in SYNC_MODES:
+        raise typer.BadParameter(f"expected one of {', '.join(SYNC_MODES)}", param_hint="--mode")
+    if export is not None:
+        from activation.export import export_segments
+
+        try:
+            exports = export_segments(export)
+        except (FileNotFoundError, LookupError, ValueError) as error:
+            console.print(f"[red]warehouse sync --export: {error}[/red]")
+            raise typer.Exit(code=2) from error
+        console.print(
+            summary_table(f"Segments exported to {export}", ["segment", "rows"], [(e.segment, e.rows) for e in exports])
+        )
+        return
+    try:
+        result = run_sync(destination, mode, dry_run=dry_run)
+    except (FileNotFoundError, LookupError, ValueError) as error:
+        console.print(f"[red]warehouse sync: {error}[/red]")
+        raise typer.Exit(code=2) from error
+    for kind, examples in result.examples.items():
+        console.print(f"[dim]e.g. {kind}:[/] {', '.join(examples)}")
+    for who, reason in result.failures:
+        console.print(f"[yellow]failed[/]: {who}: {reason}")
+    verb = "would be " if dry_run else ""
+    console.print(
+        summary_table(
+            f"Sync to {result.destination} ({result.mode})",
+            ["members", "count"],
+            [
+                (f"{verb}added", result.added),
+                (f"{verb}updated", result.updated),
+                (f"{verb}removed", result.removed),
+                ("failed", result.failed),
+                ("invalid", result.invalid),
+                ("skipped-no-consent", result.skipped_no_consent),
+                ("skipped-erased", result.skipped_erased),
+            ]
+            + ([("skipped-absent", result.skipped_absent)] if result.mode == "update-only" else [])
+            + [("unchanged", result.unchanged)],
+        )
+    )
+    if dry_run:
+        console.print("Dry run: nothing was sent and the sync state is unchanged.")
+    if result.aborted:
+        console.print(f"[red]The sync stopped early[/]: {result.aborted}\nWhat was not sent is sent by the next run.")
+        raise typer.Exit(code=1)
+    if result.failed:
+        console.print("[yellow]Rejected members are recorded in the sync state and retried by the next run.[/]")
 
 
 def main() -> None:  # pragma: no cover - console entry point

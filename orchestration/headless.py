@@ -1,0 +1,201 @@
+"""`warehouse run` without a UI: the same Definitions, executed in this process against a local instance.
+
+There is one orchestration path. This module does not know the steps of the pipeline; it executes a job of
+`orchestration.definitions:defs` (by default `daily_full_build`, every asset and check), reports progress from
+the instance's event log while the run goes, and sums the run up from the events.
+
+The instance lives in DAGSTER_HOME (default `<data dir>/dagster_home`, beside the warehouse), so
+`warehouse ui` shows the runs `warehouse run` made.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import duckdb
+
+from ingestion.settings import PROJECT_ROOT, get_settings
+
+DAGSTER_YAML = PROJECT_ROOT / "dagster.yaml"
+WORKSPACE_YAML = PROJECT_ROOT / "workspace.yaml"
+
+Progress = Callable[[int, int, str], None]
+"""Called with (steps finished, steps in the run, what is running now)."""
+
+
+@dataclass
+class RunReport:
+    """What a run did, read back from its events."""
+
+    run_id: str
+    success: bool
+    materialized: list[str] = field(default_factory=list)
+    checks_passed: list[str] = field(default_factory=list)
+    checks_failed: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    """One line per failed step: the step and its error message."""
+    mart_rows: dict[str, int] = field(default_factory=dict)
+    serving_path: Path | None = None
+    log_path: Path | None = None
+    """dbt's and dlt's output of the run."""
+
+
+def ensure_dagster_home() -> Path:
+    """DAGSTER_HOME from the environment, else `<data dir>/dagster_home`; with the project's dagster.yaml."""
+    home = Path(os.environ.get("DAGSTER_HOME") or get_settings().data_dir / "dagster_home").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(home)
+    if not (home / "dagster.yaml").exists():
+        shutil.copyfile(DAGSTER_YAML, home / "dagster.yaml")
+    return home
+
+
+def run_graph(
+    job_name: str = "daily_full_build",
+    instance: dg.DagsterInstance | None = None,
+    progress: Progress | None = None,
+    tags: dict[str, str] | None = None,
+) -> RunReport:
+    """Execute `job_name` in process; never raises for a failed step (see `RunReport.success`)."""
+    from dagster._core.utils import make_new_run_id
+
+    from orchestration.resources import prepare_manifest
+
+    prepare_manifest(force=True)
+    from orchestration.definitions import defs
+
+    if instance is None:
+        ensure_dagster_home()
+        instance = dg.DagsterInstance.get()
+    job = defs.resolve_job_def(job_name)
+    run_id = make_new_run_id()
+    stop = threading.Event()
+    watcher = threading.Thread(
+        target=_watch, args=(instance, run_id, len(job.graph.node_defs), progress, stop), daemon=True
+    )
+    if progress:
+        watcher.start()
+    log_path = Path(instance.root_directory or get_settings().data_dir) / "logs" / f"run-{run_id[:8]}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # dbt's and dlt's log lines go to stdout (the UI keeps them per step); here, into a file.
+        with log_path.open("w") as log_file, contextlib.redirect_stdout(log_file):
+            result = job.execute_in_process(
+                instance=instance,
+                run_id=run_id,
+                raise_on_error=False,
+                tags=tags,
+                # The CLI shows progress and a summary; Dagster's own console logger would drown them.
+                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+            )
+    finally:
+        stop.set()
+        if watcher.is_alive():
+            watcher.join(timeout=5)
+    report = _report(result)
+    report.log_path = log_path
+    return report
+
+
+def _watch(instance: dg.DagsterInstance, run_id: str, steps: int, progress: Progress, stop: threading.Event) -> None:
+    """Poll the run's step events and report how far it got; ends when the run returns."""
+    finished, running = 0, "starting"
+    step_events = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS}
+    step_events |= {dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.STEP_SKIPPED}
+    cursor = None
+    while not stop.wait(0.5):
+        connection = instance.get_records_for_run(run_id, cursor=cursor, of_type=step_events)
+        cursor = connection.cursor
+        for record in connection.records:
+            event = record.event_log_entry.dagster_event
+            if event.event_type == dg.DagsterEventType.STEP_START:
+                running = event.step_key
+            else:
+                finished += 1
+        progress(finished, steps, running)
+
+
+def _report(result: dg.ExecuteInProcessResult) -> RunReport:
+    report = RunReport(run_id=result.run_id, success=result.success)
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            report.materialized.append(event.asset_key.to_user_string())
+        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.asset_check_evaluation_data
+            name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+            (report.checks_passed if evaluation.passed else report.checks_failed).append(name)
+        elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            report.failures.append(f"{event.step_key}: {_failure_message(event.step_failure_data)}")
+    serving = get_settings().serving_path
+    if serving.exists():
+        report.serving_path = serving
+        report.mart_rows = mart_row_counts(serving)
+    return report
+
+
+def _failure_message(failure: Any) -> str:
+    """The user's own failure description if there is one, else the innermost error's first line."""
+    if failure.user_failure_data is not None and failure.user_failure_data.description:
+        return failure.user_failure_data.description
+    error = failure.error
+    while error is not None and error.cause is not None:
+        error = error.cause
+    return error.message.strip().splitlines()[0] if error is not None else "unknown error"
+
+
+def mart_row_counts(path: Path) -> dict[str, int]:
+    """Rows per table of the `marts` schema of a DuckDB file (the serving copy or the warehouse)."""
+    with duckdb.connect(str(path), read_only=True) as connection:
+        tables = [
+            name
+            for (name,) in connection.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY table_name"
+            ).fetchall()
+        ]
+        return {t: connection.execute(f'SELECT count(*) FROM marts."{t}"').fetchone()[0] for t in tables}
+
+
+@dataclass
+class Built:
+    """What the serving copy holds, for `warehouse show`."""
+
+    mart_rows: dict[str, int]
+    segment_sizes: list[tuple[str, int]]
+    sample_profile: list[tuple[str, str]]
+
+
+def describe_serving(path: Path) -> Built:
+    """Row counts, segment sizes and one profile (PII masked) of a serving copy."""
+    from orchestration.quality import is_pii, mask
+
+    with duckdb.connect(str(path), read_only=True) as connection:
+        tables = {
+            name
+            for (name,) in connection.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'"
+            ).fetchall()
+        }
+        segments: list[tuple[str, int]] = []
+        if "customer_segments" in tables:
+            segments = connection.execute(
+                "SELECT segment_name, count(*) FROM marts.customer_segments GROUP BY 1 ORDER BY 2 DESC, 1"
+            ).fetchall()
+        profile: list[tuple[str, str]] = []
+        if "customer_profiles" in tables:
+            # The most complete profile with orders: a sample worth looking at.
+            cursor = connection.execute(
+                "SELECT * FROM marts.customer_profiles ORDER BY orders_count DESC NULLS LAST, customer_id LIMIT 1"
+            )
+            row = cursor.fetchone()
+            if row is not None:
+                columns = [d[0] for d in cursor.description]
+                profile = [(c, str(mask(v) if is_pii(c) else v)) for c, v in zip(columns, row, strict=True)]
+    return Built(mart_rows=mart_row_counts(path), segment_sizes=segments, sample_profile=profile)

@@ -1,0 +1,310 @@
+"""Quality gates: Great Expectations 1.x suites run as Dagster asset checks on raw tables and marts.
+
+dagster-ge only supports GX 0.x and GX's SQL datasource does not work on DuckDB, so each check reads a small
+frame through a short-lived read-only DuckDB connection and validates it with GX's pandas path. A suite is
+declared as data (`Suite`): the asset it guards, the SQL of the frame, and its expectations; `build_checks`
+turns each into an `@asset_check`.
+
+Error-severity suites are blocking: if one fails, nothing downstream of its asset materializes in that run,
+and the automation waits (`all_deps_blocking_checks_passed`). Results carry per-expectation counts and a few
+failing rows, masked: Dagster metadata is visible to everyone with UI access, so no emails, phones or names.
+"""
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import duckdb
+import pandas as pd
+
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+
+log = logging.getLogger(__name__)
+
+SAMPLE_ROWS = 5
+PII_SUFFIXES = (
+    "email", "phone", "phone_e164", "mobilephone", "first_name", "last_name", "firstname", "lastname",
+    "address", "address1", "address_line", "ip", "zip", "postal_code", "date_of_birth", "raw_line",
+)  # fmt: skip
+"""Columns whose values are masked in check metadata: names ending so (`traits_email`), not `email_consent`."""
+
+
+def is_pii(column: str) -> bool:
+    return column.lower().endswith(PII_SUFFIXES)
+
+
+FUTURE_TOLERANCE = "INTERVAL 10 MINUTE"
+"""Clock skew tolerated before a timestamp counts as 'in the future'."""
+
+SEGMENT_RATIO_BOUNDS = (0.5, 2.0)
+"""A segment may halve or double between two publishes; more is a broken rule or feed, not growth."""
+SEGMENT_MIN_BASELINE = 20
+"""Segments smaller than this in the previous publish are too noisy to compare."""
+
+Expectations = Callable[[Any], list[Any]]
+"""Given `great_expectations.expectations`, return the suite's expectations (GX is imported lazily: ~6 s)."""
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    asset: Sequence[str]
+    sql: str
+    expectations: Expectations
+    description: str
+    blocking: bool = True
+    baseline_sql: str | None = None
+    """Optional: a frame read from the last published serving copy (the previous good run)."""
+    combine: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame] | None = None
+    """With a baseline: how the current and the previous frame become the frame that is validated."""
+
+
+def mask(value: object) -> object:
+    """First character and a short hash: tells two failing rows apart, identifies nobody."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    text = str(value)
+    return f"{text[:1]}…{hashlib.sha256(text.encode()).hexdigest()[:6]}"
+
+
+def masked_sample(frame: pd.DataFrame, indexes: Sequence[int]) -> list[dict[str, object]]:
+    """Up to SAMPLE_ROWS failing rows as JSON-ready dicts, PII columns masked."""
+    rows = frame.loc[list(indexes)[:SAMPLE_ROWS]]
+    sample = []
+    for record in rows.to_dict(orient="records"):
+        sample.append({column: mask(value) if is_pii(column) else _jsonable(value) for column, value in record.items()})
+    return sample
+
+
+def _jsonable(value: object) -> object:
+    if value is None or (not isinstance(value, list | dict) and pd.isna(value)):
+        return None
+    if isinstance(value, int | float | bool | str):
+        return value
+    return str(value)
+
+
+def validate(suite: Suite, frame: pd.DataFrame) -> dg.AssetCheckResult:
+    """Run the suite's expectations on `frame` with GX's pandas path; one result with counts and samples."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    batch = (
+        context.data_sources.add_pandas("warehouse")
+        .add_dataframe_asset(suite.name)
+        .add_batch_definition_whole_dataframe("whole")
+    )
+    expectation_suite = context.suites.add(gx.ExpectationSuite(name=suite.name))
+    for expectation in suite.expectations(gx.expectations):
+        expectation_suite.add_expectation(expectation)
+    validation = context.validation_definitions.add(
+        gx.ValidationDefinition(name=suite.name, data=batch, suite=expectation_suite)
+    )
+    outcome = validation.run(batch_parameters={"dataframe": frame}, result_format={"result_format": "COMPLETE"})
+
+    failed: dict[str, Any] = {}
+    results: dict[str, Any] = {}
+    for result in outcome.results:
+        config = result.expectation_config
+        label = f"{config.type}({config.kwargs.get('column', '')})"
+        summary = {
+            "success": bool(result.success),
+            "checked": result.result.get("element_count", len(frame)),
+            "unexpected": result.result.get("unexpected_count", 0 if result.success else None),
+        }
+        if "observed_value" in result.result:
+            summary["observed"] = _jsonable(result.result["observed_value"])
+        results[label] = summary
+        if not result.success:
+            failed[label] = masked_sample(frame, result.result.get("unexpected_index_list") or [])
+    return dg.AssetCheckResult(
+        passed=bool(outcome.success),
+        severity=dg.AssetCheckSeverity.ERROR if suite.blocking else dg.AssetCheckSeverity.WARN,
+        metadata={
+            "rows": len(frame),
+            "expectations": len(results),
+            "failed_expectations": len(failed),
+            "results": dg.MetadataValue.json(results),
+            "failing_rows_sample": dg.MetadataValue.json(failed),
+        },
+    )
+
+
+def read_frame(suite: Suite, warehouse: WarehouseResource) -> pd.DataFrame:
+    """The suite's frame from the warehouse; with a baseline, combined with the previous serving copy's."""
+    with warehouse.read_only() as connection:
+        frame = connection.execute(suite.sql).df()
+        if suite.baseline_sql is None or suite.combine is None:
+            return frame
+        # Before the first publish there is nothing to compare with: an empty baseline of the right shape.
+        empty_baseline = connection.execute(f"SELECT * FROM ({suite.baseline_sql}) LIMIT 0").df()
+    baseline = _read_baseline(warehouse.serving, suite.baseline_sql)
+    return suite.combine(frame, empty_baseline if baseline is None else baseline)
+
+
+def _read_baseline(serving: Path, sql: str) -> pd.DataFrame | None:
+    """The previous publish's frame, or None before the first publish (or if the mart was not published)."""
+    if not serving.exists():
+        return None
+    connection = duckdb.connect(str(serving), read_only=True)
+    try:
+        return connection.execute(sql).df()
+    except duckdb.CatalogException:
+        return None
+    finally:
+        connection.close()
+
+
+def build_checks(suites: Sequence[Suite]) -> list[dg.AssetChecksDefinition]:
+    """One asset check per suite."""
+    return [build_check(suite) for suite in suites]
+
+
+def build_check(suite: Suite) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey(list(suite.asset)),
+        name=suite.name,
+        description=suite.description,
+        blocking=suite.blocking,
+        pool=WAREHOUSE_POOL,
+    )
+    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        return validate(suite, read_frame(suite, warehouse))
+
+    return _check
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Raw suites: what ingestion promises (docs/contracts.md section 2), with the feeds' real dirt rates.
+# ----------------------------------------------------------------------------------------------------------
+EMAIL_REGEX = r"^\s*[^@\s]+@[^@\s]+\.[A-Za-z]{2,}\s*$"
+
+RAW_SUITES: list[Suite] = [
+    Suite(
+        name="email_format_rate",
+        asset=["raw_crm", "contacts"],
+        sql="SELECT id, email FROM raw_crm.contacts",
+        expectations=lambda e: [e.ExpectColumnValuesToMatchRegex(column="email", regex=EMAIL_REGEX, mostly=0.9)],
+        description="At least 90% of CRM emails look like emails: fewer is a broken export, not dirt.",
+    ),
+    Suite(
+        name="email_format_rate",
+        asset=["raw_shop", "customers"],
+        sql="SELECT id, email FROM raw_shop.customers",
+        expectations=lambda e: [e.ExpectColumnValuesToMatchRegex(column="email", regex=EMAIL_REGEX, mostly=0.9)],
+        description="At least 90% of Shopify customer emails look like emails.",
+    ),
+    Suite(
+        name="valid_country_codes",
+        asset=["raw_shop", "customers"],
+        sql="SELECT id, default_address__country_code AS country_code FROM raw_shop.customers",
+        expectations=lambda e: [
+            e.ExpectColumnValuesToMatchRegex(column="country_code", regex=r"^[A-Z]{2}$", mostly=0.95)
+        ],
+        description="Shopify country codes are ISO-3166 alpha-2 (95%; null addresses are not counted).",
+    ),
+    Suite(
+        name="non_negative_prices",
+        asset=["raw_shop", "orders"],
+        sql="""
+            SELECT id, 'order' AS kind, total_price AS price FROM raw_shop.orders
+            UNION ALL SELECT id, 'order subtotal', subtotal_price FROM raw_shop.orders
+            UNION ALL SELECT id, 'line item', price FROM raw_shop.orders__line_items
+        """,
+        expectations=lambda e: [e.ExpectColumnValuesToBeBetween(column="price", min_value=0)],
+        description="No order total, subtotal or line-item price is negative (refunds are separate rows).",
+    ),
+    Suite(
+        name="no_future_timestamps",
+        asset=["raw_shop", "orders"],
+        sql=f"""
+            SELECT id, created_at, created_at > now() + {FUTURE_TOLERANCE} AS is_future FROM raw_shop.orders
+        """,
+        expectations=lambda e: [e.ExpectColumnValuesToBeInSet(column="is_future", value_set=[False])],
+        description="No order was created in the future (beyond a few minutes of clock skew).",
+    ),
+    Suite(
+        name="no_future_timestamps",
+        asset=["raw_analytics", "events"],
+        sql=f"""
+            SELECT message_id, received_at, received_at > now() + {FUTURE_TOLERANCE} AS is_future
+            FROM raw_analytics.events
+        """,
+        expectations=lambda e: [e.ExpectColumnValuesToBeInSet(column="is_future", value_set=[False])],
+        description="No event was received in the future (received_at is the collector's clock).",
+    ),
+    Suite(
+        name="plausible_ages",
+        asset=["raw_crm", "contacts"],
+        sql="""
+            SELECT id, date_of_birth,
+                   date_diff('year', try_cast(date_of_birth AS DATE), current_date) AS age_years
+            FROM raw_crm.contacts
+        """,
+        expectations=lambda e: [
+            e.ExpectColumnValuesToBeBetween(column="age_years", min_value=13, max_value=110, mostly=0.95)
+        ],
+        description="95% of parseable dates of birth give an age of 13-110; staging nulls the rest.",
+    ),
+]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Mart suites: what the email platform and BI rely on; they gate the serving copy.
+# ----------------------------------------------------------------------------------------------------------
+MART_SUITES: list[Suite] = [
+    Suite(
+        name="one_profile_per_customer",
+        asset=["marts", "customer_profiles"],
+        sql="SELECT customer_id, email FROM marts.customer_profiles",
+        expectations=lambda e: [
+            e.ExpectColumnValuesToBeUnique(column="customer_id"),
+            e.ExpectColumnValuesToNotBeNull(column="customer_id"),
+        ],
+        description="Exactly one profile per customer_id: the email platform upserts on it.",
+    ),
+    Suite(
+        name="scores_within_1_to_5",
+        asset=["marts", "customer_profiles"],
+        sql="SELECT customer_id, r_score, f_score, m_score FROM marts.customer_profiles",
+        expectations=lambda e: [
+            e.ExpectColumnValuesToBeBetween(column=score, min_value=1, max_value=5)
+            for score in ("r_score", "f_score", "m_score")
+        ],
+        description="RFM scores are quintiles 1-5 (null for customers without orders).",
+    ),
+    Suite(
+        name="consent_never_null",
+        asset=["marts", "customer_profiles"],
+        sql="SELECT customer_id, email, email_consent FROM marts.customer_profiles",
+        expectations=lambda e: [e.ExpectColumnValuesToNotBeNull(column="email_consent")],
+        description="Every profile says whether it may be emailed: unknown consent must never mean 'send'.",
+    ),
+    Suite(
+        name="segment_sizes_within_bounds",
+        asset=["marts", "customer_segments"],
+        sql="SELECT segment_name AS segment, count(*) AS customers FROM marts.customer_segments GROUP BY 1",
+        baseline_sql=f"""
+            SELECT segment_name AS segment, count(*) AS previous_customers FROM marts.customer_segments GROUP BY 1
+            HAVING count(*) >= {SEGMENT_MIN_BASELINE}
+        """,
+        combine=lambda current, previous: current.merge(previous, on="segment", how="inner").assign(
+            ratio=lambda f: f["customers"] / f["previous_customers"]
+        ),
+        expectations=lambda e: [
+            e.ExpectColumnValuesToBeBetween(
+                column="ratio", min_value=SEGMENT_RATIO_BOUNDS[0], max_value=SEGMENT_RATIO_BOUNDS[1]
+            )
+        ],
+        description=(
+            "Each segment is within half to double its size in the last published serving copy "
+            f"(segments under {SEGMENT_MIN_BASELINE} customers and the first publish are not compared)."
+        ),
+    ),
+]

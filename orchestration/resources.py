@@ -1,0 +1,122 @@
+"""Resources every asset shares: the warehouse file, dbt, dlt, and the one pool that guards the warehouse.
+
+DuckDB allows one writing process per file, and while a writer holds the file even read-only connections from
+other processes fail. So every asset and check that opens the warehouse runs in the `WAREHOUSE_POOL` pool,
+whose limit is 1 (dagster.yaml sets it for `dagster dev`; runs queue instead of failing on the file lock).
+
+Paths are never fixed when the definitions are built: they come from `ingestion.settings.get_settings()` at
+run time, so tests, `warehouse run` and `dagster dev` point the same definitions at other files through the
+environment (LANDING_DIR, WAREHOUSE_PATH, SERVING_PATH).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import duckdb
+from dagster_dbt import DbtCliResource, DbtProject
+from dagster_dlt import DagsterDltResource
+
+from ingestion.settings import DBT_PROJECT_DIR, get_settings
+from orchestration.dbt_cli import dbt_executable, run_dbt
+
+WAREHOUSE_POOL = "duckdb_warehouse"
+"""Concurrency pool of everything that opens the warehouse file: one at a time, across runs and processes."""
+
+OWNERS = ["team:data-platform"]
+"""Who is paged when an asset of this project fails."""
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB warehouse that dlt loads and dbt builds, and the serving copy published from it.
+
+    Empty paths (the default) mean "whatever the settings say when the run starts".
+    """
+
+    warehouse_path: str = ""
+    serving_path: str = ""
+
+    @property
+    def warehouse(self) -> Path:
+        return Path(self.warehouse_path) if self.warehouse_path else get_settings().warehouse_path
+
+    @property
+    def serving(self) -> Path:
+        return Path(self.serving_path) if self.serving_path else get_settings().serving_path
+
+    @contextmanager
+    def read_only(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived read-only connection, held only while reading so the next writer is not blocked."""
+        connection = duckdb.connect(str(self.warehouse), read_only=True)
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    def table_metadata(self, schema: str, table: str) -> dict[str, Any]:
+        """Row count and column types of a table as Dagster table metadata ({} if it does not exist)."""
+        with self.read_only() as connection:
+            columns = connection.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+                [schema, table],
+            ).fetchall()
+            if not columns:
+                return {}
+            (row_count,) = connection.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()
+        return {
+            "dagster/row_count": dg.MetadataValue.int(row_count),
+            "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in columns]),
+        }
+
+
+@contextmanager
+def dbt_environment() -> Iterator[None]:
+    """dbt's profile reads WAREHOUSE_PATH from the environment; give it the path the settings resolve to.
+
+    dagster-dbt passes this process's environment to the dbt subprocess, so it is set for the duration of the
+    dbt invocation and restored afterwards.
+    """
+    previous = os.environ.get("WAREHOUSE_PATH")
+    os.environ["WAREHOUSE_PATH"] = str(get_settings().warehouse_path)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("WAREHOUSE_PATH", None)
+        else:
+            os.environ["WAREHOUSE_PATH"] = previous
+
+
+dbt_project = DbtProject(
+    project_dir=DBT_PROJECT_DIR,
+    profiles_dir=DBT_PROJECT_DIR,
+    # Dagster's own target dir: a dbt command run by hand in target/ never races the manifest Dagster loads.
+    target_path=Path("target") / "dagster",
+)
+
+
+def prepare_manifest(force: bool = False) -> Path:
+    """`dbt parse` into Dagster's target dir when forced, under `dagster dev`, or when no manifest exists."""
+    if force or dbt_project.preparer.using_dagster_dev() or not dbt_project.manifest_path.exists():
+        run_dbt(["parse", "--quiet"], target_path=dbt_project.target_path)
+    return dbt_project.manifest_path
+
+
+def build_resources() -> dict[str, object]:
+    """The resources of the Definitions, keyed as the assets ask for them."""
+    return {
+        "warehouse": WarehouseResource(),
+        "dbt": DbtCliResource(
+            project_dir=str(DBT_PROJECT_DIR),
+            profiles_dir=str(DBT_PROJECT_DIR),
+            # dagster-dbt shells out to `dbt` and does not install it: use the one beside this Python.
+            dbt_executable=str(dbt_executable()),
+        ),
+        "dlt": DagsterDltResource(),
+    }

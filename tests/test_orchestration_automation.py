@@ -1,0 +1,101 @@
+"""Automation, evaluated in process: new landing files request their raw asset; updates flow downstream."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+# A moment between all cron ticks of the raw assets (every 15 min, hourly, daily at 06:00).
+QUIET_TIME = datetime(2026, 3, 2, 10, 2, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    root = tmp_path_factory.mktemp("automation")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LANDING_DIR", str(root / "landing"))
+        patch.setenv("WAREHOUSE_PATH", str(root / "warehouse.duckdb"))
+        patch.setenv("SERVING_PATH", str(root / "serving.duckdb"))
+        patch.setenv("DLT_PIPELINES_DIR", str(root / "dlt"))
+        yield root
+
+
+@pytest.fixture(scope="module")
+def defs(env: Path) -> dg.Definitions:
+    from orchestration.definitions import defs
+
+    return defs
+
+
+def _report_materialized(instance: dg.DagsterInstance, graph, keys) -> None:
+    """Record each asset as materialized, with every blocking check on it passed."""
+    for key in keys:
+        instance.report_runless_asset_event(dg.AssetMaterialization(key))
+        for check_key in graph.get(key).check_keys:
+            instance.report_runless_asset_event(
+                dg.AssetCheckEvaluation(asset_key=key, check_name=check_key.name, passed=True)
+            )
+
+
+def _requested(result: dg.EvaluateAutomationConditionsResult) -> set[dg.AssetKey]:
+    return {r.key for r in result.results if isinstance(r.key, dg.AssetKey) and r.true_subset.size > 0}
+
+
+def test_an_updated_raw_table_requests_exactly_what_is_downstream_of_it(defs: dg.Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+    contacts = dg.AssetKey(["raw_crm", "contacts"])
+    with dg.instance_for_test() as instance:
+        _report_materialized(instance, graph, graph.toposorted_asset_keys)
+        baseline = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=QUIET_TIME)
+        assert _requested(baseline) == set(), "all fresh: nothing to do"
+
+        _report_materialized(instance, graph, [contacts])
+        result = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, cursor=baseline.cursor, evaluation_time=QUIET_TIME + timedelta(minutes=1)
+        )
+
+    downstream = dg.AssetSelection.assets(contacts).downstream().resolve(graph) - {contacts}
+    assert dg.AssetKey(["serving", "marts"]) in downstream
+    assert _requested(result) == downstream
+
+
+def test_a_failed_blocking_check_on_a_raw_table_holds_everything_downstream(defs: dg.Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+    orders = dg.AssetKey(["raw_shop", "orders"])
+    with dg.instance_for_test() as instance:
+        _report_materialized(instance, graph, graph.toposorted_asset_keys)
+        baseline = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=QUIET_TIME)
+
+        instance.report_runless_asset_event(dg.AssetMaterialization(orders))
+        instance.report_runless_asset_event(
+            dg.AssetCheckEvaluation(
+                asset_key=orders,
+                check_name="non_negative_prices",
+                passed=False,
+                severity=dg.AssetCheckSeverity.ERROR,
+            )
+        )
+        result = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, cursor=baseline.cursor, evaluation_time=QUIET_TIME + timedelta(minutes=1)
+        )
+
+    assert _requested(result) == set()
+
+
+def test_a_new_landing_file_requests_its_raw_asset_once(defs: dg.Definitions, env: Path) -> None:
+    sensor = defs.resolve_sensor_def("landing_files_sensor")
+    folder = env / "landing" / "shop" / "orders"
+    folder.mkdir(parents=True)
+    (folder / "orders-b0000-p0000.jsonl").write_text('{"id": 1}\n')
+
+    with dg.instance_for_test() as instance:
+        first = sensor(dg.build_sensor_context(instance=instance, definitions=defs))
+        second = sensor(dg.build_sensor_context(instance=instance, definitions=defs, cursor=first.cursor))
+        (folder / "orders-b0000-p0000.jsonl").write_text('{"id": 1}\n{"id": 2}\n')  # the file grew
+        third = sensor(dg.build_sensor_context(instance=instance, definitions=defs, cursor=second.cursor))
+
+    assert [r.asset_selection for r in first.run_requests] == [[dg.AssetKey(["raw_shop", "orders"])]]
+    assert second.run_requests == []
+    assert [r.asset_selection for r in third.run_requests] == [[dg.AssetKey(["raw_shop", "orders"])]]

@@ -1,0 +1,105 @@
+"""The Definitions read like the asset graph: raw tables -> dbt layers -> serving, gated by checks."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+import pytest
+
+GROUPS = {"crm", "shop", "analytics", "staging", "intermediate", "marts", "serving"}
+RAW_SUITES = {
+    ("raw_crm/contacts", "email_format_rate"),
+    ("raw_shop/customers", "email_format_rate"),
+    ("raw_shop/customers", "valid_country_codes"),
+    ("raw_shop/orders", "non_negative_prices"),
+    ("raw_shop/orders", "no_future_timestamps"),
+    ("raw_analytics/events", "no_future_timestamps"),
+    ("raw_crm/contacts", "plausible_ages"),
+}
+MART_SUITES = {
+    ("marts/customer_profiles", "one_profile_per_customer"),
+    ("marts/customer_profiles", "scores_within_1_to_5"),
+    ("marts/customer_profiles", "consent_never_null"),
+    ("marts/customer_segments", "segment_sizes_within_bounds"),
+}
+
+
+@pytest.fixture(scope="module")
+def defs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dg.Definitions]:
+    """The project's Definitions, loaded with every path pointing into a temp dir."""
+    root = tmp_path_factory.mktemp("definitions")
+    with pytest.MonkeyPatch.context() as env:
+        for name, path in {
+            "LANDING_DIR": root / "landing",
+            "WAREHOUSE_PATH": root / "warehouse.duckdb",
+            "SERVING_PATH": root / "serving.duckdb",
+            "DLT_PIPELINES_DIR": root / "dlt",
+            "DAGSTER_HOME": root / "dagster_home",
+        }.items():
+            env.setenv(name, str(path))
+        from orchestration.definitions import defs
+
+        yield defs
+
+
+def _graph(defs: dg.Definitions):
+    return defs.resolve_asset_graph()
+
+
+def test_every_dbt_source_is_the_raw_asset_dlt_loads(defs: dg.Definitions) -> None:
+    graph = _graph(defs)
+    raw = {key for key in graph.materializable_asset_keys if graph.get(key).kinds >= {"dlt"}}
+    staging = [key for key in graph.materializable_asset_keys if graph.get(key).group_name == "staging"]
+    read_from_raw = {
+        parent for key in staging for parent in graph.get(key).parent_keys if parent.path[0].startswith("raw_")
+    }
+
+    assert read_from_raw, "no staging model reads a raw table"
+    assert read_from_raw <= raw, f"dbt sources no dlt asset loads: {read_from_raw - raw}"
+    assert graph.external_asset_keys == set(), "every asset in the graph is materialized by this project"
+
+
+def test_assets_are_grouped_by_layer_with_owners_and_kinds(defs: dg.Definitions) -> None:
+    graph = _graph(defs)
+    nodes = [graph.get(key) for key in graph.materializable_asset_keys]
+
+    assert {node.group_name for node in nodes} == GROUPS
+    assert all(node.owners for node in nodes)
+    assert all(node.kinds & {"dlt", "dbt", "duckdb"} for node in nodes)
+    serving = graph.get(dg.AssetKey(["serving", "marts"]))
+    assert {key for key in serving.parent_keys} == {n.key for n in nodes if n.group_name == "marts"}
+
+
+def test_raw_assets_declare_freshness(defs: dg.Definitions) -> None:
+    graph = _graph(defs)
+    raw = [graph.get(key) for key in graph.materializable_asset_keys if key.path[0].startswith("raw_")]
+
+    assert raw and all(node.freshness_policy is not None for node in raw)
+
+
+def test_quality_suites_are_blocking_checks_on_raw_tables_and_marts(defs: dg.Definitions) -> None:
+    graph = _graph(defs)
+    checks = {(key.asset_key.to_user_string(), key.name): key for key in graph.asset_check_keys}
+
+    assert set(checks) >= RAW_SUITES | MART_SUITES
+    specs = {spec.key: spec for checks_def in defs.asset_checks for spec in checks_def.check_specs}
+    assert all(specs[checks[name]].blocking for name in RAW_SUITES | MART_SUITES)
+    assert any(name.startswith("not_null_") for _, name in checks), "dbt tests are asset checks"
+    assert any(name.startswith("source_freshness_") for _, name in checks), "dbt source freshness is a check"
+
+
+def test_automation_sensor_runs_by_default_and_jobs_exist(defs: dg.Definitions) -> None:
+    sensor = defs.resolve_sensor_def("automation_sensor")
+
+    assert isinstance(sensor, dg.AutomationConditionSensorDefinition)
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert defs.resolve_sensor_def("landing_files_sensor").default_status == dg.DefaultSensorStatus.RUNNING
+    assert {"daily_full_build", "full_refresh"} <= {job.name for job in defs.resolve_all_job_defs()}
+
+
+def test_every_warehouse_writer_shares_one_pool(defs: dg.Definitions) -> None:
+    from orchestration.resources import WAREHOUSE_POOL
+
+    job = defs.resolve_implicit_global_asset_job_def()
+    pools = {node.name: node.definition.pool for node in job.graph.nodes}
+
+    assert pools and set(pools.values()) == {WAREHOUSE_POOL}, pools

@@ -1,0 +1,90 @@
+"""The whole asset graph, materialized in process on small data, as `warehouse run` does it."""
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+from conftest import settings_for
+
+from orchestration.headless import RunReport
+
+pytestmark = pytest.mark.slow
+
+CUSTOMERS = 120
+DAYS = 7
+
+
+@dataclass
+class Built:
+    root: Path
+    instance: dg.DagsterInstance
+    first: RunReport
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    """Small generated landing data, then one full in-process run of `daily_full_build`."""
+    from demo_data.generator import GeneratorConfig, generate
+
+    root = tmp_path_factory.mktemp("materialize")
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in settings_for(root).items():
+            env.setenv(name, value)
+        from ingestion.settings import get_settings
+        from orchestration.headless import run_graph
+
+        as_of = datetime.now(UTC).replace(tzinfo=None, second=0, microsecond=0) - timedelta(hours=1)
+        generate(GeneratorConfig(customers=CUSTOMERS, days=DAYS, seed=7, as_of=as_of), get_settings().landing_dir)
+        with dg.instance_for_test() as instance:
+            yield Built(root=root, instance=instance, first=run_graph(instance=instance))
+
+
+def _marts(path: Path) -> dict[str, int]:
+    from orchestration.headless import mart_row_counts
+
+    return mart_row_counts(path)
+
+
+def test_the_whole_graph_materializes_with_all_checks_passing(built: Built) -> None:
+    from orchestration.definitions import defs
+
+    report = built.first
+    every_asset = {key.to_user_string() for key in defs.resolve_asset_graph().materializable_asset_keys}
+
+    assert report.success, report.failures
+    assert report.checks_failed == []
+    assert set(report.materialized) == every_asset
+    assert report.mart_rows["customer_profiles"] > 0
+    assert report.mart_rows == _marts(built.root / "warehouse.duckdb")
+
+
+def test_a_corrupted_raw_row_fails_a_blocking_check_and_the_marts_keep_their_last_good_version(
+    built: Built, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in settings_for(built.root).items():
+        monkeypatch.setenv(name, value)
+    from orchestration.headless import run_graph
+
+    orders = built.root / "landing" / "shop" / "orders"
+    order = json.loads(next(iter(sorted(orders.glob("*.jsonl")))).read_text().splitlines()[0])
+    order.update(id=order["id"] + 10**9, name="#corrupt", order_number=999_999, total_price="-250.00")
+    (orders / "orders-b9999-p0000.jsonl").write_text(json.dumps(order) + "\n")
+    serving = built.root / "serving.duckdb"
+    published = serving.stat().st_ino
+    with duckdb.connect(str(built.root / "warehouse.duckdb"), read_only=True) as connection:
+        orders_before = connection.execute("SELECT count(*) FROM marts.fct_orders").fetchone()[0]
+
+    report = run_graph(instance=built.instance)
+
+    assert not report.success
+    assert "raw_shop/orders:non_negative_prices" in report.checks_failed, report.failures
+    assert not any(key.startswith(("marts/", "serving/")) for key in report.materialized)
+    with duckdb.connect(str(built.root / "warehouse.duckdb"), read_only=True) as connection:
+        assert connection.execute("SELECT count(*) FROM raw_shop.orders WHERE total_price < 0").fetchone()[0] == 1
+        assert connection.execute("SELECT count(*) FROM marts.fct_orders").fetchone()[0] == orders_before
+    assert serving.stat().st_ino == published, "the serving copy was not republished"
