@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from demo_data.dirt import DirtLedger
-from demo_data.keys import Stream, chosen, hubspot_time, rng_for
+from demo_data.keys import FUZZY_COPY, Stream, chosen, crm_contact_id, crm_slot, hubspot_time, rng_for
 from demo_data.people import Person, Timeline
 from demo_data.records import WrittenIdentity
 
@@ -40,7 +40,7 @@ def contact_versions(
     """All versions of one contact up to `upto_batch`, oldest first; `ledger_for(batch)` counts that
     batch's dirt."""
     start, end = timeline.window(person.batch)
-    rng = rng_for(seed, Stream.CHANGES, 0, person.index * 2 + copy)
+    rng = rng_for(seed, Stream.CHANGES, 0, crm_slot(person.index, copy))
     created = person.created_at if copy == 0 else _between(rng, person.created_at, end)
     ledger = ledger_for(person.batch)
     props = _first_properties(person, identity, created, ledger, rng)
@@ -56,7 +56,7 @@ def contact_versions(
             seed, Stream.CHOSEN, batch, person.index, timeline.change_share
         ):
             continue
-        change_rng = rng_for(seed, Stream.CHANGES, batch, person.index * 2 + copy)
+        change_rng = rng_for(seed, Stream.CHANGES, batch, crm_slot(person.index, copy))
         batch_end = timeline.window(batch)[1]
         versions.append(
             _changed(
@@ -90,10 +90,10 @@ def _first_properties(
         "lastname": identity.last_name,
         "phone": identity.phone if phone_field in ("phone", "both") else None,
         "mobilephone": identity.phone if phone_field in ("mobilephone", "both") else None,
-        "address": person.address,
+        "address": identity.address,
         "city": person.city,
         "state": person.province,
-        "zip": person.zip,
+        "zip": identity.zip,
         "country": identity.country,
         "date_of_birth": identity.date_of_birth,
         "lifecyclestage": stage,
@@ -133,7 +133,8 @@ def _changed(
     rng: random.Random,
     not_before: datetime | None = None,
 ) -> ContactVersion:
-    """A later version with one property changed: a stage advanced, an opt-out, a corrected name or phone."""
+    """A later version with one property changed: a stage advanced, an opt-out, a corrected name or phone
+    (never on a fuzzy-only duplicate, which must not share the person's phone)."""
     props = dict(previous.record["properties"])
     stage = props["lifecyclestage"] or LIFECYCLE[0]
     kind = rng.randrange(4)
@@ -141,10 +142,11 @@ def _changed(
         props["lifecyclestage"] = LIFECYCLE[LIFECYCLE.index(stage) + 1]
     elif kind == 1 and props["hs_email_optout"] == "false":
         props["hs_email_optout"] = "true"
-    elif kind == 2 and props["firstname"] != person.first_name:
-        props["firstname"] = person.first_name
+    elif kind == 2 and (props["firstname"], props["lastname"]) != (person.first_name, person.last_name):
+        props["firstname"], props["lastname"] = person.first_name, person.last_name
     else:
-        props["phone"] = props["phone"] or props["mobilephone"] or person.phone_e164
+        if identity.source_id != crm_contact_id(person.index, FUZZY_COPY):
+            props["phone"] = props["phone"] or props["mobilephone"] or person.phone_e164
         props["lifecyclestage"] = LIFECYCLE[min(LIFECYCLE.index(stage) + 1, len(LIFECYCLE) - 1)]
         props["hs_email_optout"] = "false" if props["hs_email_optout"] == "true" else "true"
     low = max(_parse(previous.record["updatedAt"]), not_before or _parse(previous.record["updatedAt"]))

@@ -32,6 +32,15 @@ class DirtRates:
     other_email: float = 0.08
     """Per duplicate contact or Shopify customer: another address of the person (work email); such a record
     always carries the person's phone, date of birth (CRM) and address, so it stays linkable."""
+    fuzzy_duplicate: float = 0.04
+    """Per person with a CRM contact or Shopify customer: one more CRM contact that only fuzzy matching can
+    link. It shares no email (none, or an old address no other record has) and no phone (none) with the
+    person's other records; its name differs from the person's by a typo, a first/last swap or a nickname;
+    it carries the date of birth and/or the address and postal code, and the person's other CRM contacts
+    carry the date of birth, so every such pair is findable. Listed in _truth/fuzzy_pairs.csv."""
+    namesake: float = 0.02
+    """Per person: the first and last name of another (earlier) person, and either their city (half) or
+    their birth year (half): different people a careless matcher would merge."""
     invalid_email: float = 0.03
     """Per CRM contact: an unusable email ("jane@", "jane.doe@gmail", "n/a"); recorded in invalid.csv."""
     phone_format: float = 0.6
@@ -166,6 +175,20 @@ def _one_edit(text: str, rng: random.Random) -> str:
 def nickname_of(first_name: str, rng: random.Random) -> str | None:
     options = NICKNAMES.get(first_name)
     return rng.choice(options) if options else None
+
+
+def name_variant(first: str, last: str, rng: random.Random) -> tuple[str, str]:
+    """The name as another person typed it, never as given: a nickname (when the first name has one), a
+    typo in the first or last name, or first and last swapped."""
+    nickname = nickname_of(first, rng)
+    kind = rng.randrange(3)
+    if kind == 0 and nickname is not None:
+        return nickname, last
+    if kind == 2 and first != last:
+        return last, first
+    if rng.random() < 0.5:
+        return typo(first, rng), last
+    return first, typo(last, rng)
 
 
 def email_variant(email: str, rng: random.Random) -> str:

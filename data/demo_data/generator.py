@@ -23,7 +23,7 @@ from demo_data.analytics import deliver, extra_messages, extra_visitors, person_
 from demo_data.catalog import Product, build_catalog, changed_products, product_count, product_record
 from demo_data.crm import contact_versions
 from demo_data.dirt import DirtLedger, DirtRates
-from demo_data.keys import Stream, chosen, rng_for
+from demo_data.keys import FUZZY_COPY, Stream, chosen, rng_for
 from demo_data.people import Person, Timeline, derive_person
 from demo_data.records import PersonRecords, derive_records
 from demo_data.shop import (
@@ -135,6 +135,7 @@ def generate(config: GeneratorConfig, out_dir: Path, console: Console | None = N
         "identity.csv": outputs.identity.rows,
         "bots.csv": outputs.bots.rows,
         "invalid.csv": outputs.invalid.rows,
+        "fuzzy_pairs.csv": outputs.fuzzy_pairs.rows,
     }
     manifest["next_order_number"] = run.next_order_number
     manifest["batches"][batch].update(rows=rows, truth_rows=truth_rows, dirt=run.ledger.report())
@@ -265,7 +266,9 @@ def _write_people(run: _Batch, total: int, console: Console | None) -> None:
     with progress:
         task = progress.add_task("persons", total=total)
         for index in range(total):
-            _write_person(run, derive_person(run.seed, index, run.timeline))
+            person = derive_person(run.seed, index, run.timeline, run.ledger.rates.namesake)
+            run.ledger_for(person.batch).record("namesake", person.namesake_of is not None)
+            _write_person(run, person)
             if index % 1_000 == 999:
                 progress.update(task, completed=index + 1)
         progress.update(task, completed=total)
@@ -306,13 +309,26 @@ def _write_truth(run: _Batch, person: Person, records: PersonRecords) -> None:
     for device in records.devices:
         out.identity.write("analytics", device.anonymous_id, person.person_id)
         out.bots.write(device.anonymous_id, "false", "")
+    if records.fuzzy is not None:
+        fuzzy_id = records.fuzzy.source_id
+        out.identity.write("crm", fuzzy_id, person.person_id)
+        shared = ["name", *(records.fuzzy_evidence or "").split("+")]
+        for other in (*records.crm, records.shop):
+            if other is not None:
+                # a Shopify customer has no date of birth: with it, the pair shares the name and the place
+                attributes = [a for a in shared if other.system == "crm" or a != "date_of_birth"]
+                evidence = "+".join(attributes)
+                out.fuzzy_pairs.write("crm", fuzzy_id, other.system, other.source_id, person.person_id, evidence)
 
 
 def _write_contacts(run: _Batch, person: Person, records: PersonRecords, is_new: bool) -> None:
     if not (is_new or chosen(run.seed, Stream.CHOSEN, run.batch, person.index, run.timeline.change_share)):
         return
     contacts = run.outputs.parts["contacts"]
-    for copy, identity in enumerate(records.crm):
+    copies = list(enumerate(records.crm))
+    if records.fuzzy is not None:
+        copies.append((FUZZY_COPY, records.fuzzy))
+    for copy, identity in copies:
         for version in contact_versions(
             run.seed, person, identity, copy, run.timeline, run.batch, run.ledger_for
         ):

@@ -32,6 +32,8 @@ class Stream(IntEnum):
     PRODUCTS = 6
     CHOSEN = 7
     DUPLICATES = 8
+    FUZZY_DUPLICATES = 9
+    NAMESAKES = 10
 
 
 def rng_for(seed: int, stream: Stream, batch: int, index: int) -> random.Random:
@@ -70,9 +72,22 @@ def person_id(index: int) -> str:
     return f"person-{index:08d}"
 
 
+FUZZY_COPY = 2
+"""The copy number of a person's fuzzy-only duplicate contact (copies 0 and 1 are the contact and its
+ordinary duplicate)."""
+
+
+def crm_slot(person_index: int, copy: int) -> int:
+    """The person's n-th contact slot: copies 0 and 1 interleave (2 per person), the fuzzy-only duplicate
+    (`FUZZY_COPY`) has a range of its own above them. Contact ids and per-contact random streams use it."""
+    if copy == FUZZY_COPY:
+        return 2 * MAX_PEOPLE + person_index
+    return person_index * 2 + copy
+
+
 def crm_contact_id(person_index: int, copy: int) -> str:
-    """HubSpot ids are numeric strings; each person owns two slots (the contact and a possible duplicate)."""
-    return str(1001 + person_index * 2 + copy)
+    """HubSpot ids are numeric strings, one per contact slot."""
+    return str(1001 + crm_slot(person_index, copy))
 
 
 def shop_customer_id(person_index: int) -> int:

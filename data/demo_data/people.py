@@ -3,7 +3,8 @@
 A person is the truth behind the records: canonical name, email, phone, date of birth, address, and how many
 records they leave in each system (0-2 CRM contacts, 0-1 Shopify customer, 0-3 devices in Segment). Emails and
 phone numbers embed the person index through a bijection, so two persons never share one by accident; names
-are drawn from a large space, so same-name-different-person happens, but rarely, as in real data.
+are drawn from a large space, so same-name-different-person happens by chance, and on purpose at the
+`namesake` dirt rate (same name and city, or same name and birth year).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import bisect
 import random
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from demo_data.keys import Stream, person_id, rng_for, uuid_from
@@ -89,6 +90,8 @@ class Person:
     """Relative activity level: scales sessions and orders per day."""
     created_at: datetime
     batch: int
+    namesake_of: int | None = None
+    """Index of the earlier person whose name (and city or birth year) this one shares, if any."""
 
     @property
     def phone_e164(self) -> str:
@@ -101,8 +104,46 @@ def ascii_fold(text: str) -> str:
     return "".join(ch for ch in decomposed if ch.isascii() and ch.isalpha()).lower()
 
 
-def derive_person(seed: int, index: int, timeline: Timeline) -> Person:
-    """The person at `index`: the same arguments always give the same person, in any batch."""
+def derive_person(seed: int, index: int, timeline: Timeline, namesake_rate: float = 0.0) -> Person:
+    """The person at `index`: the same arguments always give the same person, in any batch.
+
+    With probability `namesake_rate` (drawn from a stream of its own, so other draws do not shift) the person
+    takes the name of an earlier person and either their birth year or their city and postal code (a
+    neighbour, at another house number): a different person whom identity resolution must not merge."""
+    person = _drawn_person(seed, index, timeline)
+    namesake_rng = rng_for(seed, Stream.NAMESAKES, 0, index)
+    if index == 0 or namesake_rng.random() >= namesake_rate:
+        return person
+    other = _drawn_person(seed, namesake_rng.randrange(index), timeline)
+    renamed = replace(person, first_name=other.first_name, last_name=other.last_name, namesake_of=other.index)
+    renamed = replace(
+        renamed,
+        email=_email(other.first_name, other.last_name, index, person.email.rpartition("@")[2], 0),
+        work_email=_email(other.first_name, other.last_name, index, person.work_email.rpartition("@")[2], 0),
+    )
+    if namesake_rng.random() < 0.5:
+        born = date(other.born.year, person.born.month, min(person.born.day, 28))
+        if born == other.born:
+            born = born.replace(day=born.day % 28 + 1)
+        return replace(renamed, born=born)
+    country = other.country
+    street = namesake_rng.choice(STREETS[country.iso2])
+    other_number = "".join(ch for ch in other.address if ch.isdigit())
+    number = namesake_rng.choice([str(n) for n in range(1, 241) if str(n) != other_number])
+    return replace(
+        renamed,
+        country=country,
+        city=other.city,
+        province=other.province,
+        address=f"{number} {street}" if country.iso2 in _NUMBER_FIRST else f"{street} {number}",
+        zip=other.zip,
+        phone_area=namesake_rng.choice(country.area_codes),
+        phone_subscriber=_subscriber(index, country),
+    )
+
+
+def _drawn_person(seed: int, index: int, timeline: Timeline) -> Person:
+    """The person as drawn from their own stream, before any namesake."""
     rng = rng_for(seed, Stream.PERSON, 0, index)
     batch = timeline.batch_of(index)
     is_visitor = rng.random() < VISITOR_SHARE

@@ -2,9 +2,14 @@
 
 The linkability rule the identity-resolution tests rely on is enforced here: when any record of a person
 carries an email other than the person's main one (a work address or an invalid one), every record of that
-person carries the phone number, and every CRM record the date of birth and address. So each pair of records
-of one person shares a normalized email, a phone, or a similar name together with date of birth or postal
-address.
+person carries the phone number, and every CRM record the date of birth and address. So each pair of a
+person's ordinary records shares a normalized email or a phone.
+
+The exception is the fuzzy-only duplicate (`fuzzy_duplicate` rate): a further CRM contact sharing neither
+email nor phone with the person's other records, only a similar name together with the date of birth and/or
+the address and postal code (its `evidence`). When it relies on the date of birth, every other CRM contact of
+the person carries a valid one. Its pairs with the person's other contact and customer records are the
+`_truth/fuzzy_pairs.csv` rows.
 """
 
 from __future__ import annotations
@@ -15,11 +20,17 @@ from datetime import date
 
 from demo_data import dirt
 from demo_data.dirt import DirtLedger
-from demo_data.keys import Stream, crm_contact_id, rng_for, shop_customer_id
-from demo_data.people import Device, Person, Timeline
+from demo_data.keys import FUZZY_COPY, Stream, crm_contact_id, rng_for, shop_customer_id
+from demo_data.people import Device, Person, Timeline, ascii_fold
+from demo_data.reference import OLD_EMAIL_DOMAINS
 
 DOB_SHARE = 0.7
 """Share of CRM contacts that have a date of birth at all (when not needed for linking)."""
+FUZZY_EVIDENCE_WEIGHTS = {"date_of_birth+address": 4, "address": 3, "date_of_birth+postal_code": 3}
+"""What a fuzzy-only duplicate shares with the person's other records besides a similar name (weights of
+each kind); a person without another CRM contact (Shopify only) always gets "address"."""
+FUZZY_NO_EMAIL_SHARE = 0.5
+"""Share of fuzzy-only duplicates without any email; the others carry an old address nobody else has."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,10 @@ class WrittenIdentity:
     dob_is_impossible: bool
     country: str
     """CRM: any spelling from COUNTRY_SPELLINGS; Shopify: its clean country name."""
+    address: str | None = None
+    """CRM: the street address line (None on a fuzzy-only duplicate without one)."""
+    zip: str | None = None
+    """CRM: the postal code."""
 
 
 @dataclass(frozen=True)
@@ -54,12 +69,18 @@ class PersonRecords:
     """A valid email one of the person's records carries: what a Segment identify call sends."""
     devices: tuple[Device, ...]
     """The person's devices; none when no record could link them (they would be unlinkable in truth)."""
+    fuzzy: WrittenIdentity | None = None
+    """The fuzzy-only duplicate contact (copy FUZZY_COPY), if the person has one."""
+    fuzzy_evidence: str | None = None
+    """What it shares with the other records besides a similar name: a FUZZY_EVIDENCE_WEIGHTS key."""
 
 
 def derive_records(seed: int, person: Person, timeline: Timeline, ledger: DirtLedger) -> PersonRecords:
     """Decide every written value of the person's records. Pass a scratch ledger when re-deriving."""
     if person.is_visitor:
         return PersonRecords(crm=(), shop=None, identify_email=None, devices=person.devices)
+    fuzzy_rng = rng_for(seed, Stream.FUZZY_DUPLICATES, 0, person.index)
+    has_fuzzy = ledger.roll("fuzzy_duplicate", fuzzy_rng)
     rng = rng_for(seed, Stream.PERSON, 1, person.index)
     kinds: list[str] = []
     if person.crm_copies:
@@ -70,14 +91,65 @@ def derive_records(seed: int, person: Person, timeline: Timeline, ledger: DirtLe
     strong = any(kind != "main" for kind in kinds) or shop_kind == "work"
     future_year = timeline.as_ofs[person.batch].year + 1
     crm = tuple(
-        _crm_identity(person, copy, kind, strong, future_year, ledger, rng) for copy, kind in enumerate(kinds)
+        _crm_identity(person, copy, kind, strong, future_year, ledger, rng, needs_dob=has_fuzzy)
+        for copy, kind in enumerate(kinds)
     )
     shop = _shop_identity(person, shop_kind, strong, ledger, rng) if shop_kind else None
     emails = [r.clean_email for r in (shop, *crm) if r is not None and r.clean_email]
     identify_email = emails[0] if emails else None
     linked = shop is not None or identify_email is not None
+    fuzzy, evidence = None, None
+    if has_fuzzy:
+        dob_known = any(r.date_of_birth and not r.dob_is_impossible for r in crm)
+        evidence = _fuzzy_evidence(dob_known, fuzzy_rng)
+        fuzzy = _fuzzy_identity(person, evidence, ledger, fuzzy_rng)
     return PersonRecords(
-        crm=crm, shop=shop, identify_email=identify_email, devices=person.devices if linked else ()
+        crm=crm,
+        shop=shop,
+        identify_email=identify_email,
+        devices=person.devices if linked else (),
+        fuzzy=fuzzy,
+        fuzzy_evidence=evidence,
+    )
+
+
+def _fuzzy_evidence(dob_known: bool, rng: random.Random) -> str:
+    """What the fuzzy-only duplicate shares: anything when another contact has a valid date of birth (it
+    always has the address), else the address, which the Shopify customer has too."""
+    if not dob_known:
+        return "address"
+    return rng.choices(list(FUZZY_EVIDENCE_WEIGHTS), weights=list(FUZZY_EVIDENCE_WEIGHTS.values()))[0]
+
+
+def _fuzzy_identity(person: Person, evidence: str, ledger: DirtLedger, rng: random.Random) -> WrittenIdentity:
+    """A contact only fuzzy matching links: another spelling of the name, no phone, no shared email."""
+    first, last = dirt.name_variant(person.first_name, person.last_name, rng)
+    email = None
+    if rng.random() >= FUZZY_NO_EMAIL_SHARE:
+        f, la = ascii_fold(person.first_name), ascii_fold(person.last_name)
+        email = f"{f}{la[0]}.{person.index}@{rng.choice(OLD_EMAIL_DOMAINS)}"
+    dob = _dob(person, None, ledger, rng) if "date_of_birth" in evidence else None
+    country = (
+        dirt.country_spelling(person.country, rng)
+        if ledger.roll("country_variant", rng)
+        else person.country.iso2
+    )
+    return WrittenIdentity(
+        system="crm",
+        source_id=crm_contact_id(person.index, FUZZY_COPY),
+        first_name=first,
+        last_name=last,
+        email=email,
+        email_is_invalid=False,
+        clean_email=email,
+        phone=None,
+        phone_field="phone",
+        typed_phone=None,
+        date_of_birth=dob,
+        dob_is_impossible=False,
+        country=country,
+        address=person.address if evidence != "date_of_birth+postal_code" else None,
+        zip=person.zip,
     )
 
 
@@ -121,6 +193,8 @@ def _crm_identity(
     future_year: int,
     ledger: DirtLedger,
     rng: random.Random,
+    *,
+    needs_dob: bool = False,
 ) -> WrittenIdentity:
     first, last = _names(person, ledger, rng)
     email, invalid, clean = _email(person, kind, ledger, rng, variants=True)
@@ -132,7 +206,7 @@ def _crm_identity(
             else person.phone_e164
         )
     dob, impossible = None, False
-    if strong or rng.random() < DOB_SHARE:
+    if strong or needs_dob or rng.random() < DOB_SHARE:
         impossible = ledger.roll("impossible_dob", rng)
         dob = _dob(person, future_year if impossible else None, ledger, rng)
     country = (
@@ -154,6 +228,8 @@ def _crm_identity(
         date_of_birth=dob,
         dob_is_impossible=impossible,
         country=country,
+        address=person.address,
+        zip=person.zip,
     )
 
 

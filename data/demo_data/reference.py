@@ -764,6 +764,8 @@ EMAIL_DOMAINS: tuple[str, ...] = (
     "bigpond.com",
     "eircom.net",
 )
+OLD_EMAIL_DOMAINS: tuple[str, ...] = ("aol.com", "msn.com", "ymail.com", "btinternet.com", "t-online.de")
+"""Providers of the old addresses fuzzy-only duplicates carry: none is a current or work domain."""
 WORK_EMAIL_DOMAINS: tuple[str, ...] = (
     "acme-corp.com",
     "globex.io",

@@ -29,6 +29,14 @@ TRUTH_HEADERS: dict[str, tuple[str, ...]] = {
     "identity.csv": ("source_system", "source_id", "person_id"),
     "bots.csv": ("anonymous_id", "is_bot", "reason"),
     "invalid.csv": ("source_system", "source_id", "field", "reason"),
+    "fuzzy_pairs.csv": (
+        "source_system",
+        "source_id",
+        "other_source_system",
+        "other_source_id",
+        "person_id",
+        "evidence",
+    ),
 }
 _BUFFER_BYTES = 1 << 20
 
@@ -104,6 +112,7 @@ class Outputs:
         self.identity = TruthWriter(truth / "identity.csv")
         self.bots = TruthWriter(truth / "bots.csv")
         self.invalid = TruthWriter(truth / "invalid.csv")
+        self.fuzzy_pairs = TruthWriter(truth / "fuzzy_pairs.csv")
 
     def row_counts(self) -> dict[str, int]:
         return {ENTITY_DIRS[entity]: writer.rows for entity, writer in self.parts.items()}
@@ -111,7 +120,7 @@ class Outputs:
     def close(self) -> None:
         for writer in self.parts.values():
             writer.close()
-        for truth in (self.identity, self.bots, self.invalid):
+        for truth in (self.identity, self.bots, self.invalid, self.fuzzy_pairs):
             truth.close()
 
 

@@ -35,16 +35,33 @@
 
 {#-
     How alike two people's names are, in [0, 1]: the better of the names read as given and read with first
-    and last swapped, each the mean of the two Jaro-Winkler similarities. Arguments are normalized names
-    (first names already mapped through the nickname seed); null when any of the four is null.
+    and last swapped, each the mean of the two Jaro-Winkler similarities. Arguments are normalized names,
+    first names already mapped through the nickname seed; the swapped reading compares a first name with the
+    other record's last name mapped the same way (`last_group_*`, default: the last name as is), so "Samuel
+    Bernard" and "Bernard Samuel" agree when samuel has a group. Null when neither reading is known.
 -#}
-{% macro identity_name_similarity(first_left, last_left, first_right, last_right) -%}
+{% macro identity_name_similarity(first_left, last_left, first_right, last_right, last_group_left=none,
+        last_group_right=none) -%}
     greatest(
         ({{ identity_jaro_winkler(first_left, first_right) }}
             + {{ identity_jaro_winkler(last_left, last_right) }}) / 2.0,
-        ({{ identity_jaro_winkler(first_left, last_right) }}
-            + {{ identity_jaro_winkler(last_left, first_right) }}) / 2.0
+        ({{ identity_jaro_winkler(first_left, last_group_right or last_right) }}
+            + {{ identity_jaro_winkler(last_group_left or last_left, first_right) }}) / 2.0
     )
+{%- endmacro %}
+
+
+{#-
+    How alike two normalized address lines are, in [0, 1]: Jaro-Winkler of the lines when their house numbers
+    (all digits, in order) are equal, 0 when they differ ('12 main street' is not '140 main street', however
+    alike the text), null when either is missing.
+-#}
+{% macro identity_address_similarity(left, right) -%}
+    case
+        when {{ left }} is null or {{ right }} is null then null
+        when {{ regex_replace_all(left, '[^0-9]', '') }} <> {{ regex_replace_all(right, '[^0-9]', '') }} then 0.0
+        else {{ identity_jaro_winkler(left, right) }}
+    end
 {%- endmacro %}
 
 

@@ -26,7 +26,8 @@ compared as (
         pairs.blocks,
         {{ identity_name_similarity(
             'left_record.first_name_group', 'left_record.last_name_normalized',
-            'right_record.first_name_group', 'right_record.last_name_normalized') }} as name_similarity,
+            'right_record.first_name_group', 'right_record.last_name_normalized',
+            'left_record.last_name_group', 'right_record.last_name_group') }} as name_similarity,
         {{ identity_equality_score('left_record.date_of_birth', 'right_record.date_of_birth') }}
             as date_of_birth_similarity,
         {{ identity_equality_score('left_record.phone_e164', 'right_record.phone_e164') }}
@@ -34,7 +35,7 @@ compared as (
         {{ identity_equality_score(
             'left_record.postal_code_normalized', 'right_record.postal_code_normalized') }}
             as postal_code_similarity,
-        {{ identity_jaro_winkler('left_record.address_normalized', 'right_record.address_normalized') }}
+        {{ identity_address_similarity('left_record.address_normalized', 'right_record.address_normalized') }}
             as address_similarity
     from pairs
     inner join records as left_record on pairs.left_record_key = left_record.record_key

@@ -1,5 +1,6 @@
 -- CRM contacts and Shopify customers with the attributes fuzzy matching compares, normalized so that equal
--- values compare equal: names to lower-case letters (first names to their nickname group), postal codes
+-- values compare equal: names to lower-case letters (first names, and last names read as swapped first names,
+-- to their nickname group), postal codes
 -- and address lines to letters and digits. One row per record_key.
 
 with
@@ -63,6 +64,8 @@ select
     normalized.source_system,
     coalesce(nicknames.name_group, normalized.first_name_normalized) as first_name_group,
     normalized.last_name_normalized,
+    -- the last name read as a first name, for records whose first and last names were swapped
+    coalesce(last_name_nicknames.name_group, normalized.last_name_normalized) as last_name_group,
     normalized.phone_e164,
     normalized.address_normalized,
     normalized.postal_code_normalized,
@@ -71,3 +74,5 @@ select
 from normalized
 left join nicknames
     on normalized.first_name_normalized = nicknames.first_name
+left join nicknames as last_name_nicknames
+    on normalized.last_name_normalized = last_name_nicknames.first_name
