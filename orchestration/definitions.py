@@ -1,7 +1,7 @@
 """The asset graph of the warehouse, as `dagster dev` shows it and `warehouse run` executes it.
 
-    crm / shop / analytics (dlt)  ->  staging -> intermediate -> marts (dbt)  ->  serving (DuckDB copy)
-          raw GX checks (blocking)                dbt tests, mart GX checks (blocking)
+    crm / shop / analytics (dlt)  ->  staging -> intermediate -> marts (dbt)  ->  serving (DuckDB copy)  ->  activation
+          raw GX checks (blocking)                dbt tests, mart GX checks (blocking)             (ESP syncs)
 
 Everything that opens the warehouse shares one pool (see `orchestration.resources`); runs execute their steps
 in one process, so a run never contends with itself for DuckDB's single writer.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from activation.dagster_assets import sync_assets
 from orchestration.automation import (
     automation_sensor,
     build_landing_sensor,
@@ -30,7 +31,7 @@ raw_keys = [key for assets_def in raw_assets for key in assets_def.keys]
 suites = [s for s in RAW_SUITES + MART_SUITES if dg.AssetKey(list(s.asset)) in {*raw_keys, *dbt_models.keys}]
 
 defs = dg.Definitions(
-    assets=[*raw_assets, dbt_models, build_serving_asset(mart_keys())],
+    assets=[*raw_assets, dbt_models, build_serving_asset(mart_keys()), *sync_assets],
     asset_checks=[
         *build_checks(suites),
         *build_source_freshness_checks(),
