@@ -163,7 +163,7 @@ def show() -> None:
         )
     console.print(
         "Next: [bold]make ui[/] for the asset graph, or query the marts read-only:\n"
-        f'  duckdb -readonly {serving} "SELECT rfm_segment, count(*) FROM marts.customer_profiles GROUP BY 1"'
+        '  warehouse sql "select rfm_segment, count(*) from marts.customer_profiles group by 1 order by 2 desc"'
     )
 
 
@@ -261,9 +261,9 @@ def load(
         summary = run_load(systems, on_system=advance)
     console.print(
         summary_table(
-            "Loaded (rows this run, lines quarantined this run, rows in table)",
-            ["table", "loaded", "quarantined", "total"],
-            [(f"raw_{t.system}.{t.table}", t.loaded, t.quarantined, t.total) for t in summary.tables],
+            "Loaded (rows this run; lines quarantined or superseded by a newer version this run; rows in table)",
+            ["table", "loaded", "quarantined", "superseded", "total"],
+            [(f"raw_{t.system}.{t.table}", t.loaded, t.quarantined, t.superseded, t.total) for t in summary.tables],
         )
     )
     console.print(
@@ -335,6 +335,36 @@ def sync(
         raise typer.Exit(code=1)
     if result.failed:
         console.print("[yellow]Rejected members are recorded in the sync state and retried by the next run.[/]")
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="A SQL query, e.g. \"select * from marts.customer_profiles limit 5\".")],
+    limit: Annotated[int, typer.Option(help="Rows to print at most.", min=1)] = 50,
+) -> None:
+    """Query the serving copy read-only, as a BI tool would (no DuckDB CLI needed)."""
+    import duckdb
+
+    serving = get_settings().serving_path
+    if not serving.exists():
+        console.print(f"[red]No serving copy at {serving}[/]: run `warehouse run` first.")
+        raise typer.Exit(code=1)
+    try:
+        with duckdb.connect(str(serving), read_only=True) as con:
+            cursor = con.execute(query)
+            columns = [d[0] for d in cursor.description or []]
+            rows = cursor.fetchmany(limit + 1)
+    except duckdb.Error as exc:
+        console.print(f"[red]Query failed:[/] {exc}")
+        raise typer.Exit(code=1) from exc
+    table = Table(show_edge=False)
+    for column in columns:
+        table.add_column(column)
+    for row in rows[:limit]:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(table)
+    more = " (more not shown; raise --limit)" if len(rows) > limit else ""
+    console.print(f"{min(len(rows), limit):,} rows from {serving}{more}")
 
 
 def main() -> None:  # pragma: no cover - console entry point
