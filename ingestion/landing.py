@@ -1,4 +1,4 @@
-"""The one reader behind every resource: landing lines (or API pages) in, typed Arrow tables out.
+"""The one reader behind every resource: landing lines (or API pages) in, parquet files for dlt out.
 
 Why one reader: every system has the same problems (broken lines, wrong types, unknown fields, re-delivered
 records, files that grow or get replaced) and they are solved once, the same way, here. Each resource only
@@ -6,18 +6,22 @@ declares its `TableSpec` (ingestion/spec.py).
 
 How a batch is read (all in an in-memory DuckDB, so the heavy lifting is vectorised C++, not Python rows):
 
-1. Bytes are cut into lines with numpy and handed to DuckDB as one Arrow binary column, zero-copy.
+1. Bytes are cut into lines with numpy and handed to DuckDB as one Arrow string column, zero-copy (a batch
+   with invalid UTF-8 is decoded line by line instead).
 2. Each line is classified: invalid UTF-8, not JSON, not an object, missing key, a known column whose value
    does not fit its declared type, a child list item that does not fit. Such lines go to the quarantine table
    with file, line, raw text (64 KiB at most) and reason; nothing is dropped silently.
 3. The declared columns are extracted with typed JSON extraction; lists become child tables carrying the
    parent key; within a batch one version per key survives (newest cursor for entities, first delivery for
-   events).
+   events); against the destination, events it already holds and entity versions older than the one it holds
+   (`superseded`) are dropped and counted.
 4. Schema drift: a field in a read object that the spec does not declare becomes a new text column holding
    the field's JSON text. Because it is always text, a later change of the field's type cannot corrupt the
    column; dbt decides what it means. dlt's schema contract is `columns: evolve` (new columns welcome) and
    `data_type: freeze` (a type change of an existing column fails loudly instead of creating a variant
    column), which cannot trigger because every value is cast or quarantined here first.
+5. Each table's rows leave as a parquet file written by DuckDB, `_dlt_load_id` and `_dlt_id` included, in the
+   column order of the pipeline's schema, which dlt imports without rewriting it.
 
 Incremental files: each resource keeps, in its dlt state, per file the size, bytes and lines consumed, and a
 hash of the first and of the last consumed 4 KiB. An unchanged file is skipped after reading 8 KiB; a file
@@ -31,8 +35,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import shutil
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -43,8 +50,10 @@ import numpy as np
 import pyarrow as pa
 
 from ingestion.spec import (
+    CLEARS_PARENT,
     DECIMAL_PRECISION,
     DECIMAL_SCALE,
+    LIST_POSITION,
     QUARANTINE_COLUMNS,
     QUARANTINE_TABLE,
     ChildSpec,
@@ -72,6 +81,16 @@ _SQL_TYPES = {
     ColumnType.DECIMAL: f"DECIMAL({DECIMAL_PRECISION},{DECIMAL_SCALE})",
     ColumnType.TIMESTAMP: "TIMESTAMPTZ",
 }
+_DLT_SQL_TYPES = {
+    "text": "VARCHAR",
+    "json": "VARCHAR",
+    "bigint": "BIGINT",
+    "bool": "BOOLEAN",
+    "double": "DOUBLE",
+    "timestamp": "TIMESTAMPTZ",
+    "decimal": f"DECIMAL({DECIMAL_PRECISION},{DECIMAL_SCALE})",
+}
+"""SQL type of a null column the schema knows but a batch lacks (dlt data type -> DuckDB)."""
 
 
 @dataclass(frozen=True)
@@ -88,11 +107,15 @@ class Chunk:
 
 @dataclass
 class BatchCounts:
-    """What one resource read: lines that became rows, lines quarantined, repeated deliveries collapsed."""
+    """What one resource read: lines that became rows, lines quarantined, repeated deliveries dropped, and
+    entity versions dropped because the destination already holds a newer one (`superseded`)."""
 
     rows: int = 0
     quarantined: int = 0
     duplicates: int = 0
+    superseded: int = 0
+    clearing_markers: dict[str, int] = field(default_factory=dict)
+    """Per child table: marker rows written to clear a parent's emptied list (never inserted)."""
 
 
 # --------------------------------------------------------------------------------------------- files & state
@@ -193,7 +216,7 @@ def read_landing(
 ) -> Iterator[Any]:
     """Yield dlt items for every new line under `directory`, recording progress in the resource `state`."""
     seen: dict[str, Any] = state.setdefault("files", {})
-    reader = RecordReader(spec, resource, dedup)
+    reader = RecordReader(spec, resource, dedup, Target.current())
     batch: list[Chunk] = []
     marks: dict[str, dict[str, Any]] = {}
     size = 0
@@ -215,7 +238,7 @@ def read_landing(
         seen.update(marks)
     finally:
         reader.close()
-    _log_counts(resource, reader.counts)
+    _record_counts(resource, reader)
 
 
 def read_pages(
@@ -223,10 +246,17 @@ def read_pages(
     resource: str,
     pages: Iterable[list[dict[str, Any]]],
     origin: str,
+    state: dict[str, Any],
     dedup: Dedup = "newest",
 ) -> Iterator[Any]:
-    """Yield dlt items for API pages: each page goes through the same reader as a landing file would."""
-    reader = RecordReader(spec, resource, dedup)
+    """Yield dlt items for API pages: each page goes through the same reader as a landing file would.
+
+    The newest cursor value read is kept in the resource `state` (`api_cursor`, ISO-8601) for the next run to
+    ask only for what changed since. It is the reader's own, not a `dlt.sources.incremental`: dlt cannot read
+    a cursor out of the parquet files the reader hands over, and the state is committed with the load package
+    just the same.
+    """
+    reader = RecordReader(spec, resource, dedup, Target.current())
     line = 1
     try:
         for page in pages:
@@ -236,7 +266,11 @@ def read_pages(
             line += len(page)
     finally:
         reader.close()
-    _log_counts(resource, reader.counts)
+    if reader.newest_cursor is not None:
+        previous = state.get(API_CURSOR_KEY)
+        if previous is None or datetime.fromisoformat(previous) < reader.newest_cursor:
+            state[API_CURSOR_KEY] = reader.newest_cursor.isoformat()
+    _record_counts(resource, reader)
 
 
 def api_origin(url: str) -> str:
@@ -244,14 +278,28 @@ def api_origin(url: str) -> str:
     return f"api:{url}#{datetime.now(UTC).isoformat(timespec='seconds')}"
 
 
-def _log_counts(resource: str, counts: BatchCounts) -> None:
+API_CURSOR_KEY = "api_cursor"
+"""Resource-state key of the newest cursor value an API run read (the next run's `updated_at_min`)."""
+RUN_COUNTS_KEY = "last_run"
+"""Resource-state key of the counts of the last run (`load()` reports them): load id, duplicates, superseded."""
+
+
+def _record_counts(resource: str, reader: RecordReader) -> None:
+    counts = reader.counts
     log.info(
-        "%s: %d rows, %d quarantined, %d repeated deliveries collapsed",
+        "%s: %d rows, %d quarantined, %d repeated deliveries dropped, %d superseded by newer loaded versions",
         resource,
         counts.rows,
         counts.quarantined,
         counts.duplicates,
+        counts.superseded,
     )
+    dlt.current.resource_state()[RUN_COUNTS_KEY] = {
+        "load_id": reader.target.load_id,
+        "duplicates": counts.duplicates,
+        "superseded": counts.superseded,
+        "clearing_markers": counts.clearing_markers,
+    }
 
 
 def _relative(path: Path, landing_dir: Path) -> str:
@@ -282,6 +330,63 @@ def _new_chunk(
     return Chunk(origin, data, lines + 1), file_mark(path, offset + len(data), consumed)
 
 
+# --------------------------------------------------------------------------------------------- the target
+
+
+class Target:
+    """What the reader needs from the running dlt pipeline: its load id, a working directory for the parquet
+    files it hands to dlt, the column order its schema already has, and what its destination already holds.
+
+    Before the first load (no dataset, no table, no schema yet) every lookup answers "nothing loaded yet".
+    """
+
+    def __init__(self, pipeline: dlt.Pipeline, load_id: str) -> None:
+        self.pipeline = pipeline
+        self.load_id = load_id
+        self.workdir = Path(tempfile.mkdtemp(prefix="reader-", dir=pipeline.working_dir))
+
+    @classmethod
+    def current(cls) -> Target:
+        return cls(dlt.current.pipeline(), dlt.current.load_package_state()["load_id"])
+
+    def close(self) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def new_file(self, table: str) -> Path:
+        descriptor, name = tempfile.mkstemp(prefix=f"{table}.", suffix=".parquet", dir=self.workdir)
+        os.close(descriptor)
+        return Path(name)
+
+    def known_columns(self, table: str) -> dict[str, str]:
+        """Column name -> dlt data type of `table` as the pipeline's schema knows it, in the schema's order."""
+        schema = dlt.current.source_schema()
+        if table not in schema.tables:
+            return {}
+        return {name: c.get("data_type", "text") for name, c in schema.get_table_columns(table).items()}
+
+    def loaded(self, table: str, key: str, cursor: str | None, keys: pa.Table) -> pa.Table | None:
+        """(k, c): those of `keys` (column k) already in the destination `table`, with their `cursor` value."""
+        with self.pipeline.sql_client() as client:
+            if not client.has_dataset():
+                return None
+            con = client.native_connection
+            (exists,) = con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+                [client.dataset_name, table],
+            ).fetchone()
+            if not exists:
+                return None
+            value = f't."{cursor}"' if cursor else "NULL"
+            con.register("reader_batch_keys", keys)
+            try:
+                return con.execute(
+                    f"SELECT b.k, {value} AS c FROM reader_batch_keys b "
+                    f'JOIN {client.make_qualified_table_name(table)} t ON t."{key}" = b.k'
+                ).fetch_arrow_table()
+            finally:
+                con.unregister("reader_batch_keys")
+
+
 # --------------------------------------------------------------------------------------------- the reader
 
 
@@ -289,22 +394,30 @@ class RecordReader:
     """Validates and extracts one spec's records from chunks of lines in an in-memory DuckDB.
 
     One reader lives for one resource run: events use it to remember which message ids this run has already
-    delivered, so a message re-delivered in two files of the same run is still loaded once.
+    delivered, so a message re-delivered in two files of the same run is still loaded once. Each table's
+    rows leave as a parquet file written by DuckDB (with `_dlt_load_id` and `_dlt_id` filled) that dlt
+    imports as it is: no row ever passes through Python.
     """
 
-    def __init__(self, spec: TableSpec, resource: str, dedup: Dedup) -> None:
+    def __init__(self, spec: TableSpec, resource: str, dedup: Dedup, target: Target) -> None:
         self.spec = spec
         self.resource = resource
         self.dedup = dedup
+        self.target = target
         self.counts = BatchCounts()
         self._con = duckdb.connect(":memory:")
         self._con.execute("SET TimeZone = 'UTC'")
-        self._root_hints = dlt.mark.make_hints(table_name=spec.table, columns=spec.dlt_columns())
         key_type = _SQL_TYPES.get(spec.key_column.type, "VARCHAR")
-        self._con.execute(f"CREATE TEMP TABLE seen_keys (k {key_type} PRIMARY KEY)")
+        self._con.execute(f"CREATE TEMP TABLE seen_keys (k {key_type})")
+        self._drift: list[tuple[str, str]] = []
+        """(column, pointer) of the batch's fields the spec does not declare (drift), found by `_classify`."""
+        self._nonrecords = 0
+        self.newest_cursor: datetime | None = None
+        """The newest cursor value of the valid records read so far (None without a cursor or records)."""
 
     def close(self) -> None:
         self._con.close()
+        self.target.close()
 
     def read(self, chunks: Sequence[Chunk]) -> Iterator[Any]:
         """Yield the root table, child tables and quarantine for `chunks`, each as a dlt table variant.
@@ -326,71 +439,125 @@ class RecordReader:
         con.register("chunk_lines", lines)
         con.register("origins", origins)
         try:
-            self._classify()
+            self._classify(lines)
             self._extract()
             for i, child in enumerate(self.spec.children):
                 self._extract_child(i, child)
             self._keep()
-            root = self._root_output()
-            quarantine = self._quarantine_output(lines)
-            children = [self._child_output(i, child) for i, child in enumerate(self.spec.children)]
+            self._drop_what_the_destination_has()
+            items = self._root_item()
+            for i, child in enumerate(self.spec.children):
+                items += self._child_item(i, child)
+            # yielded even when empty: dbt's sources can rely on raw_<system>.quarantine existing
+            items += self._quarantine_item(lines)
         finally:
             con.unregister("chunk_lines")
             con.unregister("origins")
-        self.counts.rows += root.num_rows
-        self.counts.quarantined += quarantine.num_rows
-        if root.num_rows:
-            yield dlt.mark.with_hints(root, self._root_hints, create_table_variant=True)
-        for child, table in zip(self.spec.children, children, strict=True):
-            if table.num_rows:
-                yield dlt.mark.with_hints(table, _child_hints(self.spec, child), create_table_variant=True)
-        # yielded even when empty: dbt's sources can rely on raw_<system>.quarantine existing
-        yield dlt.mark.with_hints(quarantine, _QUARANTINE_HINTS, create_table_variant=True)
+            con.unregister("chunk_text")
+        yield from items
 
     # -- SQL steps: each writes one temp table, named for what it holds
 
-    def _classify(self) -> None:
-        """lines: every non-blank line with its text, or the reason it is not a JSON object at all."""
-        self._con.execute("""
-            CREATE OR REPLACE TEMP TABLE lines AS
-            SELECT rid, file_idx, line_no, txt,
-                   CASE WHEN txt IS NULL THEN 'invalid UTF-8'
-                        WHEN NOT json_valid(txt) THEN 'not valid JSON'
-                        WHEN json_type(txt) <> 'OBJECT' THEN 'not a JSON object'
-                   END AS reason
-            FROM (SELECT rid, file_idx, line_no, try(decode(line)) AS txt FROM chunk_lines)
-            WHERE txt IS NULL OR trim(txt, ' ' || chr(9) || chr(10) || chr(13)) <> ''
-        """)
+    def _classify(self, lines: pa.Table) -> None:
+        """src: every line as text (rid, file_idx, line_no, txt); nonrecord: lines that are no JSON object;
+        `_drift`: fields of the objects' read paths that the spec does not declare.
+
+        A batch of valid UTF-8 (nearly always) reaches DuckDB as an Arrow string column, zero-copy; a batch
+        with invalid bytes is decoded line by line instead, and its undecodable lines get a NULL text.
+        `nonrecord` holds the reason for each bad line and a NULL reason for blank lines (not records).
+        """
+        con = self._con
+        try:
+            text = lines.set_column(3, "txt", lines.column("line").cast(pa.large_string()))
+        except pa.ArrowInvalid:
+            text = None
+        if text is not None:
+            con.register("chunk_text", text)
+            con.execute("CREATE OR REPLACE TEMP VIEW src AS SELECT rid, file_idx, line_no, txt FROM chunk_text")
+        else:
+            con.execute("""
+                CREATE OR REPLACE TEMP TABLE decoded AS
+                SELECT rid, file_idx, line_no, try(decode(line)) AS txt FROM chunk_lines
+            """)
+            con.execute("CREATE OR REPLACE TEMP VIEW src AS SELECT * FROM decoded")
+        # One parse per line answers both questions: is it a JSON object (else why not), and which keys do
+        # the objects the spec reads have (the batch's few distinct shapes, for drift).
+        paths = self.spec.object_paths()
+        pointers = list(paths)
+        groups = con.execute(f"""
+            SELECT kind, shape, list(rid) FILTER (WHERE kind <> 'object')
+            FROM (SELECT rid, try(json_keys(txt, {_list_lit(p or "$" for p in pointers)})) AS shape,
+                         CASE WHEN txt IS NULL THEN 'invalid UTF-8'
+                              WHEN regexp_full_match(txt, '[ \t\r\n]*') THEN 'blank'
+                              WHEN shape IS NULL THEN 'not valid JSON'
+                              WHEN NOT regexp_matches(txt, '^[ \t\r\n]*[{{]') THEN 'not a JSON object'
+                              ELSE 'object' END AS kind
+                  FROM src)
+            GROUP BY kind, shape
+        """).fetchall()
+        bad_rids, bad_reasons = [], []
+        unknown: set[tuple[int, str]] = set()
+        for kind, shape, rids in groups:
+            if kind == "object":
+                for i, keys in enumerate(shape):
+                    unknown.update((i, key) for key in keys or () if key not in paths[pointers[i]])
+            else:
+                bad_rids += rids
+                bad_reasons += [None if kind == "blank" else kind] * len(rids)
+        self._nonrecords = len(bad_rids)
+        rows = pa.table({"rid": pa.array(bad_rids, pa.int64()), "reason": pa.array(bad_reasons, pa.string())})
+        con.register("nonrecord_rows", rows)
+        con.execute("CREATE OR REPLACE TEMP TABLE nonrecord AS SELECT * FROM nonrecord_rows")
+        con.unregister("nonrecord_rows")
+        self._drift = []
+        for i, key in sorted(unknown):
+            escaped = key.replace("~", "~0").replace("/", "~1")
+            self._drift.append((self.spec.drift_column_name(pointers[i], key), f"{pointers[i]}/{escaped}"))
 
     def _extract(self) -> None:
-        """typed: the declared columns cast to their types, plus the reasons a record does not fit."""
+        """typed: the declared columns cast to their types, child lists as JSON text, and the reasons a record
+        does not fit. Each value is cast once; the reason text is only built for records that fail."""
         spec = self.spec
         strings = [c for c in spec.columns if c.type is not ColumnType.JSON]
-        jsons = [c for c in spec.columns if c.type is ColumnType.JSON]
-        selects, checks = [], []
+        jsons = [c.path for c in spec.columns if c.type is ColumnType.JSON]
+        jsons += [child.list_path for child in spec.children]
+        jsons += [pointer for _, pointer in self._drift]
+        casts, columns, failures, reasons = [], [], [], []
         for i, column in enumerate(strings, start=1):
-            value, check = _typed(f"s[{i}]", column)
-            selects.append(f'{value} AS "{column.name}"')
-            checks.append(check)
-        for i, column in enumerate(jsons, start=1):
-            selects.append(f"nullif(j[{i}]::VARCHAR, 'null') AS \"{column.name}\"")
+            value, _ = _typed(f"s[{i}]", column)
+            casts.append(f'{value} AS "{column.name}"')
+            columns.append(f'"{column.name}"')
+            if column.type is not ColumnType.TEXT:
+                failed = f's[{i}] IS NOT NULL AND "{column.name}" IS NULL'
+                failures.append(failed)
+                reasons.append(
+                    f"CASE WHEN {failed} THEN {_lit(column.name + ': ')} || left(s[{i}], 100) || "
+                    f"{_lit(' is not a ' + column.type.value)} END"
+                )
+        json_names = [c.name for c in spec.columns if c.type is ColumnType.JSON]
+        json_names += [f"__list_{i}" for i in range(len(spec.children))]
+        json_names += [f"__drift_{i}" for i in range(len(self._drift))]  # named on output
+        for i, name in enumerate(json_names, start=1):
+            casts.append(f"nullif(j[{i}]::VARCHAR, 'null') AS \"{name}\"")
+            columns.append(f'"{name}"')
         key_index = strings.index(spec.key_column) + 1
-        checks.insert(
-            0, f"CASE WHEN s[{key_index}] IS NULL THEN 'missing primary key {spec.primary_key}' END"
-        )
-        for child in spec.children:
-            checks.append(
-                f"CASE WHEN json_type(txt, {_lit(child.list_path)}) NOT IN ('ARRAY', 'NULL') "
-                f"THEN {_lit(child.list_path.strip('/') + ' is not a list')} END"
-            )
-        json_extract = f", json_extract(txt, {_list_lit(c.path for c in jsons)}) AS j" if jsons else ""
+        missing_key = f"s[{key_index}] IS NULL"
+        failures.insert(0, missing_key)
+        reasons.insert(0, f"CASE WHEN {missing_key} THEN 'missing primary key {spec.primary_key}' END")
+        for i, child in enumerate(spec.children):
+            not_list = f"json_type(\"__list_{i}\") NOT IN ('ARRAY', 'NULL')"
+            failures.append(not_list)
+            reasons.append(f"CASE WHEN {not_list} THEN {_lit(child.list_path.strip('/') + ' is not a list')} END")
+        json_extract = f", json_extract(txt, {_list_lit(jsons)}) AS j" if jsons else ""
         self._con.execute(f"""
             CREATE OR REPLACE TEMP TABLE typed AS
-            SELECT rid, file_idx, line_no, txt, {", ".join(selects)},
-                   nullif(concat_ws('; ', {", ".join(checks)}), '') AS reason
-            FROM (SELECT rid, file_idx, line_no, txt,
-                         json_extract_string(txt, {_list_lit(c.path for c in strings)}) AS s {json_extract}
-                  FROM lines WHERE reason IS NULL)
+            SELECT rid, file_idx, line_no, {", ".join(columns)},
+                   CASE WHEN {" OR ".join(f"({f})" for f in failures)}
+                        THEN nullif(concat_ws('; ', {", ".join(reasons)}), '') END AS reason
+            FROM (SELECT rid, file_idx, line_no, s, {", ".join(casts)}
+                  FROM (SELECT rid, file_idx, line_no,
+                               json_extract_string(txt, {_list_lit(c.path for c in strings)}) AS s {json_extract}
+                        FROM src {"ANTI JOIN nonrecord USING (rid)" if self._nonrecords else ""}))
         """)
 
     def _extract_child(self, index: int, child: ChildSpec) -> None:
@@ -413,111 +580,145 @@ class RecordReader:
         label = _lit(child.list_path.strip("/") + "[")
         self._con.execute(f"""
             CREATE OR REPLACE TEMP TABLE child_{index} AS
-            SELECT file_idx, line_no, ord, parent_key AS "{child.parent_key}", {", ".join(selects)},
+            SELECT rid, file_idx, line_no, ord, parent_key AS "{child.parent_key}", {", ".join(selects)},
                    nullif(concat_ws('; ', {", ".join(checks)}), '') AS item_reason,
                    CASE WHEN item_reason IS NOT NULL THEN {label} || ord || '] ' || item_reason END AS reason
-            FROM (SELECT file_idx, line_no, parent_key, ord, elem,
+            FROM (SELECT rid, file_idx, line_no, parent_key, ord, elem,
                          json_extract_string(elem, {_list_lit(c.path for c in plain)}) AS s
-                  FROM (SELECT file_idx, line_no, parent_key, unnest(items) AS elem,
+                  FROM (SELECT rid, file_idx, line_no, parent_key, unnest(items) AS elem,
                                generate_subscripts(items, 1) AS ord
-                        FROM (SELECT file_idx, line_no, "{self.spec.primary_key}" AS parent_key,
-                                     try_cast(json_extract(txt, {_lit(child.list_path)}) AS JSON[]) AS items
+                        FROM (SELECT rid, file_idx, line_no, "{self.spec.primary_key}" AS parent_key,
+                                     try_cast("__list_{index}" AS JSON[]) AS items
                               FROM typed WHERE reason IS NULL)))
         """)
 
     def _keep(self) -> None:
-        """bad: lines to quarantine with all their reasons; kept: one surviving line per key."""
+        """bad: lines to quarantine with all their reasons; kept: (rid, key k, cursor c), one line per key.
+
+        Only narrow columns take part in the de-duplication: the line text never travels through a sort.
+        """
         child_reasons = "".join(
-            f" UNION ALL SELECT file_idx, line_no, reason FROM child_{i} WHERE reason IS NOT NULL"
+            f" UNION ALL SELECT rid, {i + 2} AS step, reason FROM child_{i} WHERE reason IS NOT NULL"
             for i in range(len(self.spec.children))
         )
         self._con.execute(f"""
             CREATE OR REPLACE TEMP TABLE bad AS
-            SELECT l.rid, l.file_idx, l.line_no, r.reason
-            FROM (SELECT file_idx, line_no, string_agg(reason, '; ') AS reason FROM (
-                      SELECT file_idx, line_no, reason FROM lines WHERE reason IS NOT NULL
-                      UNION ALL SELECT file_idx, line_no, reason FROM typed WHERE reason IS NOT NULL
-                      {child_reasons})
-                  GROUP BY file_idx, line_no) r
-            JOIN lines l USING (file_idx, line_no)
+            SELECT rid, string_agg(reason, '; ' ORDER BY step) AS reason FROM (
+                SELECT rid, 0 AS step, reason FROM nonrecord WHERE reason IS NOT NULL
+                UNION ALL SELECT rid, 1 AS step, reason FROM typed WHERE reason IS NOT NULL
+                {child_reasons})
+            GROUP BY rid
         """)
         key = f'"{self.spec.primary_key}"'
-        if self.dedup == "newest" and self.spec.cursor:
-            order = f'"{self.spec.cursor}" DESC NULLS LAST, file_idx DESC, line_no DESC'
-        elif self.dedup == "newest":
-            order = "file_idx DESC, line_no DESC"
-        else:
-            order = "file_idx, line_no"
-        already = f"WHERE {key} NOT IN (SELECT k FROM seen_keys)" if self.dedup == "first" else ""
-        self._con.execute("""
+        cursor = f'"{self.spec.cursor}"' if self.spec.cursor else "NULL"
+        order = "c DESC NULLS LAST, rid DESC" if self.dedup == "newest" else "rid"
+        already = "AND k NOT IN (SELECT k FROM seen_keys)" if self.dedup == "first" else ""
+        self._con.execute(f"""
             CREATE OR REPLACE TEMP TABLE candidates AS
-            SELECT * FROM typed t
-            WHERE reason IS NULL AND NOT EXISTS (
-                SELECT 1 FROM bad b WHERE b.file_idx = t.file_idx AND b.line_no = t.line_no)
+            SELECT rid, {key} AS k, {cursor} AS c FROM typed
+            WHERE reason IS NULL AND rid NOT IN (SELECT rid FROM bad)
         """)
         self._con.execute(f"""
             CREATE OR REPLACE TEMP TABLE kept AS
-            SELECT * FROM candidates {already}
-            QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {order}) = 1
+            SELECT * FROM candidates WHERE true {already}
+            QUALIFY row_number() OVER (PARTITION BY k ORDER BY {order}) = 1
         """)
-        (collapsed,) = self._con.execute(
-            "SELECT (SELECT count(*) FROM candidates) - (SELECT count(*) FROM kept)"
+        collapsed, newest = self._con.execute(
+            "SELECT (SELECT count(*) FROM candidates) - (SELECT count(*) FROM kept), (SELECT max(c) FROM kept)"
         ).fetchone()
         self.counts.duplicates += collapsed
+        if isinstance(newest, datetime) and (self.newest_cursor is None or newest > self.newest_cursor):
+            self.newest_cursor = newest
+
+    def _drop_what_the_destination_has(self) -> None:
+        """Across loads: events already loaded are re-deliveries; an entity version older than the one the
+        destination holds is superseded (newest `updated_at` wins across loads, not the last delivery)."""
+        con = self._con
+        if self.dedup == "first" or self.spec.cursor:
+            keys = con.execute("SELECT k FROM kept").fetch_arrow_table()
+            cursor = None if self.dedup == "first" else self.spec.cursor
+            loaded = self.target.loaded(self.spec.table, self.spec.primary_key, cursor, keys) if len(keys) else None
+            if loaded is not None and loaded.num_rows:
+                con.register("loaded", loaded)
+                try:
+                    if self.dedup == "first":
+                        (dropped,) = con.execute(
+                            "DELETE FROM kept WHERE k IN (SELECT k FROM loaded)"
+                        ).fetchone()
+                        self.counts.duplicates += dropped
+                    else:
+                        (dropped,) = con.execute("""
+                            DELETE FROM kept USING loaded
+                            WHERE kept.k = loaded.k AND loaded.c IS NOT NULL
+                              AND (kept.c IS NULL OR kept.c < loaded.c)
+                        """).fetchone()
+                        self.counts.superseded += dropped
+                finally:
+                    con.unregister("loaded")
         if self.dedup == "first":
-            self._con.execute(f"INSERT INTO seen_keys SELECT {key} FROM kept")
+            con.execute("INSERT INTO seen_keys SELECT k FROM kept")
 
-    def _drift_columns(self) -> list[tuple[str, str]]:
-        """(column, pointer) for fields of read objects the spec does not declare, in a stable order."""
-        found: list[tuple[str, str]] = []
-        for pointer, known in self.spec.object_paths().items():
-            keys = self._con.execute(
-                f"SELECT DISTINCT unnest(json_keys(txt, {_lit(pointer or '$')})) AS k FROM kept ORDER BY k"
-            ).fetchall()
-            for (key,) in keys:
-                if key not in known:
-                    escaped = key.replace("~", "~0").replace("/", "~1")
-                    found.append((self.spec.drift_column_name(pointer, key), f"{pointer}/{escaped}"))
-        return found
+    def _filled(self, names: list[str]) -> list[str]:
+        """Those of `names` (typed columns) that at least one kept record fills."""
+        if not names:
+            return []
+        counts_sql = ", ".join(f'count("{n}")' for n in names)
+        counts = self._con.execute(f"SELECT {counts_sql} FROM typed SEMI JOIN kept USING (rid)").fetchone()
+        return [name for name, count in zip(names, counts, strict=True) if count]
 
-    def _root_output(self) -> pa.Table:
-        names = [f'"{c.name}"' for c in self.spec.columns]
-        drift = self._drift_columns()
-        drift_sql = ""
-        if drift:
-            values = ", ".join(
-                f"nullif(d[{i}]::VARCHAR, 'null') AS \"{name}\"" for i, (name, _) in enumerate(drift, start=1)
-            )
-            drift_sql = f", {values}"
-        source = "json_extract(k.txt, " + _list_lit(p for _, p in drift) + ") AS d, " if drift else ""
-        return self._con.execute(f"""
-            SELECT {", ".join(names)} {drift_sql},
-                   CASE WHEN from_file THEN origin END AS _source_file,
-                   CASE WHEN from_file THEN line_no END::BIGINT AS _source_line
-            FROM (SELECT {source} k.*, o.origin, o.from_file FROM kept k JOIN origins o USING (file_idx))
-            ORDER BY file_idx, line_no
-        """).fetch_arrow_table()
+    def _root_item(self) -> list[Any]:
+        if not self._count("kept"):
+            return []
+        internal = {f"__drift_{i}": name for i, (name, _) in enumerate(self._drift)}
+        drift = {internal[column]: column for column in self._filled(list(internal))}
+        produced = {c.name: f't."{c.name}"' for c in self.spec.columns}
+        produced.update(self._lineage("o", "t.line_no"))
+        produced.update({name: f't."{column}"' for name, column in drift.items()})
+        hints = self.spec.dlt_columns()
+        hints.update({name: {"name": name, "data_type": "text", "nullable": True} for name in drift})
+        source = "typed t SEMI JOIN kept USING (rid) JOIN origins o USING (file_idx)"
+        rows, path = self._write(self.spec.table, produced, source)
+        self.counts.rows += rows
+        columns = self._ordered_hints(hints)
+        return _file_items(self.spec.table, path, rows, _root_hints(self.spec, columns))
 
-    def _child_output(self, index: int, child: ChildSpec) -> pa.Table:
-        names = [f'c."{child.parent_key}"'] + [f'c."{c.name}"' for c in child.columns]
-        return self._con.execute(f"""
-            SELECT {", ".join(names)},
-                   CASE WHEN o.from_file THEN o.origin END AS _source_file,
-                   CASE WHEN o.from_file THEN c.line_no END::BIGINT AS _source_line
-            FROM child_{index} c
-            JOIN (SELECT file_idx, line_no FROM kept) k USING (file_idx, line_no)
-            JOIN origins o USING (file_idx)
-            ORDER BY c.file_idx, c.line_no, c.ord
-        """).fetch_arrow_table()
+    def _child_item(self, index: int, child: ChildSpec) -> list[Any]:
+        """Items of the kept records, plus one marker row per kept record whose list is now empty."""
+        names = [child.parent_key] + [c.name for c in child.columns]
+        produced = {name: f'"{name}"' for name in names}
+        produced[LIST_POSITION] = "ord::BIGINT"
+        produced.update(self._lineage("o", "line_no"))
+        produced[CLEARS_PARENT] = CLEARS_PARENT
+        key = f'"{self.spec.primary_key}"'
+        empty = ", ".join(f'NULL AS "{c.name}"' for c in child.columns)
+        source = f"""(
+            SELECT c.rid, c.file_idx, c.line_no, c.ord, {", ".join(f'c."{n}"' for n in names)},
+                   NULL::BOOLEAN AS {CLEARS_PARENT}
+            FROM child_{index} c SEMI JOIN kept USING (rid)
+            UNION ALL BY NAME
+            SELECT t.rid, t.file_idx, t.line_no, 0 AS ord, t.{key} AS "{child.parent_key}", {empty},
+                   true AS {CLEARS_PARENT}
+            FROM typed t SEMI JOIN kept USING (rid) ANTI JOIN child_{index} USING (rid)
+        ) x JOIN origins o USING (file_idx) ORDER BY rid, ord"""
+        rows, path = self._write(child.table, produced, source)
+        if not rows:
+            return []
+        (markers,) = self._con.execute(
+            f"SELECT count(*) FROM typed SEMI JOIN kept USING (rid) ANTI JOIN child_{index} USING (rid)"
+        ).fetchone()
+        self.counts.clearing_markers[child.table] = self.counts.clearing_markers.get(child.table, 0) + markers
+        columns = self._ordered_hints(child.dlt_columns(self.spec.key_column.type), child.table)
+        return _file_items(child.table, path, rows, _child_hints(child, columns))
 
-    def _quarantine_output(self, lines: pa.Table) -> pa.Table:
+    def _quarantine_item(self, lines: pa.Table) -> list[Any]:
         rows = self._con.execute("""
-            SELECT rid, o.origin, b.line_no, b.reason
-            FROM bad b JOIN origins o USING (file_idx) ORDER BY b.file_idx, b.line_no
+            SELECT b.rid, o.origin, l.line_no, b.reason
+            FROM bad b JOIN src l USING (rid) JOIN origins o USING (file_idx) ORDER BY b.rid
         """).fetchall()
+        self.counts.quarantined += len(rows)
         raw = lines.column("line")
         now = datetime.now(UTC)
-        return pa.table(
+        table = pa.table(
             {
                 "source_file": pa.array([r[1] for r in rows], pa.string()),
                 "source_line": pa.array([r[2] for r in rows], pa.int64()),
@@ -527,6 +728,56 @@ class RecordReader:
                 "quarantined_at": pa.array([now] * len(rows), pa.timestamp("us", tz="UTC")),
             }
         )
+        self._con.register("quarantined", table)
+        try:
+            produced = {name: f'"{name}"' for name in table.column_names}
+            produced["_dlt_load_id"] = _lit(self.target.load_id)
+            produced["_dlt_id"] = "uuid()::VARCHAR"
+            written, path = self._write(QUARANTINE_TABLE, produced, "quarantined")
+        finally:
+            self._con.unregister("quarantined")
+        columns = self._ordered_hints(QUARANTINE_COLUMNS, QUARANTINE_TABLE)
+        return _file_items(QUARANTINE_TABLE, path, written, _quarantine_hints(columns))
+
+    # -- output helpers
+
+    def _lineage(self, origins: str, line_no: str) -> dict[str, str]:
+        return {
+            "_source_file": f"CASE WHEN {origins}.from_file THEN {origins}.origin END",
+            "_source_line": f"(CASE WHEN {origins}.from_file THEN {line_no} END)::BIGINT",
+            "_dlt_load_id": _lit(self.target.load_id),
+            "_dlt_id": "uuid()::VARCHAR",
+        }
+
+    def _ordered_hints(self, hints: dict[str, Any], table: str | None = None) -> dict[str, Any]:
+        """`hints` in the column order `_write` uses for `table` (see there)."""
+        known = self.target.known_columns(table or self.spec.table)
+        order = [n for n in known if n in hints] + [n for n in hints if n not in known]
+        return {name: hints[name] for name in order}
+
+    def _write(self, table: str, produced: dict[str, str], source: str) -> tuple[int, Path]:
+        """COPY `produced` (column -> SQL) from `source` to a parquet file; returns (rows, path).
+
+        Columns follow the order the pipeline's schema already has for `table` (new ones last), and columns
+        it knows that this batch lacks are written as nulls: dlt then imports the file as it is, since it
+        matches the table column for column.
+        """
+        known = self.target.known_columns(table)
+        selects = [
+            f'{produced[n]} AS "{n}"' if n in produced else f'NULL::{_DLT_SQL_TYPES.get(t, "VARCHAR")} AS "{n}"'
+            for n, t in known.items()
+        ]
+        selects += [f'{sql} AS "{n}"' for n, sql in produced.items() if n not in known]
+        path = self.target.new_file(table)
+        (rows,) = self._con.execute(
+            f"COPY (SELECT {', '.join(selects)} FROM {source}) TO {_lit(str(path))} "
+            "(FORMAT parquet, COMPRESSION lz4)"
+        ).fetchone()
+        return rows, path
+
+    def _count(self, table: str) -> int:
+        (n,) = self._con.execute(f"SELECT count(*) FROM {table}").fetchone()
+        return n
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -606,21 +857,51 @@ def _list_lit(items: Iterable[str]) -> str:
     return "[" + ", ".join(_lit(i) for i in items) + "]"
 
 
-def _child_hints(spec: TableSpec, child: ChildSpec) -> Any:
+@dataclass(frozen=True)
+class TableFile:
+    """The data item of an imported parquet file: it only names the table the file belongs to."""
+
+    table: str
+
+
+def routed_table(item: TableFile) -> str:
+    """Every resource's `table_name`: each file the reader hands to dlt says which table it loads."""
+    return item.table
+
+
+def _file_items(table: str, path: Path, rows: int, hints: Any) -> list[Any]:
+    """The items that make dlt import `path` into `table` with `hints`.
+
+    First the table's hints as a table variant (an empty item: it only updates the schema), then the file
+    itself, routed to the table by `routed_table` and hard-linked into the load package without rewriting.
+    """
+    return [
+        dlt.mark.with_hints([], hints, create_table_variant=True),
+        dlt.mark.with_file_import(str(path), "parquet", rows, TableFile(table)),
+    ]
+
+
+def _root_hints(spec: TableSpec, columns: dict[str, Any]) -> Any:
+    """Hints of the root table variant: the resource's key and disposition, and the batch's columns."""
+    return dlt.mark.make_hints(table_name=spec.table, columns=columns, schema_contract=SCHEMA_CONTRACT)
+
+
+def _child_hints(child: ChildSpec, columns: dict[str, Any]) -> Any:
     """Hints of a child table variant: they start from the resource's, so each inherited one is overridden."""
     return dlt.mark.make_hints(
         table_name=child.table,
         write_disposition={"disposition": "merge", "strategy": "delete-insert"},
-        primary_key=list(child.primary_key) or "",
+        primary_key=list(child.key),
         merge_key=child.parent_key,
-        columns=child.dlt_columns(spec.key_column.type),
+        columns=columns,
         schema_contract=SCHEMA_CONTRACT,
     )
 
 
-_QUARANTINE_HINTS = dlt.mark.make_hints(
-    table_name=QUARANTINE_TABLE,
-    write_disposition={"disposition": "merge", "strategy": "delete-insert"},
-    primary_key=["source_file", "source_line"],
-    columns=QUARANTINE_COLUMNS,
-)
+def _quarantine_hints(columns: dict[str, Any]) -> Any:
+    return dlt.mark.make_hints(
+        table_name=QUARANTINE_TABLE,
+        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+        primary_key=["source_file", "source_line"],
+        columns=columns,
+    )

@@ -18,6 +18,7 @@ from typing import Any
 import dlt
 import duckdb
 
+from ingestion.landing import RUN_COUNTS_KEY
 from ingestion.settings import Settings, get_settings
 from ingestion.spec import QUARANTINE_TABLE
 
@@ -26,13 +27,20 @@ SYSTEMS = ("crm", "shop", "analytics")
 
 @dataclass(frozen=True)
 class TableCount:
-    """One raw table after a load: rows this run delivered, lines it quarantined, rows now in the table."""
+    """One raw table after a load: rows this run delivered, lines it quarantined, rows now in the table.
+
+    `superseded`: records of this run not loaded because the table already holds a newer version of them
+    (newer `updated_at`); `duplicates`: re-deliveries of a key dropped (the same message twice, or an older
+    version of a record beside a newer one in the same run). Both count source lines, not table rows.
+    """
 
     system: str
     table: str
     loaded: int
     quarantined: int
     total: int
+    superseded: int = 0
+    duplicates: int = 0
 
 
 @dataclass
@@ -49,6 +57,10 @@ class LoadSummary:
     @property
     def rows_quarantined(self) -> int:
         return sum(t.quarantined for t in self.tables)
+
+    @property
+    def rows_superseded(self) -> int:
+        return sum(t.superseded for t in self.tables)
 
     def table(self, system: str, table: str) -> TableCount:
         """The count of one table; KeyError when the run did not produce it."""
@@ -112,9 +124,10 @@ def load(
 
 
 def _require_lineage_columns() -> None:
-    """Arrow tables get `_dlt_load_id` and `_dlt_id` only on request; the contract promises both."""
-    os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
-    os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID", "true")
+    """The reader's parquet files already carry `_dlt_load_id` and `_dlt_id` (contract section 2): dlt must
+    not add them again, which would also make it rewrite every file in normalize."""
+    os.environ["NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID"] = "false"
+    os.environ["NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID"] = "false"
 
 
 def _table_counts(pipeline: dlt.Pipeline, system: str, settings: Settings) -> list[TableCount]:
@@ -139,16 +152,35 @@ def _table_counts(pipeline: dlt.Pipeline, system: str, settings: Settings) -> li
         ]
         quarantined = _quarantined_by_resource(con, dataset, load_ids) if QUARANTINE_TABLE in tables else {}
         totals = {t: con.execute(f'SELECT count(*) FROM "{dataset}"."{t}"').fetchone()[0] for t in tables}
+    dropped = _dropped_by_resource(pipeline, system, load_ids)
+    markers: dict[str, int] = {}
+    for counts in dropped.values():
+        for table, count in counts.get("clearing_markers", {}).items():
+            markers[table] = markers.get(table, 0) + count
     return [
         TableCount(
             system=system,
             table=table,
-            loaded=0 if table == QUARANTINE_TABLE else delivered.get(table, 0),
+            loaded=0 if table == QUARANTINE_TABLE else delivered.get(table, 0) - markers.get(table, 0),
             quarantined=quarantined.get(table, 0),
             total=totals[table],
+            superseded=dropped.get(table, {}).get("superseded", 0),
+            duplicates=dropped.get(table, {}).get("duplicates", 0),
         )
         for table in tables
     ]
+
+
+def _dropped_by_resource(pipeline: dlt.Pipeline, system: str, load_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Counts the resources of this run recorded in their state (resource names are their root table names):
+    superseded, duplicates, and the child tables' list-clearing markers that dlt counted as rows but never
+    inserted. Counts of earlier runs are ignored."""
+    resources = pipeline.state.get("sources", {}).get(system, {}).get("resources", {})
+    return {
+        name: state[RUN_COUNTS_KEY]
+        for name, state in resources.items()
+        if state.get(RUN_COUNTS_KEY, {}).get("load_id") in load_ids
+    }
 
 
 def _quarantined_by_resource(

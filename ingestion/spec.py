@@ -46,6 +46,9 @@ class Column:
     sum_over: str | None = None
 
     def dlt_hint(self) -> dict[str, Any]:
+        """Every column is nullable in the table: the reader quarantines a missing key before dlt sees it, and
+        parquet files written by DuckDB mark every column optional, so matching hints let dlt import them as
+        they are instead of rewriting them."""
         hint: dict[str, Any] = {"name": self.name, "data_type": self.type.value, "nullable": True}
         if self.type is ColumnType.DECIMAL:
             hint.update(precision=DECIMAL_PRECISION, scale=DECIMAL_SCALE)
@@ -65,13 +68,26 @@ class ChildSpec:
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...] = ()
 
+    @property
+    def key(self) -> tuple[str, ...]:
+        """The table's primary key: the declared one, else (parent key, list position).
+
+        Every child table needs one: dlt replays a load job that was killed after its rows were committed,
+        and only a key lets the merge collapse the rows the replay stages twice.
+        """
+        return self.primary_key or (self.parent_key, LIST_POSITION)
+
     def dlt_columns(self, parent_key_type: ColumnType) -> dict[str, dict[str, Any]]:
+        """Column hints of the child table, in the order the reader writes them."""
         columns = {self.parent_key: Column(self.parent_key, "", parent_key_type).dlt_hint()}
         columns.update({c.name: c.dlt_hint() for c in self.columns})
+        columns[LIST_POSITION] = {"name": LIST_POSITION, "data_type": "bigint", "nullable": True}
         columns.update({name: dict(hint) for name, hint in _LINEAGE_HINTS.items()})
-        for name in self.primary_key:
+        columns[CLEARS_PARENT] = {
+            "name": CLEARS_PARENT, "data_type": "bool", "nullable": True, "hard_delete": True,
+        }  # fmt: skip
+        for name in self.key:
             columns[name]["primary_key"] = True
-            columns[name]["nullable"] = False
         columns[self.parent_key]["merge_key"] = True
         return columns
 
@@ -96,9 +112,9 @@ class TableSpec:
         return next(c for c in self.columns if c.name == self.primary_key)
 
     def dlt_columns(self) -> dict[str, dict[str, Any]]:
-        """Column hints for the root table: declared columns first, then lineage; newest cursor wins."""
+        """Column hints for the root table, in the order the reader writes them: declared columns, then lineage."""
         columns = {c.name: c.dlt_hint() for c in self.columns}
-        columns[self.primary_key].update(primary_key=True, nullable=False)
+        columns[self.primary_key]["primary_key"] = True
         if self.cursor:
             columns[self.cursor]["dedup_sort"] = "desc"
         columns.update({name: dict(hint) for name, hint in _LINEAGE_HINTS.items()})
@@ -141,18 +157,30 @@ def _unescape_pointer(part: str) -> str:
     return part.replace("~1", "/").replace("~0", "~")
 
 
-QUARANTINE_TABLE = "quarantine"
-QUARANTINE_COLUMNS: dict[str, dict[str, Any]] = {
-    "source_file": {"name": "source_file", "data_type": "text", "nullable": False, "primary_key": True},
-    "source_line": {"name": "source_line", "data_type": "bigint", "nullable": False, "primary_key": True},
-    "resource": {"name": "resource", "data_type": "text", "nullable": False},
-    "raw_line": {"name": "raw_line", "data_type": "text", "nullable": True},
-    "reason": {"name": "reason", "data_type": "text", "nullable": False},
-    "quarantined_at": {"name": "quarantined_at", "data_type": "timestamp", "nullable": False},
-}
-"""raw_<system>.quarantine: keyed by where the line was read, so re-reading a file does not duplicate it."""
+LIST_POSITION = "_dlt_list_idx"
+"""Child tables: the item's position in its parent's list (from 1; dlt's own name for it)."""
+CLEARS_PARENT = "_clears_parent"
+"""Child tables' hard-delete column. The reader writes one marker row (parent key set, this column true) for a
+parent whose new version has an empty list: the merge deletes the parent's old items by merge key and never
+inserts the marker, so the column is always null in the table."""
 
 _LINEAGE_HINTS: dict[str, dict[str, Any]] = {
     "_source_file": {"name": "_source_file", "data_type": "text", "nullable": True},
     "_source_line": {"name": "_source_line", "data_type": "bigint", "nullable": True},
+    "_dlt_load_id": {"name": "_dlt_load_id", "data_type": "text", "nullable": True},
+    "_dlt_id": {"name": "_dlt_id", "data_type": "text", "nullable": True, "unique": True},
 }
+"""Columns every row carries (contract section 2). The reader fills `_dlt_load_id` and `_dlt_id` itself, in
+DuckDB, so dlt imports its parquet files as they are instead of rewriting them to add the ids."""
+
+QUARANTINE_TABLE = "quarantine"
+QUARANTINE_COLUMNS: dict[str, dict[str, Any]] = {
+    "source_file": {"name": "source_file", "data_type": "text", "nullable": True, "primary_key": True},
+    "source_line": {"name": "source_line", "data_type": "bigint", "nullable": True, "primary_key": True},
+    "resource": {"name": "resource", "data_type": "text", "nullable": True},
+    "raw_line": {"name": "raw_line", "data_type": "text", "nullable": True},
+    "reason": {"name": "reason", "data_type": "text", "nullable": True},
+    "quarantined_at": {"name": "quarantined_at", "data_type": "timestamp", "nullable": True},
+    **{name: dict(hint) for name, hint in _LINEAGE_HINTS.items() if name.startswith("_dlt")},
+}
+"""raw_<system>.quarantine: keyed by where the line was read, so re-reading a file does not duplicate it."""

@@ -91,19 +91,13 @@ def test_rerun_with_same_input_changes_nothing(settings: Settings) -> None:  # n
         f.write("{broken\n")
     load(["shop"], settings)
     before = {t: table_snapshot(settings, f"raw_shop.{t}", "1") for t in ("orders", "orders__line_items")}
-    quarantine_before = rows(
-        settings, "SELECT source_file, source_line, raw_line, reason FROM raw_shop.quarantine"
-    )
-    (
-        settings.pipelines_dir / "shop" / "state.json"
-    ).unlink()  # forget which files were read: keys alone must hold
+    quarantine_before = rows(settings, "SELECT source_file, source_line, raw_line, reason FROM raw_shop.quarantine")
+    (settings.pipelines_dir / "shop" / "state.json").unlink()  # forget which files were read: keys alone must hold
 
     load(["shop"], settings)
 
     assert {t: table_snapshot(settings, f"raw_shop.{t}", "1") for t in before} == before
-    quarantine_after = rows(
-        settings, "SELECT source_file, source_line, raw_line, reason FROM raw_shop.quarantine"
-    )
+    quarantine_after = rows(settings, "SELECT source_file, source_line, raw_line, reason FROM raw_shop.quarantine")
     assert quarantine_after == quarantine_before
 
 
@@ -136,7 +130,41 @@ def test_kill_9_mid_load_then_rerun_is_exact(settings: Settings, tmp_path: Path)
     load(["shop"], settings)
 
     assert rows(settings, "SELECT count(*), count(DISTINCT id) FROM raw_shop.orders") == [(50, 50)]
-    assert rows(
-        settings, "SELECT count(*), count(DISTINCT (order_id, id)) FROM raw_shop.orders__line_items"
-    ) == [(100, 100)]
+    assert rows(settings, "SELECT count(*), count(DISTINCT (order_id, id)) FROM raw_shop.orders__line_items") == [
+        (100, 100)
+    ]
     assert rows(settings, "SELECT count(*) FROM raw_shop.orders__discount_codes") == [(50,)]
+
+
+KILL_AFTER_COMMIT = """
+import os, signal, sys
+from dlt.destinations.impl.duckdb import duck
+from ingestion.pipelines import load
+
+copy = duck.DuckDbCopyJob.run
+
+def commit_then_die(self):
+    copy(self)
+    if "{table}." in os.path.basename(self._file_path):  # committed, but dlt has not marked the job done
+        os.kill(os.getpid(), signal.SIGKILL)
+
+duck.DuckDbCopyJob.run = commit_then_die
+load(["{system}"])
+"""
+
+
+def test_kill_9_after_a_load_job_committed_replays_it_exactly(settings: Settings) -> None:  # noqa: F811
+    write_jsonl(settings, "shop/orders/o-b0000.jsonl", [order(i, "2024-01-02T00:00:00Z") for i in range(1, 11)])
+    write_jsonl(settings, "analytics/events/e.jsonl", [event(f"m-{i}") for i in range(10)])
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+
+    for system, table in (("shop", "orders__discount_codes"), ("analytics", "events")):
+        script = KILL_AFTER_COMMIT.replace("{table}", table).replace("{system}", system)
+        killed = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, timeout=120)
+        assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()[-2000:]
+        load([system], settings)
+
+    assert rows(settings, "SELECT count(*), count(DISTINCT order_id) FROM raw_shop.orders__discount_codes") == [
+        (10, 10)
+    ]
+    assert rows(settings, "SELECT count(*), count(DISTINCT message_id) FROM raw_analytics.events") == [(10, 10)]

@@ -92,3 +92,23 @@ def test_later_type_change_of_a_new_field_does_not_corrupt_it(settings: Settings
         ("m-2", '{"value":5}'),
         ("m-3", '"high"'),
     ]
+
+
+def test_valid_json_that_is_not_an_object_is_quarantined_and_blank_lines_skipped(
+    settings: Settings,  # noqa: F811
+) -> None:
+    path = write_jsonl(settings, "analytics/events/e.jsonl", [])
+    good = json.dumps(event("m-1"))
+    path.write_text("\n".join(["[1, 2]", "  \t ", good, '"just text"', "", "  " + good.replace("m-1", "m-2")]) + "\n")
+
+    summary = load(["analytics"], settings)
+
+    assert (summary.table("analytics", "events").loaded, summary.rows_quarantined) == (2, 2)
+    assert rows(settings, "SELECT source_line, reason FROM raw_analytics.quarantine ORDER BY 1") == [
+        (1, "not a JSON object"),
+        (4, "not a JSON object"),
+    ]
+    assert rows(settings, "SELECT message_id, _source_line FROM raw_analytics.events ORDER BY 1") == [
+        ("m-1", 3),
+        ("m-2", 6),
+    ]

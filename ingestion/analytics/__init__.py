@@ -2,9 +2,10 @@
 
 Events arrive only as files (the Segment-compatible collector and exports write them; Segment offers no pull
 API), so there is no `api` transport. Each message is loaded once per `message_id`: a message re-delivered in
-the same run is collapsed by the reader, one re-delivered in a later run is skipped by dlt's `insert-only`
-merge (a MERGE that inserts only keys the table does not have). Nothing is filtered by the `timestamp`
-cursor: events arrive late by design and a cursor filter would drop them silently.
+the same run is collapsed by the reader (first delivery wins), one the warehouse already holds is dropped by the
+reader's anti-join against the destination. The table is merged (`delete-insert` on `message_id`) rather than
+appended so that dlt's replay of a load job killed after its commit cannot insert its rows twice. Nothing is
+filtered by the `timestamp` cursor: events arrive late by design and a cursor filter would drop them silently.
 """
 
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from typing import Any, Literal
 import dlt
 from dlt.sources import DltResource
 
-from ingestion.landing import SCHEMA_CONTRACT, read_landing
+from ingestion.landing import SCHEMA_CONTRACT, read_landing, routed_table
 from ingestion.settings import get_settings
 from ingestion.spec import Column, ColumnType, TableSpec
 
@@ -23,7 +24,6 @@ T, TS, JSON = ColumnType.TEXT, ColumnType.TIMESTAMP, ColumnType.JSON
 EVENTS = TableSpec(
     table="events",
     primary_key="message_id",
-    cursor="timestamp",
     envelope_keys=frozenset({"batch"}),
     columns=(
         Column("message_id", "/messageId"),
@@ -57,8 +57,9 @@ def analytics_source(landing_dir: str | None = None, transport: Literal["files"]
 
 @dlt.resource(
     name="events",
+    table_name=routed_table,
     primary_key="message_id",
-    write_disposition={"disposition": "merge", "strategy": "insert-only"},
+    write_disposition={"disposition": "merge", "strategy": "delete-insert"},
     schema_contract=SCHEMA_CONTRACT,
 )
 def events(landing_dir: str) -> Iterator[Any]:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import dlt
 from dlt.sources import DltResource
 
-from ingestion.landing import SCHEMA_CONTRACT, api_origin, read_landing, read_pages
+from ingestion.landing import API_CURSOR_KEY, SCHEMA_CONTRACT, api_origin, read_landing, read_pages, routed_table
 from ingestion.settings import get_settings
 from ingestion.spec import Column, ColumnType, TableSpec, json_pointer
 
@@ -58,9 +58,7 @@ def crm_source(
             raise ValueError(
                 "crm api transport needs sources.crm.base_url and sources.crm.token (dlt config)"
             )
-        return contacts(
-            transport, base_url=base_url, token=token, updated_at=dlt.sources.incremental("updated_at")
-        )
+        return contacts(transport, base_url=base_url, token=token)
     if transport != "files":
         raise ValueError(f"unknown transport {transport!r}: use 'files' or 'api'")
     return contacts(transport, landing_dir=landing_dir or str(get_settings().landing_dir))
@@ -68,6 +66,7 @@ def crm_source(
 
 @dlt.resource(
     name="contacts",
+    table_name=routed_table,
     primary_key="id",
     write_disposition={"disposition": "merge", "strategy": "delete-insert"},
     schema_contract=SCHEMA_CONTRACT,
@@ -77,21 +76,20 @@ def contacts(
     landing_dir: str | None = None,
     base_url: str | None = None,
     token: str | None = None,
-    updated_at: dlt.sources.incremental[Any] | None = None,
 ) -> Any:
-    """Contacts, merged on id, newest updatedAt wins.
+    """Contacts, merged on id, newest updatedAt wins (also across loads).
 
-    The `updatedAt` cursor is used with the API only (as `updated_after`): on files, filtering by cursor would
-    silently drop late-delivered records, and the file state already skips what was read.
+    The `updatedAt` cursor is used with the API only (as `updated_after`, kept in the resource state by
+    `read_pages`): on files, filtering by cursor would silently drop late-delivered records, and the file
+    state already skips what was read.
     """
+    state = dlt.current.resource_state()
     if transport == "api":
         from ingestion.http.hubspot import iter_contacts
 
-        since = updated_at.start_value if updated_at is not None else None
-        pages = iter_contacts(base_url, token, list(CONTACT_PROPERTIES), since)
+        pages = iter_contacts(base_url, token, list(CONTACT_PROPERTIES), state.get(API_CURSOR_KEY))
         origin = api_origin(f"{base_url}/crm/v3/objects/contacts")
-        yield from read_pages(CONTACTS, "contacts", pages, origin)
+        yield from read_pages(CONTACTS, "contacts", pages, origin, state)
         return
     landing = Path(landing_dir or get_settings().landing_dir)
-    state = dlt.current.resource_state()
     yield from read_landing(CONTACTS, "contacts", landing / "crm" / "contacts", landing, state)

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import dlt
 from dlt.sources import DltResource
 
-from ingestion.landing import SCHEMA_CONTRACT, api_origin, read_landing, read_pages
+from ingestion.landing import API_CURSOR_KEY, SCHEMA_CONTRACT, api_origin, read_landing, read_pages, routed_table
 from ingestion.settings import get_settings
 from ingestion.spec import ChildSpec, Column, ColumnType, TableSpec
 
@@ -161,11 +161,7 @@ def shop_source(
     if transport == "api" and (not base_url or not token):
         raise ValueError("shop api transport needs sources.shop.base_url and sources.shop.token (dlt config)")
     reader = _Reader(transport, landing_dir or str(get_settings().landing_dir), base_url, token, api_version)
-    resources = [customers(reader), orders(reader), products(reader), checkouts(reader)]
-    if transport == "api":
-        for resource in resources:
-            resource.apply_hints(incremental=dlt.sources.incremental("updated_at"))
-    return resources
+    return [customers(reader), orders(reader), products(reader), checkouts(reader)]
 
 
 class _Reader:
@@ -183,39 +179,64 @@ class _Reader:
         self.landing_dir = Path(landing_dir)
         self.base_url, self.token, self.api_version = base_url, token, api_version
 
-    def read(self, spec: TableSpec, updated_at: dlt.sources.incremental[Any] | None) -> Iterator[Any]:
+    def read(self, spec: TableSpec) -> Iterator[Any]:
+        """The resource's records; with the API, only those updated since the newest one of the last run."""
+        state = dlt.current.resource_state()
         if self.transport == "api":
             from ingestion.http.shopify import iter_resource
 
-            since = updated_at.start_value if updated_at is not None else None
+            since = state.get(API_CURSOR_KEY)
             pages = iter_resource(self.base_url, self.token, self.api_version, spec.table, since)
             origin = api_origin(f"{self.base_url}/admin/api/{self.api_version}/{spec.table}.json")
-            yield from read_pages(spec, spec.table, pages, origin)
+            yield from read_pages(spec, spec.table, pages, origin, state)
             return
         directory = self.landing_dir / "shop" / spec.table
-        state = dlt.current.resource_state()
         yield from read_landing(spec, spec.table, directory, self.landing_dir, state)
 
 
-@dlt.resource(name="customers", primary_key="id", write_disposition=MERGE, schema_contract=SCHEMA_CONTRACT)
-def customers(reader: _Reader, updated_at: dlt.sources.incremental[Any] | None = None) -> Iterator[Any]:
+@dlt.resource(
+    name="customers",
+    table_name=routed_table,
+    primary_key="id",
+    write_disposition=MERGE,
+    schema_contract=SCHEMA_CONTRACT,
+)
+def customers(reader: _Reader) -> Iterator[Any]:
     """Shopify customers, merged on id, newest updated_at wins."""
-    yield from reader.read(CUSTOMERS, updated_at)
+    yield from reader.read(CUSTOMERS)
 
 
-@dlt.resource(name="orders", primary_key="id", write_disposition=MERGE, schema_contract=SCHEMA_CONTRACT)
-def orders(reader: _Reader, updated_at: dlt.sources.incremental[Any] | None = None) -> Iterator[Any]:
+@dlt.resource(
+    name="orders",
+    table_name=routed_table,
+    primary_key="id",
+    write_disposition=MERGE,
+    schema_contract=SCHEMA_CONTRACT,
+)
+def orders(reader: _Reader) -> Iterator[Any]:
     """Orders merged on id (newest updated_at wins); its lists replaced per order."""
-    yield from reader.read(ORDERS, updated_at)
+    yield from reader.read(ORDERS)
 
 
-@dlt.resource(name="products", primary_key="id", write_disposition=MERGE, schema_contract=SCHEMA_CONTRACT)
-def products(reader: _Reader, updated_at: dlt.sources.incremental[Any] | None = None) -> Iterator[Any]:
+@dlt.resource(
+    name="products",
+    table_name=routed_table,
+    primary_key="id",
+    write_disposition=MERGE,
+    schema_contract=SCHEMA_CONTRACT,
+)
+def products(reader: _Reader) -> Iterator[Any]:
     """Products merged on id (newest updated_at wins); variants replaced per product."""
-    yield from reader.read(PRODUCTS, updated_at)
+    yield from reader.read(PRODUCTS)
 
 
-@dlt.resource(name="checkouts", primary_key="id", write_disposition=MERGE, schema_contract=SCHEMA_CONTRACT)
-def checkouts(reader: _Reader, updated_at: dlt.sources.incremental[Any] | None = None) -> Iterator[Any]:
+@dlt.resource(
+    name="checkouts",
+    table_name=routed_table,
+    primary_key="id",
+    write_disposition=MERGE,
+    schema_contract=SCHEMA_CONTRACT,
+)
+def checkouts(reader: _Reader) -> Iterator[Any]:
     """Abandoned checkouts merged on id (newest updated_at wins); line items replaced per checkout."""
-    yield from reader.read(CHECKOUTS, updated_at)
+    yield from reader.read(CHECKOUTS)

@@ -1,0 +1,122 @@
+"""Side-by-side timing of the events load against DuckDB's own `read_json` of the same files.
+
+`events_load_vs_read_json(events_dir, workdir)` is what `make bench` calls. Both sides start from a fresh
+DuckDB file in `workdir`, read the same (page-cached) files and end with the file closed, i.e. checkpointed:
+
+- `events_load_s`: `ingestion.pipelines.load(["analytics"])`, the whole dlt run (extract with validation,
+  quarantine and de-duplication, normalize, load) into `raw_analytics.events`;
+- `duckdb_read_json_s`: `CREATE TABLE events AS SELECT * FROM read_json(..., format='newline_delimited')`.
+
+On a shared machine wall times move with the neighbours' load; the CPU seconds of this process (all its
+threads) beside them (`*_cpu_s`) move much less, so both ratios are reported.
+
+Nothing in `workdir` outlives the next call: each call starts over.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import dlt
+import duckdb
+
+from ingestion.landing import LANDING_SUFFIXES
+from ingestion.pipelines import load, make_pipeline
+from ingestion.settings import Settings, get_settings
+
+READ_BLOCK = 16 * 1024 * 1024
+
+
+def events_load_vs_read_json(events_dir: Path, workdir: Path) -> dict[str, Any]:
+    """Load the events files of `events_dir` both ways in `workdir`; returns rows, seconds and their ratio."""
+    files = sorted(p for p in Path(events_dir).iterdir() if p.is_file() and p.suffix in LANDING_SUFFIXES)
+    if not files:
+        raise ValueError(f"no event files (*.jsonl, *.json) in {events_dir}")
+    workdir = Path(workdir)
+    shutil.rmtree(workdir, ignore_errors=True)
+    landing = workdir / "landing"
+    _link_into(files, landing / "analytics" / "events")
+    _warm_page_cache(files)
+
+    settings = Settings(
+        landing_dir=landing,
+        warehouse_path=workdir / "warehouse.duckdb",
+        serving_path=workdir / "serving.duckdb",
+        pipelines_dir=workdir / ".dlt",
+        freshness_minutes=get_settings().freshness_minutes,
+    )
+    started, cpu_started = time.perf_counter(), time.process_time()
+    summary = load(["analytics"], settings)
+    events_load_s, events_load_cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
+    steps = _step_seconds(make_pipeline("analytics", settings))
+
+    read_json_s, read_json_cpu_s, read_json_rows = _duckdb_read_json(files, workdir / "read_json.duckdb")
+    return {
+        "events_files": len(files),
+        "events_bytes": sum(p.stat().st_size for p in files),
+        "events_rows": summary.table("analytics", "events").total,
+        "events_quarantined": summary.table("analytics", "events").quarantined,
+        "events_load_s": round(events_load_s, 4),
+        "duckdb_read_json_rows": read_json_rows,
+        "duckdb_read_json_s": round(read_json_s, 4),
+        "events_load_ratio_vs_duckdb": round(events_load_s / read_json_s, 2),
+        "events_load_cpu_s": round(events_load_cpu_s, 3),
+        "duckdb_read_json_cpu_s": round(read_json_cpu_s, 3),
+        "events_load_cpu_ratio_vs_duckdb": round(events_load_cpu_s / read_json_cpu_s, 2),
+        **{f"events_{step}_step_s": seconds for step, seconds in steps.items()},
+    }
+
+
+def _step_seconds(pipeline: dlt.Pipeline) -> dict[str, float]:
+    """Wall seconds of the last run's dlt steps (extract includes the reader)."""
+    trace = pipeline.last_trace
+    return {
+        step.step: round((step.finished_at - step.started_at).total_seconds(), 2)
+        for step in (trace.steps if trace else [])
+        if step.step in ("extract", "normalize", "load")
+    }
+
+
+def _link_into(files: list[Path], directory: Path) -> None:
+    """Hard links (no copy of hundreds of MB) named like the originals; a copy across file systems."""
+    directory.mkdir(parents=True)
+    for path in files:
+        try:
+            os.link(path, directory / path.name)
+        except OSError:
+            shutil.copyfile(path, directory / path.name)
+
+
+def _warm_page_cache(files: list[Path]) -> None:
+    """Read every file once so that neither side pays for the first read from disk."""
+    for path in files:
+        with path.open("rb") as f:
+            while f.read(READ_BLOCK):
+                pass
+
+
+def _duckdb_read_json(files: list[Path], database: Path) -> tuple[float, float, int]:
+    started, cpu_started = time.perf_counter(), time.process_time()
+    con = duckdb.connect(str(database))
+    try:
+        con.execute(
+            "CREATE TABLE events AS SELECT * FROM read_json(?, format = 'newline_delimited')",
+            [[str(p) for p in files]],
+        )
+        (rows,) = con.execute("SELECT count(*) FROM events").fetchone()
+    finally:
+        con.close()
+    return time.perf_counter() - started, time.process_time() - cpu_started, rows
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit("usage: python -m ingestion.bench EVENTS_DIR WORKDIR")
+    result = events_load_vs_read_json(Path(sys.argv[1]), Path(sys.argv[2]))
+    sys.stdout.write(json.dumps(result, indent=2) + "\n")
