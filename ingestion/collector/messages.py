@@ -56,6 +56,8 @@ def decode_body(raw: bytes, content_encoding: str | None, max_bytes: int) -> Any
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise Rejection(400, "invalid_json", f"body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # a nesting bomb: Python's parser recurses once per level
+        raise Rejection(400, "invalid_json", "body is not valid JSON: nested too deeply") from exc
 
 
 def _gunzip(raw: bytes, max_bytes: int) -> bytes:

@@ -262,10 +262,12 @@ class CollectorHandler(BaseHTTPRequestHandler):
             raise Rejection(411, "length_required", "a Content-Length header is required")
         try:
             length = int(length_header)
+            if length < 0:  # int() takes "-5"; reading a negative length would fail the handler
+                raise ValueError(length_header)
         except ValueError as exc:
             self.close_connection = True
             raise Rejection(
-                400, "invalid_request", f"Content-Length {length_header!r} is not a number"
+                400, "invalid_request", f"Content-Length {length_header!r} is not a number of bytes"
             ) from exc
         limit = self.server.limits.max_request_bytes
         if length > limit:

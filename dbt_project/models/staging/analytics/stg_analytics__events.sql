@@ -32,8 +32,14 @@ select
     properties,
     traits,
 
-    -- timestamps (UTC)
-    {{ to_utc_timestamp('timestamp') }} as occurred_at,
+    -- timestamps (UTC). A device clock can be hours off: as Segment does, shift the client's timestamp by the
+    -- gap between the client's send time and the server's receive time (receivedAt - (sentAt - timestamp)).
+    -- Events queued offline keep their lateness: their sentAt is late too, the correction is only the skew.
+    {{ to_utc_timestamp(
+        'case when sent_at is not null and received_at is not null'
+        ~ ' then received_at - (sent_at - "timestamp") else "timestamp" end'
+    ) }} as occurred_at,
+    {{ to_utc_timestamp('timestamp') }} as original_timestamp,
     {{ to_utc_timestamp('sent_at') }} as sent_at,
     {{ to_utc_timestamp('received_at') }} as received_at,
     {{ dlt_loaded_at() }} as loaded_at
