@@ -49,6 +49,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from ingestion.erasure import drop_erased_lines
 from ingestion.spec import (
     CLEARS_PARENT,
     DECIMAL_PRECISION,
@@ -116,6 +117,8 @@ class BatchCounts:
     superseded: int = 0
     clearing_markers: dict[str, int] = field(default_factory=dict)
     """Per child table: marker rows written to clear a parent's emptied list (never inserted)."""
+    erased: int = 0
+    """Lines of people in the erasure ledger: skipped, never stored, never quarantined (ingestion.erasure)."""
 
 
 # --------------------------------------------------------------------------------------------- files & state
@@ -287,12 +290,14 @@ RUN_COUNTS_KEY = "last_run"
 def _record_counts(resource: str, reader: RecordReader) -> None:
     counts = reader.counts
     log.info(
-        "%s: %d rows, %d quarantined, %d repeated deliveries dropped, %d superseded by newer loaded versions",
+        "%s: %d rows, %d quarantined, %d repeated deliveries dropped, %d superseded by newer loaded versions, "
+        "%d lines of erased people skipped",
         resource,
         counts.rows,
         counts.quarantined,
         counts.duplicates,
         counts.superseded,
+        counts.erased,
     )
     dlt.current.resource_state()[RUN_COUNTS_KEY] = {
         "load_id": reader.target.load_id,
@@ -440,6 +445,10 @@ class RecordReader:
         con.register("origins", origins)
         try:
             self._classify(lines)
+            # privacy (issue 7): lines of erased people become non-records before anything is extracted
+            erased = drop_erased_lines(con, self.spec.table)
+            self.counts.erased += erased
+            self._nonrecords += erased
             self._extract()
             for i, child in enumerate(self.spec.children):
                 self._extract_child(i, child)

@@ -40,8 +40,20 @@ create table if not exists erasure_requests (
 """
 
 
+_PHONE_NOISE = r"[^0-9+]"
+"""Everything but ASCII digits and '+' is dropped from phones (ASCII on purpose: DuckDB's RE2 agrees)."""
+_SQL_EDGE_WHITESPACE = (
+    r"^[\t-\r\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]+"
+    r"|[\t-\r\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]+$"
+)
+"""The characters Python's `str.strip()` removes, as an RE2 class: SQL trims exactly what Python trims."""
+
+
 def normalize_subject(kind: str, value: str) -> str:
-    """The form an identifier is hashed in, so ' Jane@X.com ' and 'jane@x.com' are one subject."""
+    """The form an identifier is hashed in, so ' Jane@X.com ' and 'jane@x.com' are one subject.
+
+    `sql_normalized_subject` is the same function in DuckDB SQL; a test holds them together.
+    """
     if kind not in SUBJECT_KINDS:
         raise ValueError(f"unknown subject kind {kind!r}; expected one of {', '.join(SUBJECT_KINDS)}")
     value = value.strip()
@@ -50,7 +62,7 @@ def normalize_subject(kind: str, value: str) -> str:
     if kind == "email":
         return value.lower()
     if kind == "phone":
-        return re.sub(r"[^\d+]", "", value)
+        return re.sub(_PHONE_NOISE, "", value)
     return value
 
 
@@ -58,6 +70,31 @@ def subject_hash(kind: str, value: str, salt: str) -> str:
     """Salted SHA-256 of the normalized identifier (hex): what the ledger and every filter compare."""
     normalized = normalize_subject(kind, value)
     return hashlib.sha256(f"{salt}\x1f{kind}\x1f{normalized}".encode()).hexdigest()
+
+
+def sql_normalized_subject(kind: str, value_sql: str) -> str:
+    """DuckDB SQL of `normalize_subject(kind, <value_sql>)`; NULL where the value is null or blank."""
+    if kind not in SUBJECT_KINDS:
+        raise ValueError(f"unknown subject kind {kind!r}")
+    trimmed = f"regexp_replace(CAST({value_sql} AS VARCHAR), '{_SQL_EDGE_WHITESPACE}', '', 'g')"
+    if kind == "email":
+        trimmed = f"lower({trimmed})"
+    elif kind == "phone":
+        trimmed = f"regexp_replace({trimmed}, '{_PHONE_NOISE}', '', 'g')"
+    return f"nullif({trimmed}, '')"
+
+
+def install_subject_hash(con: duckdb.DuckDBPyConnection, salt: str) -> None:
+    """Define `subject_hash_<kind>(value)` macros in `con`: `subject_hash` of one kind, vectorized in DuckDB.
+
+    The salt is bound as a literal of a temporary macro: it lives only in this connection, never in a table.
+    """
+    quoted_salt = salt.replace("'", "''")
+    for kind in SUBJECT_KINDS:
+        con.execute(
+            f"CREATE OR REPLACE TEMP MACRO subject_hash_{kind}(v) AS "
+            f"sha256('{quoted_salt}' || chr(31) || '{kind}' || chr(31) || {sql_normalized_subject(kind, 'v')})"
+        )
 
 
 def ledger_path(settings: Settings | None = None) -> Path:
@@ -131,6 +168,31 @@ class ErasureLedger:
                     "select subject_hash from erasure_requests where subject_kind = ?", [kind]
                 ).fetchall()
         return {row[0] for row in rows}
+
+    def record_hashes(self, entries: Iterable[tuple[str, str, str]]) -> int:
+        """Record already-hashed (subject_hash, kind, request_id) rows: identifiers the pipeline resolved for
+        a request (the person's other ids, found in the warehouse). Returns how many were new."""
+        rows = [(digest, kind, request_id) for digest, kind, request_id in entries if kind in SUBJECT_KINDS]
+        if not rows:
+            return 0
+        now = datetime.now(UTC)
+        with self._connect(read_only=False) as con:
+            (before,) = con.execute("select count(*) from erasure_requests").fetchone()
+            con.executemany(
+                "insert into erasure_requests values (?, ?, ?, ?) on conflict do nothing",
+                [(digest, kind, request_id, now) for digest, kind, request_id in rows],
+            )
+            (after,) = con.execute("select count(*) from erasure_requests").fetchone()
+        return after - before
+
+    def entries(self) -> list[tuple[str, str, str]]:
+        """Every (subject_hash, subject_kind, request_id) recorded; [] when nobody asked yet."""
+        if not self.path.exists():
+            return []
+        with self._connect(read_only=True) as con:
+            return con.execute(
+                "select subject_hash, subject_kind, request_id from erasure_requests order by requested_at"
+            ).fetchall()
 
     def is_erased(self, kind: str, value: str | None) -> bool:
         if value is None or not str(value).strip():

@@ -1,7 +1,7 @@
 """The asset graph of the warehouse, as `dagster dev` shows it and `warehouse run` executes it.
 
-    crm / shop / analytics (dlt)  ->  staging -> intermediate -> marts (dbt)  ->  serving (DuckDB copy)  ->  activation
-          raw GX checks (blocking)                dbt tests, mart GX checks (blocking)             (ESP syncs)
+    erasure  ->  crm / shop / analytics (dlt)  ->  staging -> intermediate -> marts (dbt)  ->  serving  ->  activation
+    (ledger)        raw GX checks (blocking)        dbt tests, mart GX checks (blocking)   (DuckDB copy)  (ESP syncs)
 
 Everything that opens the warehouse shares one pool (see `orchestration.resources`); runs execute their steps
 in one process, so a run never contends with itself for DuckDB's single writer.
@@ -21,6 +21,7 @@ from orchestration.automation import (
 )
 from orchestration.dbt_assets import build_source_freshness_checks, dbt_models, mart_keys
 from orchestration.ingestion_assets import raw_assets
+from orchestration.privacy import build_erasure_sensor, erasure
 from orchestration.quality import MART_SUITES, RAW_SUITES, build_checks
 from orchestration.resources import build_resources
 from orchestration.serving import build_serving_asset
@@ -31,7 +32,13 @@ raw_keys = [key for assets_def in raw_assets for key in assets_def.keys]
 suites = [s for s in RAW_SUITES + MART_SUITES if dg.AssetKey(list(s.asset)) in {*raw_keys, *dbt_models.keys}]
 
 defs = dg.Definitions(
-    assets=[*raw_assets, dbt_models, build_serving_asset(mart_keys()), *sync_assets],
+    assets=[
+        erasure,
+        *raw_assets,
+        dbt_models,
+        build_serving_asset(mart_keys()),
+        *sync_assets,
+    ],
     asset_checks=[
         *build_checks(suites),
         *build_source_freshness_checks(),
@@ -41,6 +48,7 @@ defs = dg.Definitions(
     sensors=[
         automation_sensor,
         build_landing_sensor(raw_keys),
+        build_erasure_sensor(dg.AssetSelection.assets(erasure).downstream() - dg.AssetSelection.groups("activation")),
     ],
     resources=build_resources(),
     executor=dg.in_process_executor,

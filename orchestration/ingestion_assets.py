@@ -17,6 +17,7 @@ from dagster_dlt.translator import DltResourceTranslatorData
 from ingestion.pipelines import SYSTEMS, make_pipeline, make_source
 from ingestion.settings import get_settings
 from orchestration.automation import FULL_REFRESH_TAG, raw_condition
+from orchestration.privacy import ERASURE_KEY
 from orchestration.resources import OWNERS, WAREHOUSE_POOL, WarehouseResource
 
 
@@ -40,7 +41,7 @@ class RawTableTranslator(DagsterDltTranslator):
             .get_asset_spec(data)
             .replace_attributes(
                 key=raw_asset_key(self.system, table),
-                deps=[],
+                deps=[ERASURE_KEY],  # privacy (issue 7): erasures are applied before any load
                 group_name=self.system,
                 owners=OWNERS,
                 kinds={"dlt", "duckdb"},

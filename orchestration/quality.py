@@ -29,12 +29,16 @@ SAMPLE_ROWS = 5
 PII_SUFFIXES = (
     "email", "phone", "phone_e164", "mobilephone", "first_name", "last_name", "firstname", "lastname",
     "address", "address1", "address_line", "ip", "zip", "postal_code", "date_of_birth", "raw_line",
+    "customer_id", "contact_id", "anonymous_id", "user_id", "source_id",
 )  # fmt: skip
-"""Columns whose values are masked in check metadata: names ending so (`traits_email`), not `email_consent`."""
+"""Columns whose values are masked in check metadata: names ending so (`traits_email`), not `email_consent`.
+Ids of people are masked too: Dagster's event log keeps metadata forever, beyond the reach of an erasure."""
+PII_NAMES = frozenset({"id"})
+"""Exact column names masked as well: a raw table's `id` is a HubSpot contact or Shopify customer id."""
 
 
 def is_pii(column: str) -> bool:
-    return column.lower().endswith(PII_SUFFIXES)
+    return column.lower().endswith(PII_SUFFIXES) or column.lower() in PII_NAMES
 
 
 FUTURE_TOLERANCE = "INTERVAL 10 MINUTE"
