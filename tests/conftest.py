@@ -59,6 +59,7 @@ class BuiltWarehouse:
 def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltWarehouse]:
     """Demo-scale data generated, loaded by the real dlt sources and built by `dbt build` (models + tests)."""
     from demo_data.generator import GeneratorConfig, generate
+
     from ingestion.pipelines import load
     from orchestration.dbt_cli import run_dbt
 

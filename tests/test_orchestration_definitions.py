@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import dagster as dg
 import pytest
 
-GROUPS = {"crm", "shop", "analytics", "staging", "intermediate", "marts", "serving"}
+GROUPS = {"privacy", "crm", "shop", "analytics", "staging", "intermediate", "marts", "serving", "activation"}
 RAW_SUITES = {
     ("raw_crm/contacts", "email_format_rate"),
     ("raw_shop/customers", "email_format_rate"),
@@ -64,7 +64,7 @@ def test_assets_are_grouped_by_layer_with_owners_and_kinds(defs: dg.Definitions)
 
     assert {node.group_name for node in nodes} == GROUPS
     assert all(node.owners for node in nodes)
-    assert all(node.kinds & {"dlt", "dbt", "duckdb"} for node in nodes)
+    assert all(node.kinds & {"dlt", "dbt", "duckdb", "mailchimp"} for node in nodes)
     serving = graph.get(dg.AssetKey(["serving", "marts"]))
     assert {key for key in serving.parent_keys} == {n.key for n in nodes if n.group_name == "marts"}
 
@@ -97,9 +97,10 @@ def test_automation_sensor_runs_by_default_and_jobs_exist(defs: dg.Definitions) 
 
 
 def test_every_warehouse_writer_shares_one_pool(defs: dg.Definitions) -> None:
+    """Every step of the warehouse jobs opens the warehouse; the ESP syncs, outside them, read only serving."""
     from orchestration.resources import WAREHOUSE_POOL
 
-    job = defs.resolve_implicit_global_asset_job_def()
+    job = defs.resolve_job_def("daily_full_build")
     pools = {node.name: node.definition.pool for node in job.graph.nodes}
 
     assert pools and set(pools.values()) == {WAREHOUSE_POOL}, pools
