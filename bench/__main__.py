@@ -1,0 +1,100 @@
+"""`python -m bench [--scales small,medium] [--out bench/results.json]`: measure, print a table, write results."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from bench.report import figures_table, markdown, merge_results
+from bench.runner import run_scale
+from bench.scales import DEFAULT_SCALES, SCALES
+from bench.steps import reference_memory_limit
+from ingestion.settings import PROJECT_ROOT
+
+BENCH_DIR = PROJECT_ROOT / "bench"
+FRESHNESS_SCALES = ("small",)
+"""Freshness latency is a small-scale goal: the Dagster round trip is measured there only."""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--scales",
+        default=",".join(DEFAULT_SCALES),
+        help=f"comma-separated, from {', '.join(SCALES)} (default: {','.join(DEFAULT_SCALES)}; large only when asked)",
+    )
+    parser.add_argument("--out", type=Path, default=BENCH_DIR / "results.json", help="figures per scale (merged)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--work-dir", type=Path, default=BENCH_DIR / "work", help="generated data cache and run directories"
+    )
+    parser.add_argument("--details-dir", type=Path, default=BENCH_DIR / "results", help="per-step details per scale")
+    parser.add_argument(
+        "--report-only", action="store_true", help="rewrite the report from --out and --details-dir, measure nothing"
+    )
+    parser.add_argument(
+        "--events-measure",
+        choices=("auto", "ingestion", "bench"),
+        default="auto",
+        help="events load vs read_json: ingestion.bench, bench's own steps, or auto (ingestion.bench at toy/small)",
+    )
+    parser.add_argument("--no-freshness", action="store_true", help="skip the Dagster freshness round trip")
+    args = parser.parse_args(argv)
+    args.scales = [s.strip() for s in args.scales.split(",") if s.strip()]
+    unknown = [s for s in args.scales if s not in SCALES]
+    if unknown:
+        parser.error(f"unknown scale(s) {', '.join(unknown)}: expected {', '.join(SCALES)}")
+    return args
+
+
+def duckdb_settings() -> dict[str, str]:
+    """What each DuckDB connection of a measured step runs with (see docs/performance.md)."""
+    return {
+        "dbt (profiles.yml)": "memory_limit DBT_MEMORY_LIMIT (default 2GB), dbt threads DBT_THREADS (default 2), "
+        "DuckDB threads default (= cores)",
+        "ingestion (dlt + landing reader)": "DuckDB defaults: memory_limit 80% of RAM, threads = cores",
+        "references (read_json, raw SQL)": (
+            f"memory_limit {reference_memory_limit()} (= dbt's), threads = cores (set explicitly)"
+        ),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    console = Console()
+
+    def log(message: str) -> None:
+        console.print(message, markup=False, highlight=False)
+
+    work = args.work_dir.resolve()
+    new: dict[str, dict] = {}
+    args.details_dir.mkdir(parents=True, exist_ok=True)
+    began = time.perf_counter()
+    for name in [] if args.report_only else args.scales:
+        started = time.perf_counter()
+        freshness = name in FRESHNESS_SCALES and not args.no_freshness
+        figures, details = run_scale(SCALES[name], work, args.seed, log, freshness, args.events_measure)
+        details["total_s"] = round(time.perf_counter() - started, 1)
+        (args.details_dir / f"{name}.json").write_text(json.dumps(details, indent=2, default=str) + "\n")
+        new[name] = figures
+        log(f"[{name}] done in {details['total_s']:.0f} s")
+    results = merge_results(args.out, new)
+    details_by_scale = {
+        scale: json.loads(path.read_text())
+        for scale in results
+        if (path := args.details_dir / f"{scale}.json").exists()
+    }
+    report_path = args.out.with_suffix(".md")
+    report_path.write_text(markdown(results, details_by_scale, duckdb_settings()))
+    console.print(figures_table(results))
+    console.print(f"Total {time.perf_counter() - began:.0f} s.")
+    console.print(f"Results: {args.out}  Report: {report_path}  Per-step details: {args.details_dir}/")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

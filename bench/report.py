@@ -1,0 +1,195 @@
+"""results.json (scale -> figures), the markdown report, the printed table, and the goals of issue 6."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from bench.runner import FIGURE_KEYS
+
+Figures = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Goal:
+    name: str
+    key: str
+    target: str
+    met: Callable[[float], bool]
+    scales: tuple[str, ...] | None = None
+    """The scales the issue states the goal for; None: a ratio, judged at every scale measured."""
+
+
+def identity_seconds_sequential(details: Mapping[str, Any]) -> float | None:
+    """The identity models' time in the raw-SQL run: one model at a time, so no model slows another down."""
+    from bench.runner import identity_seconds
+
+    nodes = ((details.get("steps") or {}).get("raw SQL") or {}).get("nodes")
+    return identity_seconds(nodes) if nodes else None
+
+
+def identity_growth(
+    results: Mapping[str, Figures], details: Mapping[str, Mapping[str, Any]], sequential: bool = False
+) -> dict[str, float] | None:
+    """Small -> medium: how identity time grew against how the records it resolves grew.
+
+    `sequential` uses the raw-SQL run's timings of the same models instead of dbt's (two dbt threads share
+    two cores, so a model's time in the build also depends on what ran beside it).
+    """
+    times, records = {}, {}
+    for scale in ("small", "medium"):
+        info = details.get(scale) or {}
+        if sequential:
+            times[scale] = identity_seconds_sequential(info)
+        else:
+            times[scale] = (results.get(scale) or {}).get("identity_s")
+        records[scale] = info.get("identity_records")
+    if not all(times.values()) or not all(records.values()):
+        return None
+    time_ratio = times["medium"] / times["small"]
+    record_ratio = records["medium"] / records["small"]
+    return {
+        "time_ratio": time_ratio,
+        "record_ratio": record_ratio,
+        "exponent": math.log(time_ratio) / math.log(record_ratio) if record_ratio > 1 else float("nan"),
+    }
+
+
+GOALS: tuple[Goal, ...] = (
+    Goal("events load / DuckDB read_json", "events_load_ratio_vs_duckdb", "<= 1.5", lambda v: v <= 1.5),
+    Goal("entity 1% change load / first load", "entity_change_ratio", "a few % (<= 0.05)", lambda v: v <= 0.05),
+    Goal("dbt build / raw SQL", "dbt_build_ratio_vs_raw_sql", "<= 1.3", lambda v: v <= 1.3),
+    Goal("dbt build time", "dbt_build_s", "< 120 s", lambda v: v < 120, ("medium",)),
+    Goal("incremental refresh / full build", "incremental_ratio_vs_full", "<= 0.10", lambda v: v <= 0.10),
+    Goal("freshness latency (+ sensor interval)", "freshness_latency_s", "< 30 s", lambda v: v < 30, ("small",)),
+    Goal("peak RSS", "peak_rss_gib", "< 4 GiB", lambda v: v < 4, ("medium",)),
+)
+
+
+def merge_results(path: Path, new: Mapping[str, Figures]) -> dict[str, Figures]:
+    """Scales measured now replace their old figures; other scales in the file are kept."""
+    merged: dict[str, Figures] = json.loads(path.read_text()) if path.exists() else {}
+    merged.update(new)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(merged, indent=2) + "\n")
+    return merged
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def figures_table(results: Mapping[str, Figures]) -> Table:
+    scales = list(results)
+    table = Table(title="bench: figures per scale (seconds unless named)")
+    table.add_column("figure")
+    for scale in scales:
+        table.add_column(scale, justify="right")
+    for key in FIGURE_KEYS:
+        table.add_row(key, *[_fmt(results[s].get(key)) for s in scales])
+    return table
+
+
+def goal_rows(
+    results: Mapping[str, Figures], details: Mapping[str, Mapping[str, Any]]
+) -> list[tuple[str, str, str, str]]:
+    """(goal, target, measured, verdict) per goal; 'not measured' when its scale was not run."""
+    rows = []
+    for goal in GOALS:
+        for scale in goal.scales or tuple(results):
+            value = (results.get(scale) or {}).get(goal.key)
+            verdict = "not measured" if value is None else ("met" if goal.met(value) else "MISSED")
+            rows.append((f"{goal.name} ({scale})", goal.target, _fmt(value), verdict))
+    for sequential, label in ((False, "dbt build"), (True, "raw SQL, one model at a time")):
+        goal = f"identity: near-linear growth, small -> medium ({label})"
+        growth = identity_growth(results, details, sequential=sequential)
+        if growth is None:
+            rows.append((goal, "exponent <= 1.2", "n/a", "not measured"))
+            continue
+        measured = (
+            f"time x{growth['time_ratio']:.1f} for records x{growth['record_ratio']:.1f} "
+            f"(exponent {growth['exponent']:.2f})"
+        )
+        rows.append((goal, "exponent <= 1.2", measured, "met" if growth["exponent"] <= 1.2 else "MISSED"))
+    return rows
+
+
+def machine() -> str:
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    return (
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, "
+        f"load average {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f} when the report was written"
+    )
+
+
+def markdown(
+    results: Mapping[str, Figures], details: Mapping[str, Mapping[str, Any]], settings: Mapping[str, str]
+) -> str:
+    scales = list(results)
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python -m bench` on {machine()}. Absolute seconds",
+        "drift on a shared machine; compare the ratios, each measured against its reference in the same run.",
+        "",
+        "| figure | " + " | ".join(scales) + " |",
+        "|---|" + "---:|" * len(scales),
+    ]
+    lines += [f"| `{key}` | " + " | ".join(_fmt(results[s].get(key)) for s in scales) + " |" for key in FIGURE_KEYS]
+    lines += ["", "## Goals (issue 6)", "", "| goal | target | measured | verdict |", "|---|---|---|---|"]
+    lines += [f"| {g} | {t} | {m} | {v} |" for g, t, m, v in goal_rows(results, details)]
+    lines += ["", "## Scales", ""]
+    lines += ["| scale | customers | days | seed | events rows | identity records | identity s (raw SQL) | generated |"]
+    lines += ["|---|---:|---:|---:|---:|---:|---:|---|"]
+    for scale in scales:
+        info = details.get(scale) or {}
+        meta = info.get("scale") or {}
+        generated = info.get("generated") or {}
+        gen = "cached" if generated.get("cached") else f"{generated.get('base_generate_s', 'n/a')} s + increment"
+        lines.append(
+            f"| {scale} | {_fmt(meta.get('customers'))} | {_fmt(meta.get('days'))} | {_fmt(meta.get('seed'))} "
+            f"| {_fmt(results[scale].get('events_rows'))} | {_fmt(info.get('identity_records'))} "
+            f"| {_fmt(identity_seconds_sequential(info))} | {gen} |"
+        )
+    lines += ["", "## Peak RSS per step (GiB)", ""]
+    for scale in scales:
+        by_step = (details.get(scale) or {}).get("peak_rss_gib_by_step") or {}
+        if by_step:
+            lines.append(f"- **{scale}**: " + ", ".join(f"{label} {gib:.2f}" for label, gib in by_step.items()))
+    lines += ["", "## DuckDB settings in force", ""]
+    lines += [f"- {name}: {value}" for name, value in settings.items()]
+    notes = []
+    for scale in scales:
+        info = details.get(scale) or {}
+        if info.get("dbt_failed_nodes"):
+            notes.append(
+                f"- {scale}: dbt nodes that failed (time still counted): {', '.join(info['dbt_failed_nodes'])}"
+            )
+        if info.get("raw_sql_failing_tests"):
+            notes.append(
+                f"- {scale}: data tests returning rows in the raw-SQL run: {len(info['raw_sql_failing_tests'])}"
+            )
+        if info.get("error"):
+            notes.append(f"- {scale}: the run stopped early: {info['error'].splitlines()[0]}")
+        if info.get("dbt_memory_limit"):
+            notes.append(f"- {scale}: dbt memory_limit {info['dbt_memory_limit']}")
+        if info.get("events_measured_by"):
+            notes.append(f"- {scale}: events figures measured by {info['events_measured_by']}")
+    if notes:
+        lines += ["", "## Notes", "", *notes]
+    return "\n".join(lines) + "\n"

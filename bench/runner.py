@@ -1,0 +1,288 @@
+"""One scale, end to end: generate (cached) -> load -> dbt build / raw SQL -> increment -> full refresh -> freshness.
+
+Every step runs in a subprocess (`bench.steps`) with the environment pointing the product at the scale's
+work directory, so the project's default data paths are never touched and each step's peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.data import add_batch, cache_dir, warm_page_cache
+from bench.scales import Scale
+from ingestion.settings import PROJECT_ROOT
+
+FIGURE_KEYS = (
+    "events_rows",
+    "events_load_s",
+    "duckdb_read_json_s",
+    "events_load_ratio_vs_duckdb",
+    "dbt_build_s",
+    "raw_sql_s",
+    "dbt_build_ratio_vs_raw_sql",
+    "full_refresh_s",
+    "incremental_refresh_s",
+    "incremental_ratio_vs_full",
+    "freshness_latency_s",
+    "identity_s",
+    "peak_rss_gib",
+    "entity_first_load_s",
+    "entity_change_load_s",
+    "entity_change_ratio",
+)
+"""The keys of each scale in results.json (issue 6), in the order the table prints them."""
+
+DBT_BUILD = ["build", "--exclude-resource-type", "unit_test"]
+"""What the Dagster asset runs in production: models, seeds, snapshots and data tests; unit tests are CI's."""
+
+IDENTITY_MODEL_PREFIXES = ("model.email_warehouse.int_identity_", "model.email_warehouse.customer_identity_map")
+
+Log = Callable[[str], None]
+
+
+class StepFailed(RuntimeError):
+    """A benchmark step's subprocess exited non-zero; the message ends with its stderr."""
+
+
+@dataclass
+class ScaleRun:
+    """Where one scale's run lives and what its steps returned."""
+
+    scale: Scale
+    work: Path
+    seed: int
+    log: Log
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        return self.work / self.scale.name
+
+    @property
+    def run_dir(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def landing(self) -> Path:
+        return self.run_dir / "landing"
+
+    def env(self, root: Path) -> dict[str, str]:
+        """The product's settings pointed into `root` (never the default data paths)."""
+        return {
+            **os.environ,
+            "LANDING_DIR": str(self.landing),
+            "WAREHOUSE_PATH": str(root / "warehouse.duckdb"),
+            "SERVING_PATH": str(root / "serving.duckdb"),
+            "DLT_PIPELINES_DIR": str(root / ".dlt"),
+            "DAGSTER_HOME": str(root / "dagster_home"),
+        }
+
+    def step(self, label: str, name: str, params: dict[str, Any], root: Path | None = None) -> dict[str, Any]:
+        """Run step `name` in a subprocess; its result (with wall seconds and peak RSS) is kept under `label`."""
+        self.log(f"[{self.scale.name}] {label} ...")
+        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
+            out = Path(handle.name)
+        began = time.perf_counter()
+        completed = subprocess.run(
+            [sys.executable, "-m", "bench.steps", name, json.dumps(params), str(out)],
+            cwd=PROJECT_ROOT,
+            env=self.env(root or self.run_dir),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        wall = time.perf_counter() - began
+        try:
+            if completed.returncode != 0:
+                raise StepFailed(f"{label} failed (exit {completed.returncode}):\n{completed.stderr[-4000:]}")
+            result = json.loads(out.read_text())
+        finally:
+            out.unlink(missing_ok=True)
+        result["wall_s"] = wall
+        self.steps[label] = result
+        # Kept after every step, so that a run stopped half way (a large scale, a full disk) leaves its figures.
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "steps.json").write_text(json.dumps(self.steps, indent=2, default=str))
+        seconds, rss = result.get("seconds", wall), result["peak_rss_gib"]
+        self.log(f"[{self.scale.name}] {label}: {seconds:.2f} s, peak RSS {rss:.2f} GiB")
+        return result
+
+
+INGESTION_BENCH_SCALES = ("toy", "small")
+"""Scales at which `events_measure="auto"` uses `ingestion.bench`. It loads and then runs `read_json` in one
+process without a DuckDB memory_limit: at medium (10M events) that process reached 22 GiB RSS on this 24 GiB
+machine (the load's own ~12 GiB plus DuckDB's default 80%-of-RAM buffer), so larger scales measure the two
+sides in separate subprocesses, the reference under an explicit memory_limit."""
+
+
+def ingestion_bench_available() -> bool:
+    """True when the ingestion package ships its own `events_load_vs_read_json`."""
+    if importlib.util.find_spec("ingestion.bench") is None:
+        return False
+    return hasattr(importlib.import_module("ingestion.bench"), "events_load_vs_read_json")
+
+
+def run_scale(
+    scale: Scale, work: Path, seed: int, log: Log, freshness: bool, events_measure: str = "auto"
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Measure one scale; returns (figures under FIGURE_KEYS, details of every step).
+
+    A step that fails (a dbt build out of memory, a full disk) ends the scale's run; the figures of the steps
+    that completed are still returned, the others are None, and details["error"] says what stopped it.
+    """
+    run = ScaleRun(scale, work, seed, log)
+    shutil.rmtree(run.root, ignore_errors=True)
+    run.root.mkdir(parents=True)
+    use_ingestion_bench = ingestion_bench_available() and (
+        events_measure == "ingestion" or (events_measure == "auto" and scale.name in INGESTION_BENCH_SCALES)
+    )
+    events: dict[str, Any] = {}
+    error = None
+    try:
+        events = _measure(run, use_ingestion_bench, freshness)
+    except StepFailed as failure:
+        error = str(failure)
+        log(f"[{scale.name}] stopped: {error.splitlines()[0]}")
+    figures = {**dict.fromkeys(FIGURE_KEYS), **events, **_figures(run.steps)}
+    steps = run.steps
+    details = {
+        "scale": {"name": scale.name, "customers": scale.customers, "days": scale.days, "seed": seed},
+        "generated": {k: v for k, v in steps.get("generate", {}).items() if k not in ("peak_rss_gib", "wall_s")},
+        "events_measured_by": "ingestion.bench" if use_ingestion_bench else "bench.steps (read_json, load)",
+        "dbt_memory_limit": os.environ.get("DBT_MEMORY_LIMIT") or "profile default (2GB)",
+        "identity_records": steps.get("identity records", {}).get("records"),
+        "identity_customers": steps.get("identity records", {}).get("customers"),
+        "dbt_failed_nodes": sorted({n for label in DBT_STEPS for n in steps.get(label, {}).get("failed", [])}),
+        "raw_sql_failing_tests": steps.get("raw SQL", {}).get("failing_tests", []),
+        "peak_rss_gib_by_step": {label: round(s["peak_rss_gib"], 3) for label, s in steps.items()},
+        "seconds_by_step": {label: round(s.get("seconds", s["wall_s"]), 3) for label, s in steps.items()},
+        "error": error,
+        "steps": steps,
+    }
+    return {k: _round(v) for k, v in figures.items()}, details
+
+
+DBT_STEPS = ("dbt build", "dbt build (incremental)", "dbt build --full-refresh")
+
+
+def _measure(run: ScaleRun, use_ingestion_bench: bool, freshness: bool) -> dict[str, Any]:
+    """Every step in order; returns the events figures (the rest is read from run.steps)."""
+    run.step("generate", "generate", {"work": str(run.work), "scale": run.scale.name, "seed": run.seed})
+    source = cache_dir(run.work, run.scale, run.seed)
+    events = _events(run, source, use_ingestion_bench)
+    run.step("entity first load", "load", {"systems": ["crm", "shop"]})
+
+    raw_copy = run.root / "rawsql"
+    raw_copy.mkdir()
+    for suffix in ("", ".wal"):
+        wal_or_db = run.run_dir / f"warehouse.duckdb{suffix}"
+        if wal_or_db.exists():
+            shutil.copyfile(wal_or_db, raw_copy / wal_or_db.name)
+    run.step("dbt build", "dbt", {"args": DBT_BUILD, "target_path": str(run.root / "target_build")})
+    run.step("identity records", "identity_records", {})
+    run.step("raw SQL", "raw_sql", {"target_path": str(raw_copy / "target")}, root=raw_copy)
+    shutil.rmtree(raw_copy, ignore_errors=True)
+
+    add_batch(source, run.landing, 1)
+    run.step("entity change load", "load", {"systems": ["crm", "shop"]})
+    run.step("events change load", "load", {"systems": ["analytics"]})
+    run.step("dbt build (incremental)", "dbt", {"args": DBT_BUILD, "target_path": str(run.root / "target_incremental")})
+    full_refresh = [*DBT_BUILD, "--full-refresh"]
+    run.step("dbt build --full-refresh", "dbt", {"args": full_refresh, "target_path": str(run.root / "target_full")})
+    if freshness:
+        run.step("freshness", "freshness", {"landing_dir": str(run.landing)})
+    return events
+
+
+def _figures(steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The figures the completed steps give; a dbt build that failed gives no build time (None)."""
+
+    def seconds(label: str) -> float | None:
+        step = steps.get(label)
+        if step is None or step.get("returncode", 0) != 0:
+            return None
+        return step["seconds"]
+
+    entity_first, entity_change = seconds("entity first load"), seconds("entity change load")
+    build, raw_sql, full = seconds("dbt build"), seconds("raw SQL"), seconds("dbt build --full-refresh")
+    parts = [seconds("entity change load"), seconds("events change load"), seconds("dbt build (incremental)")]
+    incremental = sum(parts) if None not in parts else None
+    fresh = steps.get("freshness") or {}
+    measured = [s["peak_rss_gib"] for label, s in steps.items() if label != "generate"]
+    return {
+        "entity_first_load_s": entity_first,
+        "entity_change_load_s": entity_change,
+        "entity_change_ratio": _ratio(entity_change, entity_first),
+        "dbt_build_s": build,
+        "raw_sql_s": raw_sql,
+        "dbt_build_ratio_vs_raw_sql": _ratio(build, raw_sql),
+        "full_refresh_s": full,
+        "incremental_refresh_s": incremental,
+        "incremental_ratio_vs_full": _ratio(incremental, full),
+        "freshness_latency_s": fresh["seconds"] if fresh.get("visible") else None,
+        "identity_s": identity_seconds(steps["dbt build"]["nodes"]) if build is not None else None,
+        "peak_rss_gib": max(measured) if measured else None,
+    }
+
+
+def _events(run: ScaleRun, source: Path, use_ingestion_bench: bool) -> dict[str, Any]:
+    """Events load vs DuckDB read_json, leaving batch 0 in the run's landing dir and its events in the warehouse.
+
+    With `ingestion.bench.events_load_vs_read_json` present, that is the measurement, and its workdir is the
+    run directory itself: it lays out `landing/`, `warehouse.duckdb` and `.dlt/` exactly as the run's settings
+    name them, so its load is the run's first events load (10M events are not loaded twice). Without it, the
+    same comparison is measured here, each side in its own subprocess.
+    """
+    if use_ingestion_bench:
+        stage = run.root / "events_batch0"
+        add_batch(source, stage, 0, systems=("analytics",))
+        theirs = run.step(
+            "events vs read_json (ingestion.bench)",
+            "ingestion_bench",
+            {"events_dir": str(stage / "analytics" / "events"), "workdir": str(run.run_dir)},
+        )
+        shutil.rmtree(stage, ignore_errors=True)
+        (run.run_dir / "read_json.duckdb").unlink(missing_ok=True)
+        if not (run.run_dir / "warehouse.duckdb").exists():
+            run.step("events load into the warehouse", "load", {"systems": ["analytics"]})
+        add_batch(source, run.landing, 0)
+        keys = ("events_rows", "events_load_s", "duckdb_read_json_s", "events_load_ratio_vs_duckdb")
+        return {key: theirs[key] for key in keys}
+    run.run_dir.mkdir(parents=True, exist_ok=True)
+    add_batch(source, run.landing, 0)
+    events_dir = run.landing / "analytics" / "events"
+    warm_page_cache(sorted(events_dir.glob("*.jsonl")))
+    reference = run.step(
+        "duckdb read_json", "read_json", {"events_dir": str(events_dir), "database": str(run.root / "read_json.duckdb")}
+    )
+    load = run.step("events load", "load", {"systems": ["analytics"]})
+    return {
+        "events_rows": load["tables"].get("analytics.events", {}).get("total", reference["rows"]),
+        "events_load_s": load["seconds"],
+        "duckdb_read_json_s": reference["seconds"],
+        "events_load_ratio_vs_duckdb": _ratio(load["seconds"], reference["seconds"]),
+    }
+
+
+def identity_seconds(nodes: dict[str, float]) -> float:
+    """Execution time of the identity models (intermediate/identity and customer_identity_map) in a build."""
+    return sum(seconds for uid, seconds in nodes.items() if uid.startswith(IDENTITY_MODEL_PREFIXES))
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    return numerator / denominator if numerator is not None and denominator else None
+
+
+def _round(value: Any) -> Any:
+    return round(value, 3) if isinstance(value, float) else value

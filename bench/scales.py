@@ -1,0 +1,37 @@
+"""Named benchmark scales: how many customers, how many days of history, and the increment on top."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
+"""End of the base generation's window: fixed, so cached landing data stays valid and runs are comparable."""
+
+DAYS = 100
+"""History of every scale. At ~0.95 events per customer-day this gives ~1M events per 10k customers (the
+generator's orders are ~0.012 per customer-day, so 100k customers make ~0.12M orders, not 1M: events are the
+volume that matters). The same window at every scale keeps the record ratio between scales = customer ratio."""
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    customers: int
+    days: int = DAYS
+
+    @property
+    def increment_as_of(self) -> datetime:
+        """The 1% increment: one hundredth of the window (at least a day) after the base as_of."""
+        return AS_OF + timedelta(days=max(1.0, self.days / 100))
+
+
+SCALES: dict[str, Scale] = {
+    "toy": Scale("toy", customers=300, days=10),
+    "small": Scale("small", customers=10_000),
+    "medium": Scale("medium", customers=100_000),
+    "large": Scale("large", customers=1_000_000),
+}
+"""`toy` is for the harness's own smoke test; `large` runs only when asked (`--scales large`)."""
+
+DEFAULT_SCALES = ("small", "medium")

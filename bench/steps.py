@@ -1,0 +1,195 @@
+"""The measured steps. Each runs in its own subprocess (`python -m bench.steps <step> <params> <out>`), so the
+peak RSS it reports (its own and its children's, e.g. dbt's) belongs to that step alone.
+
+A step reads its paths from its parameters and from the environment the runner gives it (LANDING_DIR,
+WAREHOUSE_PATH, SERVING_PATH, DLT_PIPELINES_DIR, DAGSTER_HOME): never the project's default data paths.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import resource
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench import rawsql
+
+DEFAULT_DBT_MEMORY_LIMIT = "2GB"
+"""dbt_project/profiles.yml's default for DBT_MEMORY_LIMIT."""
+
+
+def reference_memory_limit() -> str:
+    """memory_limit of the reference connections (read_json, raw SQL): dbt's (DBT_MEMORY_LIMIT, default 2GB),
+    so that the reference and dbt run under the same budget."""
+    return os.environ.get("DBT_MEMORY_LIMIT") or DEFAULT_DBT_MEMORY_LIMIT
+
+
+GIB = 1024**3
+
+
+def peak_rss_bytes() -> int:
+    """Peak RSS of this process or of any child it waited for (Linux reports ru_maxrss in KiB)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) * 1024
+
+
+def reference_connection(path: Path) -> Any:
+    """A DuckDB connection with memory_limit and threads set explicitly (threads: every core)."""
+    import duckdb
+
+    connection = duckdb.connect(str(path))
+    connection.execute(f"SET memory_limit = '{reference_memory_limit()}'")
+    connection.execute(f"SET threads = {os.cpu_count() or 1}")
+    connection.execute("SET TimeZone = 'UTC'")
+    return connection
+
+
+def step_generate(params: dict[str, Any]) -> dict[str, Any]:
+    from bench.data import generate_cached
+    from bench.scales import SCALES
+
+    began = time.perf_counter()
+    summary = generate_cached(Path(params["work"]), SCALES[params["scale"]], int(params["seed"]))
+    return {**summary, "seconds": time.perf_counter() - began}
+
+
+def step_read_json(params: dict[str, Any]) -> dict[str, Any]:
+    """DuckDB's own read of the events files into a table of a new database file: the physical limit."""
+    database = Path(params["database"])
+    database.unlink(missing_ok=True)
+    pattern = str(Path(params["events_dir"]) / "*.jsonl")
+    connection = reference_connection(database)
+    try:
+        began = time.perf_counter()
+        connection.execute(
+            "CREATE TABLE events AS SELECT * FROM read_json(?, format = 'newline_delimited', ignore_errors = true)",
+            [pattern],
+        )
+        connection.execute("CHECKPOINT")
+        seconds = time.perf_counter() - began
+        (rows,) = connection.execute("SELECT count(*) FROM events").fetchone()
+    finally:
+        connection.close()
+    database.unlink(missing_ok=True)
+    return {"seconds": seconds, "rows": rows}
+
+
+def step_ingestion_bench(params: dict[str, Any]) -> dict[str, Any]:
+    """The ingestion package's own comparison, `ingestion.bench.events_load_vs_read_json`."""
+    module = importlib.import_module("ingestion.bench")
+    return dict(module.events_load_vs_read_json(Path(params["events_dir"]), Path(params["workdir"])))
+
+
+def step_load(params: dict[str, Any]) -> dict[str, Any]:
+    """`ingestion.pipelines.load(systems)` into the run's warehouse."""
+    from ingestion.pipelines import load
+    from ingestion.settings import get_settings
+
+    began = time.perf_counter()
+    summary = load(params["systems"], get_settings())
+    seconds = time.perf_counter() - began
+    return {
+        "seconds": seconds,
+        "rows_loaded": summary.rows_loaded,
+        "rows_quarantined": summary.rows_quarantined,
+        "tables": {f"{t.system}.{t.table}": {"loaded": t.loaded, "total": t.total} for t in summary.tables},
+    }
+
+
+def step_dbt(params: dict[str, Any]) -> dict[str, Any]:
+    """One dbt invocation; node timings come from its run_results.json."""
+    from ingestion.settings import get_settings
+    from orchestration.dbt_cli import run_dbt
+
+    target = Path(params["target_path"])
+    began = time.perf_counter()
+    result = run_dbt(params["args"], get_settings(), target_path=target, check=False)
+    seconds = time.perf_counter() - began
+    run_results = target / "run_results.json"
+    nodes = json.loads(run_results.read_text())["results"] if run_results.exists() else []
+    failed = [n["unique_id"] for n in nodes if n["status"] in ("error", "fail", "runtime error")]
+    return {
+        "seconds": seconds,
+        "returncode": result.returncode,
+        "failed": failed,
+        "output_tail": result.output[-3000:] if result.returncode else "",
+        "nodes": {n["unique_id"]: round(n["execution_time"], 4) for n in nodes},
+        "statuses": _count_by(nodes, "status"),
+    }
+
+
+def _count_by(nodes: list[dict[str, Any]], field: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for node in nodes:
+        counts[node[field]] = counts.get(node[field], 0) + 1
+    return counts
+
+
+def step_raw_sql(params: dict[str, Any]) -> dict[str, Any]:
+    """`dbt compile` on a copy of the raw warehouse, then its SQL run in one DuckDB connection."""
+    from ingestion.settings import get_settings
+    from orchestration.dbt_cli import run_dbt
+
+    target = Path(params["target_path"])
+    began = time.perf_counter()
+    run_dbt(["compile", "--quiet"], get_settings(), target_path=target)
+    compile_s = time.perf_counter() - began
+    plan = rawsql.plan_from_manifest(json.loads((target / "manifest.json").read_text()))
+    connection = reference_connection(get_settings().warehouse_path)
+    try:
+        timings = rawsql.execute(connection, plan)
+    finally:
+        connection.close()
+    return {"compile_s": compile_s, **timings}
+
+
+def step_identity_records(params: dict[str, Any]) -> dict[str, Any]:
+    """Records the identity models resolve (rows of customer_identity_map) and customers they make."""
+    import duckdb
+
+    from ingestion.settings import get_settings
+
+    with duckdb.connect(str(get_settings().warehouse_path), read_only=True) as connection:
+        try:
+            records, customers = connection.execute(
+                "SELECT count(*), count(DISTINCT customer_id) FROM marts.customer_identity_map"
+            ).fetchone()
+        except duckdb.CatalogException:
+            return {"records": None, "customers": None}
+    return {"records": records, "customers": customers}
+
+
+def step_freshness(params: dict[str, Any]) -> dict[str, Any]:
+    from bench.freshness import measure_freshness
+
+    return measure_freshness(Path(params["landing_dir"]), float(params.get("timeout_s", 600)))
+
+
+STEPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "generate": step_generate,
+    "read_json": step_read_json,
+    "ingestion_bench": step_ingestion_bench,
+    "load": step_load,
+    "dbt": step_dbt,
+    "raw_sql": step_raw_sql,
+    "identity_records": step_identity_records,
+    "freshness": step_freshness,
+}
+
+
+def main(argv: list[str]) -> int:
+    name, params, out = argv[0], json.loads(argv[1]), Path(argv[2])
+    result = STEPS[name](params)
+    result["peak_rss_gib"] = peak_rss_bytes() / GIB
+    out.write_text(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,160 @@
+"""The benchmark harness on a toy scale: caching, step subprocesses, raw SQL replay and the report.
+
+These check the harness, not the speed: speed goals live in `make bench`, never in timed tests.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from bench import rawsql
+from bench.data import add_batch, cache_dir, generate_cached, is_cached
+from bench.report import goal_rows, markdown, merge_results
+from bench.runner import FIGURE_KEYS, ScaleRun, _figures, identity_seconds
+from bench.scales import SCALES
+
+TOY = SCALES["toy"]
+
+
+@pytest.fixture(scope="module")
+def toy_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("bench_work")
+    generate_cached(work, TOY, seed=7)
+    return work
+
+
+def test_generated_data_is_cached_per_scale_and_seed(toy_cache: Path) -> None:
+    again = generate_cached(toy_cache, TOY, seed=7)
+
+    assert again["cached"] is True
+    assert is_cached(toy_cache, TOY, seed=7)
+    assert not is_cached(toy_cache, TOY, seed=8)
+    assert again["increment_rows"]["analytics/events"] < again["base_rows"]["analytics/events"]
+
+
+def test_a_run_landing_dir_receives_one_batch_at_a_time(toy_cache: Path, tmp_path: Path) -> None:
+    source = cache_dir(toy_cache, TOY, seed=7)
+
+    base = add_batch(source, tmp_path / "landing", 0)
+    increment = add_batch(source, tmp_path / "landing", 1)
+
+    assert base and all("-b0000-" in p.name for p in base)
+    assert increment and all("-b0001-" in p.name for p in increment)
+    assert not (tmp_path / "landing" / "_truth").exists()
+    assert add_batch(source, tmp_path / "landing", 0) == [], "linking again adds nothing"
+
+
+def test_a_step_runs_in_a_subprocess_and_reports_its_peak_rss(toy_cache: Path, tmp_path: Path) -> None:
+    run = ScaleRun(TOY, tmp_path, seed=7, log=lambda _: None)
+    events = tmp_path / "landing"
+    add_batch(cache_dir(toy_cache, TOY, seed=7), events, 0, systems=("analytics",))
+
+    result = run.step(
+        "read_json",
+        "read_json",
+        {"events_dir": str(events / "analytics" / "events"), "database": str(tmp_path / "rj.duckdb")},
+    )
+
+    assert result["rows"] > 0
+    assert 0 < result["peak_rss_gib"] < 4
+    assert result["wall_s"] >= result["seconds"] > 0
+    assert not (tmp_path / "rj.duckdb").exists(), "the reference database is removed after the measurement"
+
+
+def test_compiled_sql_is_replayed_in_dependency_order_with_tests(tmp_path: Path) -> None:
+    seed_csv = tmp_path / "seeds" / "rates.csv"
+    seed_csv.parent.mkdir()
+    seed_csv.write_text("code,rate\nEUR,1.1\nUSD,1.0\n")
+    manifest = {
+        "nodes": {
+            "model.p.b": _model("b", "table", 'select code from "db"."stg"."a" where rate > 1', ["model.p.a"]),
+            "model.p.a": _model("a", "view", 'select * from "db"."seeds"."rates"', ["seed.p.rates"]),
+            "seed.p.rates": {
+                "unique_id": "seed.p.rates",
+                "resource_type": "seed",
+                "relation_name": '"db"."seeds"."rates"',
+                "schema": "seeds",
+                "original_file_path": "seeds/rates.csv",
+                "config": {"column_types": {"rate": "decimal(18, 6)"}},
+                "depends_on": {"nodes": []},
+            },
+            "test.p.not_empty": {
+                "unique_id": "test.p.not_empty",
+                "resource_type": "test",
+                "compiled_code": 'select * from "db"."stg"."b" where code is null',
+                "depends_on": {"nodes": ["model.p.b"]},
+            },
+        }
+    }
+
+    plan = rawsql.plan_from_manifest(manifest, project_dir=tmp_path)
+    with duckdb.connect(str(tmp_path / "db.duckdb")) as connection:
+        timings = rawsql.execute(connection, plan)
+        rows = connection.execute('select code from "db"."stg"."b"').fetchall()
+
+    assert [s.unique_id for s in plan] == ["seed.p.rates", "model.p.a", "model.p.b", "test.p.not_empty"]
+    assert rows == [("EUR",)]
+    assert timings["failing_tests"] == []
+    assert set(timings["seconds_by_kind"]) == {"seed", "model", "test"}
+
+
+def _model(name: str, materialized: str, sql: str, deps: list[str]) -> dict:
+    return {
+        "unique_id": f"model.p.{name}",
+        "resource_type": "model",
+        "relation_name": f'"db"."stg"."{name}"',
+        "schema": "stg",
+        "compiled_code": sql,
+        "config": {"materialized": materialized},
+        "depends_on": {"nodes": deps},
+    }
+
+
+def test_identity_time_sums_only_the_identity_models() -> None:
+    nodes = {
+        "model.email_warehouse.int_identity_edges": 1.5,
+        "model.email_warehouse.customer_identity_map": 0.5,
+        "model.email_warehouse.customer_profiles": 9.0,
+        "test.email_warehouse.unique_customer_identity_map_source_id": 3.0,
+    }
+
+    assert identity_seconds(nodes) == 2.0
+
+
+def test_a_failed_dbt_build_gives_no_build_figures_but_keeps_the_others() -> None:
+    steps = {
+        "entity first load": {"seconds": 10.0, "peak_rss_gib": 0.5},
+        "dbt build": {"seconds": 60.0, "returncode": 1, "nodes": {}, "peak_rss_gib": 2.0},
+        "raw SQL": {"seconds": 30.0, "peak_rss_gib": 1.0},
+    }
+
+    figures = _figures(steps)
+
+    assert figures["entity_first_load_s"] == 10.0
+    assert figures["raw_sql_s"] == 30.0
+    assert figures["dbt_build_s"] is None and figures["dbt_build_ratio_vs_raw_sql"] is None
+    assert figures["incremental_refresh_s"] is None
+    assert figures["peak_rss_gib"] == 2.0
+
+
+def test_results_merge_by_scale_and_the_report_judges_the_goals(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    small = dict.fromkeys(FIGURE_KEYS, 1.0) | {"identity_s": 2.0, "freshness_latency_s": 12.0}
+    medium = dict.fromkeys(FIGURE_KEYS, 1.0) | {"identity_s": 20.0, "events_load_ratio_vs_duckdb": 2.5}
+    merge_results(out, {"small": small})
+    results = merge_results(out, {"medium": medium})
+    details = {"small": {"identity_records": 1_000}, "medium": {"identity_records": 10_000}}
+
+    verdicts = {goal: verdict for goal, _, _, verdict in goal_rows(results, details)}
+    report = markdown(results, details, {"dbt": "memory_limit 2GB"})
+
+    assert set(json.loads(out.read_text())) == {"small", "medium"}
+    assert verdicts["events load / DuckDB read_json (medium)"] == "MISSED"
+    assert verdicts["freshness latency (+ sensor interval) (small)"] == "met"
+    assert verdicts["identity: near-linear growth, small -> medium (dbt build)"] == "met"
+    assert verdicts["identity: near-linear growth, small -> medium (raw SQL, one model at a time)"] == "not measured"
+    assert "| `events_load_ratio_vs_duckdb` | 1.000 | 2.500 |" in report
