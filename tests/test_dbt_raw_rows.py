@@ -168,13 +168,18 @@ EVENTS_BATCH_2 = [
 # fmt: on
 
 
+def create_empty_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Every contract table, empty, with the columns dlt adds: for tests that write their own rows."""
+    for table, columns in _TABLES.items():
+        con.execute(f"create schema if not exists {table.split('.')[0]}")
+        con.execute(f"create or replace table {table} ({columns}, {_DLT_COLUMNS})")
+
+
 def create_raw_tables(warehouse: Path) -> None:
     """Create every contract table and load the first batch (LOAD_1) into `warehouse`."""
     with duckdb.connect(str(warehouse)) as con:
         con.execute("set TimeZone = 'UTC'")
-        for table, columns in _TABLES.items():
-            con.execute(f"create schema if not exists {table.split('.')[0]}")
-            con.execute(f"create or replace table {table} ({columns}, {_DLT_COLUMNS})")
+        create_empty_raw_tables(con)
         for table, rows in {**_ROWS, "raw_analytics.events": EVENTS_BATCH_1}.items():
             _insert(con, table, rows, LOAD_1)
 

@@ -1,6 +1,6 @@
 """customer_id survives rebuilds: records added between two dbt runs never re-key existing customers.
 
-Raw tables are written by hand (docs/contracts.md section 2, only the three tables identity reads) so that
+Raw tables are the contract's (tests/test_dbt_raw_rows.py), with rows written by hand so that
 each case is one visible row: a new record that becomes the smallest member of an existing cluster (a
 stateless "hash of the smallest member" would re-key that customer), a record joining another customer by
 phone, and a new person.
@@ -16,29 +16,8 @@ import pytest
 
 from ingestion.settings import Settings
 from orchestration.dbt_cli import run_dbt
+from tests.test_dbt_raw_rows import create_empty_raw_tables
 
-_DLT_COLUMNS = "_dlt_load_id varchar, _dlt_id varchar, _source_file varchar, _source_line bigint"
-_TABLES = {
-    "raw_crm.contacts": """
-        id varchar, email varchar, firstname varchar, lastname varchar, phone varchar, mobilephone varchar,
-        address varchar, city varchar, state varchar, zip varchar, country varchar, date_of_birth varchar,
-        lifecyclestage varchar, hs_email_optout varchar, createdate varchar, lastmodifieddate varchar,
-        created_at timestamptz, updated_at timestamptz, archived boolean""",
-    "raw_shop.customers": """
-        id bigint, email varchar, first_name varchar, last_name varchar, phone varchar, state varchar,
-        verified_email boolean, accepts_marketing boolean, email_marketing_consent__state varchar,
-        email_marketing_consent__opt_in_level varchar,
-        email_marketing_consent__consent_updated_at timestamptz,
-        tags varchar, currency varchar, orders_count bigint, total_spent decimal(38, 9), note varchar,
-        default_address__address1 varchar, default_address__city varchar, default_address__province varchar,
-        default_address__zip varchar, default_address__country varchar, default_address__country_code varchar,
-        default_address__phone varchar, created_at timestamptz, updated_at timestamptz""",
-    "raw_analytics.events": """
-        message_id varchar, type varchar, event varchar, name varchar, anonymous_id varchar, user_id varchar,
-        timestamp timestamptz, sent_at timestamptz, received_at timestamptz, context__user_agent varchar,
-        context__ip varchar, context__page__url varchar, context__page__path varchar,
-        context__page__referrer varchar, context__page__title varchar, properties json, traits json""",
-}
 _LOAD_ID = "1795000000.000001"
 _AT = "2026-10-01 10:00:00+00"
 
@@ -61,9 +40,7 @@ LATER_EVENTS = [("m2", "anon-2", None, "di.fox@example.com")]
 
 def _create_raw_tables(warehouse: Path) -> None:
     with duckdb.connect(str(warehouse)) as con:
-        for table, columns in _TABLES.items():
-            con.execute(f"create schema if not exists {table.split('.')[0]}")
-            con.execute(f"create table {table} ({columns}, {_DLT_COLUMNS})")
+        create_empty_raw_tables(con)
 
 
 def _append(warehouse: Path, contacts: list[tuple], customers: list[tuple], events: list[tuple]) -> None:
