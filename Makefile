@@ -39,4 +39,4 @@ lint: setup
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf data/landing data/*.duckdb data/.dlt dbt_project/target .dagster_home
+	rm -rf data/landing data/*.duckdb data/*.duckdb.wal data/.dlt data/dagster_home dbt_project/target
