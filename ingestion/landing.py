@@ -50,6 +50,7 @@ import numpy as np
 import pyarrow as pa
 
 from ingestion.erasure import drop_erased_lines
+from ingestion.settings import get_settings
 from ingestion.spec import (
     CLEARS_PARENT,
     DECIMAL_PRECISION,
@@ -410,7 +411,12 @@ class RecordReader:
         self.dedup = dedup
         self.target = target
         self.counts = BatchCounts()
-        self._con = duckdb.connect(":memory:")
+        settings = get_settings()
+        settings.duckdb_temp_root.mkdir(parents=True, exist_ok=True)
+        self._spill_dir = Path(tempfile.mkdtemp(prefix="reader-", dir=settings.duckdb_temp_root))
+        # memory_limit, threads, no insertion order (every ordered step says ORDER BY), spilling: settings.py
+        config = settings.duckdb_config(settings.duckdb_memory_limit, self._spill_dir)
+        self._con = duckdb.connect(":memory:", config=config)
         self._con.execute("SET TimeZone = 'UTC'")
         key_type = _SQL_TYPES.get(spec.key_column.type, "VARCHAR")
         self._con.execute(f"CREATE TEMP TABLE seen_keys (k {key_type})")
@@ -422,6 +428,7 @@ class RecordReader:
 
     def close(self) -> None:
         self._con.close()
+        shutil.rmtree(self._spill_dir, ignore_errors=True)
         self.target.close()
 
     def read(self, chunks: Sequence[Chunk]) -> Iterator[Any]:

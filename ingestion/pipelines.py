@@ -17,6 +17,7 @@ from typing import Any
 
 import dlt
 import duckdb
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 from ingestion.landing import RUN_COUNTS_KEY
 from ingestion.settings import Settings, get_settings
@@ -77,10 +78,19 @@ def make_pipeline(system: str, settings: Settings | None = None) -> dlt.Pipeline
     settings = settings or get_settings()
     _require_lineage_columns()
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    # made here, not by DuckDB: DuckDB removes a temp directory it created when it closes, readers' folders too
+    settings.duckdb_temp_root.mkdir(exist_ok=True)
     return dlt.pipeline(
         pipeline_name=system,
         pipelines_dir=str(settings.pipelines_dir),
-        destination=dlt.destinations.duckdb(str(settings.warehouse_path)),
+        # DuckDB's resources for the load (memory_limit, threads, insertion order): ingestion/settings.py
+        destination=dlt.destinations.duckdb(
+            DuckDbCredentials(
+                str(settings.warehouse_path),
+                # no temp_directory: the file's default, <warehouse>.tmp (see Settings.duckdb_config)
+                global_config=settings.duckdb_config(settings.load_memory_limit, None),
+            )
+        ),
         dataset_name=f"raw_{system}",
         progress="log" if os.environ.get("INGESTION_PROGRESS") else None,
     )
@@ -183,9 +193,7 @@ def _dropped_by_resource(pipeline: dlt.Pipeline, system: str, load_ids: list[str
     }
 
 
-def _quarantined_by_resource(
-    con: duckdb.DuckDBPyConnection, dataset: str, load_ids: list[str]
-) -> dict[str, int]:
+def _quarantined_by_resource(con: duckdb.DuckDBPyConnection, dataset: str, load_ids: list[str]) -> dict[str, int]:
     """Lines quarantined by this run, per resource (resource names are their root table names)."""
     if not load_ids:
         return {}

@@ -14,6 +14,13 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 # Freshness targets of the raw tables: events stream in, the shop syncs hourly, the CRM exports daily.
 DEFAULT_FRESHNESS_MINUTES = {"analytics": 15, "shop": 60, "crm": 24 * 60}
+# DuckDB's budget on the Python side. The landing reader's in-memory DuckDB holds one batch (~256 MiB of lines):
+# 2GB, as dbt's (dbt_project/profiles.yml). dlt's DuckDB destination gets no memory_limit unless
+# WAREHOUSE_LOAD_MEMORY_LIMIT says so: dlt's merge de-duplicates the staging table with a ROW_NUMBER over every
+# column of a run's rows, which cannot spill, and at 9.6M events it ran out of memory at 2GB (and dlt retries
+# such a job forever). Threads are 2 for both (DuckDB's default is every core).
+DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
+DEFAULT_DUCKDB_THREADS = 2
 
 
 def _path(env_var: str, default: str) -> Path:
@@ -38,10 +45,37 @@ class Settings:
     """How old each system's raw tables may get before Dagster flags them stale (FRESHNESS_<SYSTEM>_MINUTES)."""
     collector_write_key: str | None = None
     """The Segment write key `warehouse collect` accepts (COLLECTOR_WRITE_KEY); no default: unset refuses."""
+    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
+    """memory_limit of the landing reader's DuckDB (WAREHOUSE_MEMORY_LIMIT); DuckDB spills beyond it."""
+    load_memory_limit: str | None = None
+    """memory_limit of dlt's DuckDB destination (WAREHOUSE_LOAD_MEMORY_LIMIT); None: DuckDB's (80% of RAM)."""
+    duckdb_threads: int = DEFAULT_DUCKDB_THREADS
+    """threads of each DuckDB the ingestion opens (WAREHOUSE_THREADS)."""
 
     @property
     def data_dir(self) -> Path:
         return self.warehouse_path.parent
+
+    @property
+    def duckdb_temp_root(self) -> Path:
+        """Where DuckDB spills beyond its memory_limit: `<warehouse>.tmp`, DuckDB's own default for a database
+        file (dbt and dlt's destination spill there); the landing reader uses a folder inside it."""
+        return self.warehouse_path.with_name(self.warehouse_path.name + ".tmp")
+
+    def duckdb_config(self, memory_limit: str | None, temp_directory: Path | None) -> dict[str, str | int | bool]:
+        """The DuckDB settings of a connection the ingestion opens, spilling to `temp_directory`.
+
+        preserve_insertion_order is off: every query whose row order matters says ORDER BY, and merges are
+        keyed; without it DuckDB can stream and spill instead of holding rows back to keep their order.
+        temp_directory is for a new in-memory database only: a database file spills to `<file>.tmp` by
+        default, and DuckDB refuses to switch temp_directory on an instance that has already spilled.
+        """
+        config: dict[str, str | int | bool] = {"threads": self.duckdb_threads, "preserve_insertion_order": False}
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        if temp_directory is not None:
+            config["temp_directory"] = str(temp_directory)
+        return config
 
 
 def get_settings() -> Settings:
@@ -58,4 +92,7 @@ def get_settings() -> Settings:
             for system, default in DEFAULT_FRESHNESS_MINUTES.items()
         },
         collector_write_key=os.environ.get("COLLECTOR_WRITE_KEY", "").strip() or None,
+        duckdb_memory_limit=os.environ.get("WAREHOUSE_MEMORY_LIMIT", "").strip() or DEFAULT_DUCKDB_MEMORY_LIMIT,
+        load_memory_limit=os.environ.get("WAREHOUSE_LOAD_MEMORY_LIMIT", "").strip() or None,
+        duckdb_threads=int(os.environ.get("WAREHOUSE_THREADS", "").strip() or DEFAULT_DUCKDB_THREADS),
     )

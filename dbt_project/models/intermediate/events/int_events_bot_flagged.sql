@@ -14,11 +14,14 @@ internal_networks as (
     select * from {{ ref('internal_ip_prefixes') }}
 ),
 
+-- The rules are evaluated on narrow columns only: per anonymous id and minute, and per distinct user agent
+-- and ip (a few thousand values, not one row per event). `events` is read once more, for the output; were it
+-- a shared CTE, DuckDB would materialize every column of every event in memory first.
 busiest_minute as (
     select anonymous_id, max(events_in_minute) as max_events_per_minute
     from (
         select anonymous_id, count(*) as events_in_minute
-        from events
+        from {{ ref('stg_analytics__events') }}
         where anonymous_id is not null
         group by anonymous_id, {{ dbt.date_trunc('minute', 'occurred_at') }}
     ) as per_minute
@@ -26,19 +29,19 @@ busiest_minute as (
 ),
 
 user_agent_matches as (
-    select events.message_id, min(user_agent_rules.traffic_kind || ': ' || user_agent_rules.reason) as reason
-    from events
+    select agents.user_agent, min(user_agent_rules.traffic_kind || ': ' || user_agent_rules.reason) as reason
+    from (select distinct user_agent from {{ ref('stg_analytics__events') }}) as agents
     inner join user_agent_rules
-        on {{ dbt.position("user_agent_rules.user_agent_fragment", "lower(events.user_agent)") }} > 0
-    group by events.message_id
+        on {{ dbt.position("user_agent_rules.user_agent_fragment", "lower(agents.user_agent)") }} > 0
+    group by agents.user_agent
 ),
 
 internal_matches as (
-    select events.message_id, min('internal: ' || internal_networks.reason) as reason
-    from events
+    select addresses.ip, min('internal: ' || internal_networks.reason) as reason
+    from (select distinct ip from {{ ref('stg_analytics__events') }}) as addresses
     inner join internal_networks
-        on {{ dbt.position("internal_networks.ip_prefix", "events.ip") }} = 1
-    group by events.message_id
+        on {{ dbt.position("internal_networks.ip_prefix", "addresses.ip") }} = 1
+    group by addresses.ip
 )
 
 select
@@ -52,6 +55,6 @@ select
         end
     ) as non_human_reason
 from events
-left join user_agent_matches on events.message_id = user_agent_matches.message_id
-left join internal_matches on events.message_id = internal_matches.message_id
+left join user_agent_matches on events.user_agent = user_agent_matches.user_agent
+left join internal_matches on events.ip = internal_matches.ip
 left join busiest_minute on events.anonymous_id = busiest_minute.anonymous_id

@@ -47,11 +47,12 @@ blocks as (
     where first_name_group is not null and last_name_normalized is not null
 ),
 
-sized as (
-    select
-        *,
-        count(*) over (partition by block_type, block_value) as block_size
+-- Oversized blocks are dropped before the self-join, on both sides: neither side of the join hashes or
+-- probes the members of a block that cannot produce pairs.
+kept_blocks as (
+    select record_key, block_type, block_value
     from blocks
+    qualify count(*) over (partition by block_type, block_value) <= {{ var('identity_max_block_size') }}
 ),
 
 pairs as (
@@ -59,12 +60,11 @@ pairs as (
         left_block.record_key as left_record_key,
         right_block.record_key as right_record_key,
         left_block.block_type
-    from sized as left_block
-    inner join sized as right_block
+    from kept_blocks as left_block
+    inner join kept_blocks as right_block
         on left_block.block_type = right_block.block_type
         and left_block.block_value = right_block.block_value
         and left_block.record_key < right_block.record_key
-    where left_block.block_size <= {{ var('identity_max_block_size') }}
 )
 
 select

@@ -1,13 +1,29 @@
+-- Segment may deliver a message twice: the first receipt counts. The ingestion already loads each message_id
+-- once, so repeats are rare: they are found on the narrow message_id alone and only their later receipts are
+-- ranked, by their dlt row id. A row_number() over every event would hold all columns of all events (JSON
+-- included) in the window for every model that reads this view: what ran DuckDB out of memory at 10M events.
+-- The source is named in each CTE rather than in a shared one, which DuckDB would materialize in memory.
 with
 
-source as (
-    select * from {{ source('analytics', 'events') }}
+repeated_messages as (
+    select message_id
+    from {{ source('analytics', 'events') }}
+    group by message_id
+    having count(*) > 1
+),
+
+later_receipts as (
+    select _dlt_id
+    from {{ source('analytics', 'events') }}
+    where message_id in (select message_id from repeated_messages)
+    qualify row_number() over (partition by message_id order by received_at, _dlt_load_id) > 1
 ),
 
 first_received as (
-    -- Segment may deliver a message twice: the first receipt counts
-    select *, row_number() over (partition by message_id order by received_at, _dlt_load_id) as receipt_rank
-    from source
+    select source.*
+    from {{ source('analytics', 'events') }} as source
+    left join later_receipts on source._dlt_id = later_receipts._dlt_id
+    where later_receipts._dlt_id is null
 )
 
 select
@@ -45,4 +61,3 @@ select
     {{ dlt_loaded_at() }} as loaded_at
 
 from first_received
-where receipt_rank = 1
