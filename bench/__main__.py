@@ -9,8 +9,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bench.report import figures_table, markdown, merge_results
-from bench.runner import run_scale
+from bench.report import figures_table, markdown, merge_results, scale_results
+from bench.runner import COLLECTOR_KEY, run_collector, run_scale
 from bench.scales import DEFAULT_SCALES, SCALES
 from bench.steps import reference_memory_limit
 from ingestion.settings import PROJECT_ROOT
@@ -43,6 +43,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="events load vs read_json: ingestion.bench, bench's own steps, or auto (ingestion.bench at toy/small)",
     )
     parser.add_argument("--no-freshness", action="store_true", help="skip the Dagster freshness round trip")
+    parser.add_argument(
+        "--no-collector", action="store_true", help="skip the collector load run (once per invocation, not per scale)"
+    )
+    parser.add_argument("--collector-seconds", type=float, default=60.0, help="collector load duration (issue 7)")
+    parser.add_argument("--collector-rate", type=int, default=1_000, help="collector load, events/s in all")
+    parser.add_argument("--collector-clients", type=int, default=4, help="concurrent collector clients")
     args = parser.parse_args(argv)
     args.scales = [s.strip() for s in args.scales.split(",") if s.strip()]
     unknown = [s for s in args.scales if s not in SCALES]
@@ -55,8 +61,10 @@ def duckdb_settings() -> dict[str, str]:
     """What each DuckDB connection of a measured step runs with (see docs/performance.md)."""
     return {
         "dbt (profiles.yml)": "memory_limit DBT_MEMORY_LIMIT (default 2GB), dbt threads DBT_THREADS (default 2), "
-        "DuckDB threads default (= cores)",
-        "ingestion (dlt + landing reader)": "DuckDB defaults: memory_limit 80% of RAM, threads = cores",
+        "DuckDB threads DBT_DUCKDB_THREADS (default 2), preserve_insertion_order false",
+        "ingestion (settings.py)": "landing reader memory_limit WAREHOUSE_MEMORY_LIMIT (default 2GB); dlt destination "
+        "memory_limit WAREHOUSE_LOAD_MEMORY_LIMIT (default DuckDB's, 80% of RAM); threads WAREHOUSE_THREADS "
+        "(default 2); preserve_insertion_order false",
         "references (read_json, raw SQL)": (
             f"memory_limit {reference_memory_limit()} (= dbt's), threads = cores (set explicitly)"
         ),
@@ -82,10 +90,12 @@ def main(argv: list[str] | None = None) -> int:
         (args.details_dir / f"{name}.json").write_text(json.dumps(details, indent=2, default=str) + "\n")
         new[name] = figures
         log(f"[{name}] done in {details['total_s']:.0f} s")
+    if not args.report_only and not args.no_collector:
+        new[COLLECTOR_KEY] = run_collector(args.collector_seconds, args.collector_rate, args.collector_clients, log)
     results = merge_results(args.out, new)
     details_by_scale = {
         scale: json.loads(path.read_text())
-        for scale in results
+        for scale in scale_results(results)
         if (path := args.details_dir / f"{scale}.json").exists()
     }
     report_path = args.out.with_suffix(".md")

@@ -14,7 +14,7 @@ from typing import Any
 
 from rich.table import Table
 
-from bench.runner import FIGURE_KEYS
+from bench.runner import COLLECTOR_KEY, FIGURE_KEYS
 
 Figures = Mapping[str, Any]
 
@@ -75,8 +75,32 @@ GOALS: tuple[Goal, ...] = (
 )
 
 
+def scale_results(results: Mapping[str, Figures]) -> dict[str, Figures]:
+    """The figures per scale of results.json, without the collector run (not a scale)."""
+    return {name: figures for name, figures in results.items() if name != COLLECTOR_KEY}
+
+
+def collector_verdict(figures: Figures) -> str:
+    """Issue 7: the rate sustained from several clients, every acknowledged message on disk exactly once."""
+    clean = all(figures.get(key) == 0 for key in ("lost", "duplicates", "unexpected", "rejected"))
+    sustained = (figures.get("achieved_rate") or 0) >= 0.95 * figures["rate"]
+    return "met" if clean and sustained and figures.get("finished_in_time") else "MISSED"
+
+
+def collector_line(figures: Figures) -> str:
+    """One line of results.md for the collector load run."""
+    return (
+        f"{_fmt(figures['seconds'])} s at {_fmt(figures['rate'])} events/s from {figures['clients']} clients: "
+        f"sent {_fmt(figures['sent'])}, acknowledged {_fmt(figures['acknowledged'])}, "
+        f"landed {_fmt(figures['landed'])}, lost {_fmt(figures['lost'])}, duplicates {_fmt(figures['duplicates'])}, "
+        f"rejected {_fmt(figures['rejected'])}; achieved {_fmt(figures['achieved_rate'])} events/s, "
+        f"latency p50 {_fmt(figures['latency_p50_ms'])} ms, p99 {_fmt(figures['latency_p99_ms'])} ms "
+        f"-> {collector_verdict(figures)}"
+    )
+
+
 def merge_results(path: Path, new: Mapping[str, Figures]) -> dict[str, Figures]:
-    """Scales measured now replace their old figures; other scales in the file are kept."""
+    """Scales (and the collector run) measured now replace their old figures; the others in the file are kept."""
     merged: dict[str, Figures] = json.loads(path.read_text()) if path.exists() else {}
     merged.update(new)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -95,6 +119,7 @@ def _fmt(value: Any) -> str:
 
 
 def figures_table(results: Mapping[str, Figures]) -> Table:
+    results = scale_results(results)
     scales = list(results)
     table = Table(title="bench: figures per scale (seconds unless named)")
     table.add_column("figure")
@@ -109,6 +134,7 @@ def goal_rows(
     results: Mapping[str, Figures], details: Mapping[str, Mapping[str, Any]]
 ) -> list[tuple[str, str, str, str]]:
     """(goal, target, measured, verdict) per goal; 'not measured' when its scale was not run."""
+    results = scale_results(results)
     rows = []
     for goal in GOALS:
         for scale in goal.scales or tuple(results):
@@ -140,6 +166,8 @@ def machine() -> str:
 def markdown(
     results: Mapping[str, Figures], details: Mapping[str, Mapping[str, Any]], settings: Mapping[str, str]
 ) -> str:
+    collector = results.get(COLLECTOR_KEY)
+    results = scale_results(results)
     scales = list(results)
     lines = [
         "# Benchmark results",
@@ -153,6 +181,8 @@ def markdown(
     lines += [f"| `{key}` | " + " | ".join(_fmt(results[s].get(key)) for s in scales) + " |" for key in FIGURE_KEYS]
     lines += ["", "## Goals (issue 6)", "", "| goal | target | measured | verdict |", "|---|---|---|---|"]
     lines += [f"| {g} | {t} | {m} | {v} |" for g, t, m, v in goal_rows(results, details)]
+    lines += ["", "## Collector under load (issue 7)", ""]
+    lines.append(f"- {collector_line(collector)}" if collector else "- not measured (`--no-collector`)")
     lines += ["", "## Scales", ""]
     lines += ["| scale | customers | days | seed | events rows | identity records | identity s (raw SQL) | generated |"]
     lines += ["|---|---:|---:|---:|---:|---:|---:|---|"]

@@ -43,6 +43,9 @@ FIGURE_KEYS = (
 )
 """The keys of each scale in results.json (issue 6), in the order the table prints them."""
 
+COLLECTOR_KEY = "collector"
+"""results.json's key for the collector load run: once per `python -m bench`, beside the scales."""
+
 DBT_BUILD = ["build", "--exclude-resource-type", "unit_test"]
 """What the Dagster asset runs in production: models, seeds, snapshots and data tests; unit tests are CI's."""
 
@@ -124,6 +127,19 @@ INGESTION_BENCH_SCALES = ("toy", "small")
 process without a DuckDB memory_limit: at medium (10M events) that process reached 22 GiB RSS on this 24 GiB
 machine (the load's own ~12 GiB plus DuckDB's default 80%-of-RAM buffer), so larger scales measure the two
 sides in separate subprocesses, the reference under an explicit memory_limit."""
+
+
+def run_collector(seconds: float, rate: int, clients: int, log: Log) -> dict[str, Any]:
+    """The collector's long load test (issue 7), in this process on loopback: `bench.collector_load`."""
+    from bench.collector_load import run_collector_load
+
+    log(f"[{COLLECTOR_KEY}] {seconds:g} s at {rate:,} events/s from {clients} clients")
+    figures = run_collector_load(seconds, rate, clients)
+    log(
+        f"[{COLLECTOR_KEY}] acknowledged {figures['acknowledged']:,} of {figures['sent']:,}, "
+        f"lost {figures['lost']}, duplicates {figures['duplicates']}, {figures['achieved_rate']:,} events/s"
+    )
+    return figures
 
 
 def ingestion_bench_available() -> bool:

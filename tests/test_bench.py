@@ -12,9 +12,10 @@ import duckdb
 import pytest
 
 from bench import rawsql
+from bench.__main__ import main
 from bench.data import add_batch, cache_dir, generate_cached, is_cached
-from bench.report import goal_rows, markdown, merge_results
-from bench.runner import FIGURE_KEYS, ScaleRun, _figures, identity_seconds
+from bench.report import collector_verdict, goal_rows, markdown, merge_results
+from bench.runner import COLLECTOR_KEY, FIGURE_KEYS, ScaleRun, _figures, identity_seconds
 from bench.scales import SCALES
 
 TOY = SCALES["toy"]
@@ -158,3 +159,33 @@ def test_results_merge_by_scale_and_the_report_judges_the_goals(tmp_path: Path) 
     assert verdicts["identity: near-linear growth, small -> medium (dbt build)"] == "met"
     assert verdicts["identity: near-linear growth, small -> medium (raw SQL, one model at a time)"] == "not measured"
     assert "| `events_load_ratio_vs_duckdb` | 1.000 | 2.500 |" in report
+
+
+def test_the_collector_load_runs_once_per_invocation_beside_the_scales(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    merge_results(out, {"small": dict.fromkeys(FIGURE_KEYS, 1.0)})
+    toy_load = ["--collector-seconds", "1", "--collector-rate", "100", "--collector-clients", "2"]
+
+    assert main(["--scales", "", "--out", str(out), "--details-dir", str(tmp_path / "details"), *toy_load]) == 0
+
+    results = json.loads(out.read_text())
+    collector = results[COLLECTOR_KEY]
+    assert set(results) == {"small", COLLECTOR_KEY}, "the small figures are kept, the collector run added"
+    assert (collector["rate"], collector["clients"]) == (100, 2)
+    assert collector["sent"] == collector["acknowledged"] == collector["landed"] == 100
+    assert (collector["lost"], collector["duplicates"], collector["unexpected"]) == (0, 0, 0)
+    report = (tmp_path / "results.md").read_text()
+    assert "## Collector under load (issue 7)" in report
+    assert "sent 100, acknowledged 100, landed 100, lost 0, duplicates 0" in report
+    assert "| figure | small |" in report, "the collector is not a scale column"
+
+
+def test_the_collector_verdict_needs_the_rate_and_every_message_exactly_once() -> None:
+    clean = {"rate": 1_000, "achieved_rate": 990.0, "finished_in_time": True, "lost": 0, "duplicates": 0}
+    clean |= {"unexpected": 0, "rejected": 0}
+
+    assert collector_verdict(clean) == "met"
+    assert collector_verdict(clean | {"lost": 1}) == "MISSED"
+    assert collector_verdict(clean | {"duplicates": 2}) == "MISSED"
+    assert collector_verdict(clean | {"achieved_rate": 700.0}) == "MISSED"
+    assert collector_verdict(clean | {"finished_in_time": False}) == "MISSED"

@@ -78,5 +78,8 @@ def test_bot_flags_reach_the_precision_and_recall_floor(built_warehouse) -> None
     true_positives = len(flagged & bots)
     precision = true_positives / len(flagged) if flagged else 0.0
     recall = true_positives / len(bots)
-    print(f"\nBot and test traffic: {len(bots):,} true, {len(flagged):,} flagged, precision {precision:.4f}, recall {recall:.4f}")
+    print(
+        f"\nBot and test traffic: {len(bots):,} true, {len(flagged):,} flagged, "
+        f"precision {precision:.4f}, recall {recall:.4f}"
+    )
     assert precision >= BOT_PRECISION_FLOOR and recall >= BOT_RECALL_FLOOR, (precision, recall)
