@@ -14,7 +14,7 @@ runner = CliRunner()
 def test_help_lists_every_command() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("generate", "load", "run", "show", "sql", "collect", "sync", "ui"):
+    for command in ("generate", "load", "run", "show", "sql", "collect", "sync", "erase", "ui"):
         assert command in result.output
 
 
