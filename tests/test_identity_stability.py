@@ -16,9 +16,8 @@ import pytest
 
 from ingestion.settings import Settings
 from orchestration.dbt_cli import run_dbt
-from tests.test_dbt_raw_rows import create_empty_raw_tables
+from tests.test_dbt_raw_rows import LOAD_1, LOAD_2, create_empty_raw_tables
 
-_LOAD_ID = "1795000000.000001"
 _AT = "2026-10-01 10:00:00+00"
 
 # (id, email, first name, last name, phone, zip, country, date of birth)
@@ -43,27 +42,30 @@ def _create_raw_tables(warehouse: Path) -> None:
         create_empty_raw_tables(con)
 
 
-def _append(warehouse: Path, contacts: list[tuple], customers: list[tuple], events: list[tuple]) -> None:
+def _append(
+    warehouse: Path, contacts: list[tuple], customers: list[tuple], events: list[tuple], load_id: str
+) -> None:
+    """Insert as a dlt load would: every load has a new, larger load id (the incremental models' watermark)."""
     with duckdb.connect(str(warehouse)) as con:
         for contact_id, email, first, last, phone, zip_code, country, born in contacts:
             con.execute(
                 "insert into raw_crm.contacts (id, email, firstname, lastname, phone, zip, country,"
                 " date_of_birth, created_at, updated_at, archived, _dlt_load_id)"
                 " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, false, ?)",
-                [contact_id, email, first, last, phone, zip_code, country, born, _AT, _AT, _LOAD_ID],
+                [contact_id, email, first, last, phone, zip_code, country, born, _AT, _AT, load_id],
             )
         for customer_id, email, first, last, phone, zip_code, country in customers:
             con.execute(
                 "insert into raw_shop.customers (id, email, first_name, last_name, phone,"
                 " default_address__zip, default_address__country_code, created_at, updated_at, _dlt_load_id)"
                 " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [customer_id, email, first, last, phone, zip_code, country, _AT, _AT, _LOAD_ID],
+                [customer_id, email, first, last, phone, zip_code, country, _AT, _AT, load_id],
             )
         for message_id, anonymous_id, user_id, email in events:
             con.execute(
                 "insert into raw_analytics.events (message_id, type, anonymous_id, user_id, timestamp,"
                 " received_at, traits, _dlt_load_id) values (?, 'identify', ?, ?, ?, ?, ?, ?)",
-                [message_id, anonymous_id, user_id, _AT, _AT, json.dumps({"email": email}), _LOAD_ID],
+                [message_id, anonymous_id, user_id, _AT, _AT, json.dumps({"email": email}), load_id],
             )
 
 
@@ -86,9 +88,9 @@ def two_builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict, di
     )
     _create_raw_tables(settings.warehouse_path)
     run_dbt(["seed"], settings, target_path=root / "target")
-    _append(settings.warehouse_path, FIRST_CONTACTS, FIRST_CUSTOMERS, FIRST_EVENTS)
+    _append(settings.warehouse_path, FIRST_CONTACTS, FIRST_CUSTOMERS, FIRST_EVENTS, LOAD_1)
     first = _build_identity(settings, root / "target")
-    _append(settings.warehouse_path, LATER_CONTACTS, LATER_CUSTOMERS, LATER_EVENTS)
+    _append(settings.warehouse_path, LATER_CONTACTS, LATER_CUSTOMERS, LATER_EVENTS, LOAD_2)
     second = _build_identity(settings, root / "target")
     third = _build_identity(settings, root / "target")
     return first, second, third

@@ -1,29 +1,52 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+    )
+}}
+-- A table, not a view like the other staging models: every event model, the identity models and a dozen tests
+-- read it, and as a view each of them parsed the JSON and de-duplicated all events again. Incremental on the
+-- dlt load id: a run stages only the loads newer than the newest it holds (dlt gives every load a new, larger
+-- id; events are never updated in raw: the ingestion loads each message_id once). Full refresh after changing
+-- this model's logic.
+--
 -- Segment may deliver a message twice: the first receipt counts. The ingestion already loads each message_id
 -- once, so repeats are rare: they are found on the narrow message_id alone and only their later receipts are
 -- ranked, by their dlt row id. A row_number() over every event would hold all columns of all events (JSON
 -- included) in the window for every model that reads this view: what ran DuckDB out of memory at 10M events.
+--
 -- The source is named in each CTE rather than in a shared one, which DuckDB would materialize in memory.
+{%- set new_loads -%}
+    {{ source('analytics', 'events') }}
+    {%- if is_incremental() %} where _dlt_load_id > (select max(_dlt_load_id) from {{ this }}){% endif %}
+{%- endset %}
+
 with
 
 repeated_messages as (
     select message_id
-    from {{ source('analytics', 'events') }}
+    from (select * from {{ new_loads }}) as new_loads
     group by message_id
     having count(*) > 1
 ),
 
 later_receipts as (
     select _dlt_id
-    from {{ source('analytics', 'events') }}
+    from (select * from {{ new_loads }}) as new_loads
     where message_id in (select message_id from repeated_messages)
     qualify row_number() over (partition by message_id order by received_at, _dlt_load_id) > 1
 ),
 
 first_received as (
     select source.*
-    from {{ source('analytics', 'events') }} as source
+    from (select * from {{ new_loads }}) as source
     left join later_receipts on source._dlt_id = later_receipts._dlt_id
     where later_receipts._dlt_id is null
+    {% if is_incremental() %}
+        -- a receipt of a message staged by an earlier run is a later one
+        and source.message_id not in (select message_id from {{ this }})
+    {% endif %}
 )
 
 select
@@ -58,6 +81,7 @@ select
     {{ to_utc_timestamp('timestamp') }} as original_timestamp,
     {{ to_utc_timestamp('sent_at') }} as sent_at,
     {{ to_utc_timestamp('received_at') }} as received_at,
-    {{ dlt_loaded_at() }} as loaded_at
+    {{ dlt_loaded_at() }} as loaded_at,
+    _dlt_load_id
 
 from first_received
