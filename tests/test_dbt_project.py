@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from test_dbt_raw_rows import EVENTS_BATCH_2, append_events, create_raw_tables
+from test_dbt_raw_rows import EVENTS_BATCH_2, LOAD_2, LOAD_3, append_events, create_raw_tables, event
 
 from ingestion.settings import Settings, get_settings
 from orchestration.dbt_cli import DbtResult, run_dbt
@@ -110,4 +110,37 @@ def test_incremental_events_equal_a_full_refresh_after_late_arrivals(
     full_refresh = _query(settings, select_events)
 
     assert {row[0] for row in incremental} >= {row[0] for row in EVENTS_BATCH_2}
+    assert incremental == full_refresh
+
+
+def test_incremental_bot_verdicts_follow_an_anonymous_id_that_turns_into_a_bot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rate rule looks at all of an anonymous id's events: a burst arriving in a later load makes its
+    earlier events non-human too, and removes their sessions, exactly as a full refresh would."""
+    settings = _settings_for(tmp_path, monkeypatch)
+    target = tmp_path / "target"
+    create_raw_tables(settings.warehouse_path)
+    build = ["run", "--select", "+fct_events"]
+    run_dbt(["build", "--select", "+fct_events", "--resource-type", "seed", "--resource-type", "model"], settings,
+            target_path=target)  # fmt: skip
+    append_events(settings.warehouse_path, [event("h1", "page", "Home", "anon-3", None, "2026-11-21 08:00:00+00")],
+                  LOAD_2)  # fmt: skip
+    run_dbt(build, settings, target_path=target)
+    burst = [event(f"b{i:02d}", "page", "Home", "anon-3", None, f"2026-11-21 09:00:{i:02d}+00") for i in range(31)]
+    append_events(settings.warehouse_path, burst, LOAD_3)
+    run_dbt(build, settings, target_path=target)
+    queries = {
+        "flags": "select message_id, non_human_reason from intermediate.int_events_bot_flagged order by 1",
+        "sessions": "select * from intermediate.int_events_sessionized order by message_id",
+        "facts": "select * from marts.fct_events order by message_id",
+    }
+    incremental = {name: _query(settings, sql) for name, sql in queries.items()}
+    run_dbt([*build, "--full-refresh"], settings, target_path=target)
+    full_refresh = {name: _query(settings, sql) for name, sql in queries.items()}
+
+    flags = dict(incremental["flags"])
+    assert flags["h1"] is not None and flags["h1"].startswith("rate:")
+    assert flags["m2"] is None  # anon-1 is untouched
+    assert "h1" not in {row[0] for row in incremental["sessions"]}
     assert incremental == full_refresh

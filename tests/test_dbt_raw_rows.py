@@ -12,6 +12,7 @@ import duckdb
 
 LOAD_1 = "1795000000.000001"
 LOAD_2 = "1795090000.000001"
+LOAD_3 = "1795180000.000001"
 
 _TABLES = {
     "raw_crm.contacts": """
@@ -131,7 +132,7 @@ _ROWS: dict[str, list[tuple]] = {
 # fmt: on
 
 
-def _event(
+def event(
     message_id: str,
     kind: str,
     name: str | None,
@@ -149,20 +150,20 @@ def _event(
 
 # fmt: off
 EVENTS_BATCH_1 = [
-    _event("m1", "identify", None, "anon-1", "1001", "2026-11-20 10:00:00+00",
+    event("m1", "identify", None, "anon-1", "1001", "2026-11-20 10:00:00+00",
            traits='{"email": "Ada.Lovelace@example.com"}'),
-    _event("m2", "track", "Product Viewed", "anon-1", "1001", "2026-11-20 10:05:00+00",
+    event("m2", "track", "Product Viewed", "anon-1", "1001", "2026-11-20 10:05:00+00",
            properties='{"product_id": "9001", "category": "Footwear"}'),
-    _event("m3", "track", "Product Viewed", "anon-1", "1001", "2026-11-20 11:00:00+00",
+    event("m3", "track", "Product Viewed", "anon-1", "1001", "2026-11-20 11:00:00+00",
            properties='{"product_id": "9002", "category": "Outerwear"}'),
-    _event("m4", "page", "Home", "anon-bot", None, "2026-11-20 12:00:00+00", user_agent=BOT),
-    _event("m5", "track", "Unsubscribed", "anon-2", "1002", "2026-11-21 09:00:00+00"),
+    event("m4", "page", "Home", "anon-bot", None, "2026-11-20 12:00:00+00", user_agent=BOT),
+    event("m5", "track", "Unsubscribed", "anon-2", "1002", "2026-11-21 09:00:00+00"),
 ]
 EVENTS_BATCH_2 = [
-    _event("m6", "track", "Product Added", "anon-1", "1001", "2026-11-21 10:10:00+00",
+    event("m6", "track", "Product Added", "anon-1", "1001", "2026-11-21 10:10:00+00",
            properties='{"product_id": "9002", "category": "Outerwear"}'),
     # arrives late, inside the first batch's window: it bridges m2 and m3 into one session
-    _event("m7", "track", "Product Viewed", "anon-1", "1001", "2026-11-20 10:35:00+00",
+    event("m7", "track", "Product Viewed", "anon-1", "1001", "2026-11-20 10:35:00+00",
            properties='{"product_id": "9001", "category": "Footwear"}'),
 ]
 # fmt: on

@@ -1,10 +1,26 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='merge',
+        unique_key='message_id',
+        on_schema_change='fail',
+    )
+}}
 -- Every event with a verdict on whether a person sent it: user-agent rules (seed bot_user_agents),
 -- staff networks (seed internal_ip_prefixes), and a rate rule (var bot_max_events_per_minute).
-with
+--
+-- Incremental on the dlt load id: a run judges the events of the loads that arrived since the last one. An
+-- event's user agent and ip never change, but its anonymous id's busiest minute only grows as events arrive:
+-- the ids with new events get their busiest minute recounted over all their events, and their earlier human
+-- events are re-emitted with the rate verdict once it is over the limit. Full refresh after changing the
+-- seeds or the var.
+{%- set new_events -%}
+    {{ ref('stg_analytics__events') }}
+    {%- if is_incremental() %} where _dlt_load_id > (select max(_dlt_load_id) from {{ this }}){% endif %}
+{%- endset %}
+{%- set rate_reason = "'rate: more than " ~ var('bot_max_events_per_minute') ~ " events in a minute'" %}
 
-events as (
-    select * from {{ ref('stg_analytics__events') }}
-),
+with
 
 user_agent_rules as (
     select * from {{ ref('bot_user_agents') }}
@@ -15,14 +31,17 @@ internal_networks as (
 ),
 
 -- The rules are evaluated on narrow columns only: per anonymous id and minute, and per distinct user agent
--- and ip (a few thousand values, not one row per event). `events` is read once more, for the output; were it
--- a shared CTE, DuckDB would materialize every column of every event in memory first.
+-- and ip (a few thousand values, not one row per event). The events are named in each CTE rather than in a
+-- shared one, which DuckDB would materialize (every column of every event) in memory first.
 busiest_minute as (
     select anonymous_id, max(events_in_minute) as max_events_per_minute
     from (
         select anonymous_id, count(*) as events_in_minute
         from {{ ref('stg_analytics__events') }}
         where anonymous_id is not null
+        {% if is_incremental() %}
+            and anonymous_id in (select anonymous_id from {{ new_events }})
+        {% endif %}
         group by anonymous_id, {{ dbt.date_trunc('minute', 'occurred_at') }}
     ) as per_minute
     group by anonymous_id
@@ -30,7 +49,7 @@ busiest_minute as (
 
 user_agent_matches as (
     select agents.user_agent, min(user_agent_rules.traffic_kind || ': ' || user_agent_rules.reason) as reason
-    from (select distinct user_agent from {{ ref('stg_analytics__events') }}) as agents
+    from (select distinct user_agent from {{ new_events }}) as agents
     inner join user_agent_rules
         on {{ dbt.position("user_agent_rules.user_agent_fragment", "lower(agents.user_agent)") }} > 0
     group by agents.user_agent
@@ -38,7 +57,7 @@ user_agent_matches as (
 
 internal_matches as (
     select addresses.ip, min('internal: ' || internal_networks.reason) as reason
-    from (select distinct ip from {{ ref('stg_analytics__events') }}) as addresses
+    from (select distinct ip from {{ new_events }}) as addresses
     inner join internal_networks
         on {{ dbt.position("internal_networks.ip_prefix", "addresses.ip") }} = 1
     group by addresses.ip
@@ -49,12 +68,24 @@ select
     coalesce(
         user_agent_matches.reason,
         internal_matches.reason,
-        case
-            when busiest_minute.max_events_per_minute > {{ var('bot_max_events_per_minute') }}
-                then 'rate: more than {{ var("bot_max_events_per_minute") }} events in a minute'
-        end
+        case when busiest_minute.max_events_per_minute > {{ var('bot_max_events_per_minute') }} then {{ rate_reason }} end
     ) as non_human_reason
-from events
+from (select * from {{ new_events }}) as events
 left join user_agent_matches on events.user_agent = user_agent_matches.user_agent
 left join internal_matches on events.ip = internal_matches.ip
 left join busiest_minute on events.anonymous_id = busiest_minute.anonymous_id
+
+{% if is_incremental() %}
+union all
+
+-- earlier human events of an anonymous id whose new events took its busiest minute over the limit
+select
+    {%- for column in adapter.get_columns_in_relation(this) if column.name != 'non_human_reason' %}
+    earlier.{{ adapter.quote(column.name) }},
+    {%- endfor %}
+    {{ rate_reason }} as non_human_reason
+from {{ this }} as earlier
+inner join busiest_minute on earlier.anonymous_id = busiest_minute.anonymous_id
+where earlier.non_human_reason is null
+    and busiest_minute.max_events_per_minute > {{ var('bot_max_events_per_minute') }}
+{% endif %}

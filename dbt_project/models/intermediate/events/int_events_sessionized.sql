@@ -1,3 +1,15 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='merge',
+        unique_key='message_id',
+        on_schema_change='fail',
+        pre_hook="{% if is_incremental() %}
+            delete from {{ this }} where message_id in (
+                select message_id from {{ ref('int_events_bot_flagged') }} where non_human_reason is not null)
+            {% endif %}",
+    )
+}}
 -- Human events grouped into sessions per anonymous id: more than var session_timeout_minutes of
 -- inactivity starts a new session. A session is identified by its anonymous id and start time.
 --
@@ -5,13 +17,43 @@
 -- joined back to the events by message_id (unique): a window over `select *` sorts and holds every column of
 -- every event, once per window. The events are read twice rather than through a shared CTE, which DuckDB
 -- would materialize in memory with all its columns.
+--
+-- Incremental on the dlt load id: a run re-sessionizes only the anonymous ids with events in newer loads, and
+-- each of them only from its restart point: the start of the session of its last event before its earliest
+-- new one (a late event can bridge or split that session, never an earlier one); from the beginning if it
+-- has no earlier event. Sessions of events that turned non-human (an id whose new burst crossed the rate
+-- limit) are deleted first, by the pre-hook. Full refresh after changing var session_timeout_minutes.
 with
 
-timeline as (
-    select message_id, anonymous_id, occurred_at
+{% if is_incremental() %}
+new_events as (
+    select anonymous_id, min(occurred_at) as first_new_at
     from {{ ref('int_events_bot_flagged') }}
-    where non_human_reason is null
+    where _dlt_load_id > (select coalesce(max(_dlt_load_id), '') from {{ this }})
         and anonymous_id is not null
+    group by anonymous_id
+),
+
+restarts as (
+    select new_events.anonymous_id, max(earlier.session_started_at) as restart_at
+    from new_events
+    left join {{ this }} as earlier
+        on new_events.anonymous_id = earlier.anonymous_id
+        and earlier.occurred_at <= new_events.first_new_at
+    group by new_events.anonymous_id
+),
+{% endif %}
+
+timeline as (
+    select events.message_id, events.anonymous_id, events.occurred_at
+    from {{ ref('int_events_bot_flagged') }} as events
+    {% if is_incremental() %}
+    inner join restarts
+        on events.anonymous_id = restarts.anonymous_id
+        and (restarts.restart_at is null or events.occurred_at >= restarts.restart_at)
+    {% endif %}
+    where events.non_human_reason is null
+        and events.anonymous_id is not null
 ),
 
 gaps as (
