@@ -102,7 +102,8 @@ def test_incremental_events_equal_a_full_refresh_after_late_arrivals(
     first_build = ["build", "--select", "+fct_events", "--resource-type", "seed", "--resource-type", "model"]
     run_dbt(first_build, settings, target_path=target)
     append_events(settings.warehouse_path, EVENTS_BATCH_2)
-    select_events = "select * from marts.fct_events order by message_id"
+    # dbt_updated_at is when a run wrote the row: the one column that differs by design
+    select_events = "select * exclude (dbt_updated_at) from marts.fct_events order by message_id"
 
     run_dbt(["run", "--select", "+fct_events"], settings, target_path=target)
     incremental = _query(settings, select_events)
@@ -132,8 +133,9 @@ def test_incremental_bot_verdicts_follow_an_anonymous_id_that_turns_into_a_bot(
     run_dbt(build, settings, target_path=target)
     queries = {
         "flags": "select message_id, non_human_reason from intermediate.int_events_bot_flagged order by 1",
-        "sessions": "select * from intermediate.int_events_sessionized order by message_id",
-        "facts": "select * from marts.fct_events order by message_id",
+        "sessions": "select * exclude (judged_at, sessionized_at) from intermediate.int_events_sessionized"
+        " order by message_id",
+        "facts": "select * exclude (dbt_updated_at) from marts.fct_events order by message_id",
     }
     incremental = {name: _query(settings, sql) for name, sql in queries.items()}
     run_dbt([*build, "--full-refresh"], settings, target_path=target)
@@ -143,4 +145,35 @@ def test_incremental_bot_verdicts_follow_an_anonymous_id_that_turns_into_a_bot(
     assert flags["h1"] is not None and flags["h1"].startswith("rate:")
     assert flags["m2"] is None  # anon-1 is untouched
     assert "h1" not in {row[0] for row in incremental["sessions"]}
+    assert incremental == full_refresh
+
+
+def test_an_event_a_week_late_lands_in_its_session_incrementally(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lateness has no window: an event arriving after newer ones, a week after it happened, joins the session
+    it belongs to and is in fct_events, fct_sessions agreeing, as after a full refresh."""
+    settings = _settings_for(tmp_path, monkeypatch)
+    target = tmp_path / "target"
+    create_raw_tables(settings.warehouse_path)
+    selection = ["--select", "+fct_events", "+fct_sessions"]
+    build = ["run", *selection]
+    run_dbt(["build", *selection, "--resource-type", "seed", "--resource-type", "model"], settings, target_path=target)
+    append_events(settings.warehouse_path, [event("w1", "page", "Home", "anon-2", "1002", "2026-11-28 09:00:00+00")],
+                  LOAD_2)  # fmt: skip
+    run_dbt(build, settings, target_path=target)
+    # 30 minutes after m3 (2026-11-20 11:00), anon-1's last event of that day
+    append_events(settings.warehouse_path, [event("late", "page", "Home", "anon-1", "1001", "2026-11-20 11:30:00+00")],
+                  LOAD_3)  # fmt: skip
+    run_dbt(build, settings, target_path=target)
+    queries = {
+        "facts": "select * exclude (dbt_updated_at) from marts.fct_events order by message_id",
+        "sessions": "select * from marts.fct_sessions order by session_key",
+    }
+    incremental = {name: _query(settings, sql) for name, sql in queries.items()}
+    run_dbt([*build, "--full-refresh"], settings, target_path=target)
+    full_refresh = {name: _query(settings, sql) for name, sql in queries.items()}
+
+    session_of = {row[0]: row[1] for row in incremental["facts"]}
+    assert session_of["late"] is not None and session_of["late"] == session_of["m3"]
     assert incremental == full_refresh

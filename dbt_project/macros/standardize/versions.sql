@@ -10,3 +10,11 @@
 {% macro dlt_loaded_at() -%}
     {{ to_utc_timestamp(epoch_seconds_to_timestamp('_dlt_load_id')) }}
 {%- endmacro %}
+
+{#
+    The start of this dbt invocation as a timestamp literal, to the microsecond: stamps the rows an incremental
+    model (re)wrote, so that the models downstream pick up exactly those (a later run always stamps later).
+#}
+{% macro run_started_timestamp() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}

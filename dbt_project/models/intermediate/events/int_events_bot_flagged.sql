@@ -12,8 +12,8 @@
 -- Incremental on the dlt load id: a run judges the events of the loads that arrived since the last one. An
 -- event's user agent and ip never change, but its anonymous id's busiest minute only grows as events arrive:
 -- the ids with new events get their busiest minute recounted over all their events, and their earlier human
--- events are re-emitted with the rate verdict once it is over the limit. Full refresh after changing the
--- seeds or the var.
+-- events are re-emitted with the rate verdict once it is over the limit. judged_at stamps the rows a run
+-- (re)wrote, for the models downstream. Full refresh after changing the seeds or the var.
 {%- set new_events -%}
     {{ ref('stg_analytics__events') }}
     {%- if is_incremental() %} where _dlt_load_id > (select max(_dlt_load_id) from {{ this }}){% endif %}
@@ -69,7 +69,8 @@ select
         user_agent_matches.reason,
         internal_matches.reason,
         case when busiest_minute.max_events_per_minute > {{ var('bot_max_events_per_minute') }} then {{ rate_reason }} end
-    ) as non_human_reason
+    ) as non_human_reason,
+    {{ run_started_timestamp() }} as judged_at
 from (select * from {{ new_events }}) as events
 left join user_agent_matches on events.user_agent = user_agent_matches.user_agent
 left join internal_matches on events.ip = internal_matches.ip
@@ -80,10 +81,11 @@ union all
 
 -- earlier human events of an anonymous id whose new events took its busiest minute over the limit
 select
-    {%- for column in adapter.get_columns_in_relation(this) if column.name != 'non_human_reason' %}
+    {%- for column in adapter.get_columns_in_relation(this) if column.name not in ('non_human_reason', 'judged_at') %}
     earlier.{{ adapter.quote(column.name) }},
     {%- endfor %}
-    {{ rate_reason }} as non_human_reason
+    {{ rate_reason }} as non_human_reason,
+    {{ run_started_timestamp() }} as judged_at
 from {{ this }} as earlier
 inner join busiest_minute on earlier.anonymous_id = busiest_minute.anonymous_id
 where earlier.non_human_reason is null

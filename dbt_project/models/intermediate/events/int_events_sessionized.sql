@@ -22,7 +22,8 @@
 -- each of them only from its restart point: the start of the session of its last event before its earliest
 -- new one (a late event can bridge or split that session, never an earlier one); from the beginning if it
 -- has no earlier event. Sessions of events that turned non-human (an id whose new burst crossed the rate
--- limit) are deleted first, by the pre-hook. Full refresh after changing var session_timeout_minutes.
+-- limit) are deleted first, by the pre-hook. sessionized_at stamps the rows a run (re)wrote. Full refresh
+-- after changing var session_timeout_minutes.
 with
 
 {% if is_incremental() %}
@@ -104,7 +105,8 @@ select
     events.*,
     sessions.session_started_at,
     {{ surrogate_key(['events.anonymous_id', 'sessions.session_started_at']) }} as session_id,
-    sessions.event_number_in_session
+    sessions.event_number_in_session,
+    {{ run_started_timestamp() }} as sessionized_at
 from {{ ref('int_events_bot_flagged') }} as events
 -- only human events have a session: the inner join is the filter
 inner join sessions on events.message_id = sessions.message_id
