@@ -169,7 +169,10 @@ def serve(
     """
     server = make_server(host, port, landing_dir, write_key, limits=limits)
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _interrupt)
+        # SIGINT too: a process started in the background by a non-interactive shell inherits it ignored,
+        # and Python then installs no KeyboardInterrupt for it (found when CI ran the suite in the background)
+        for stop_signal in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(stop_signal, _interrupt)
     if announce:
         announce(server)
     try:
