@@ -114,66 +114,44 @@ def test_incremental_events_equal_a_full_refresh_after_late_arrivals(
     assert incremental == full_refresh
 
 
-def test_incremental_bot_verdicts_follow_an_anonymous_id_that_turns_into_a_bot(
+def test_incremental_event_models_follow_a_bot_burst_and_a_week_late_event(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The rate rule looks at all of an anonymous id's events: a burst arriving in a later load makes its
-    earlier events non-human too, and removes their sessions, exactly as a full refresh would."""
-    settings = _settings_for(tmp_path, monkeypatch)
-    target = tmp_path / "target"
-    create_raw_tables(settings.warehouse_path)
-    build = ["run", "--select", "+fct_events"]
-    run_dbt(["build", "--select", "+fct_events", "--resource-type", "seed", "--resource-type", "model"], settings,
-            target_path=target)  # fmt: skip
-    append_events(settings.warehouse_path, [event("h1", "page", "Home", "anon-3", None, "2026-11-21 08:00:00+00")],
-                  LOAD_2)  # fmt: skip
-    run_dbt(build, settings, target_path=target)
-    burst = [event(f"b{i:02d}", "page", "Home", "anon-3", None, f"2026-11-21 09:00:{i:02d}+00") for i in range(31)]
-    append_events(settings.warehouse_path, burst, LOAD_3)
-    run_dbt(build, settings, target_path=target)
-    queries = {
-        "flags": "select message_id, non_human_reason from intermediate.int_events_bot_flagged order by 1",
-        "sessions": "select * exclude (judged_at, sessionized_at) from intermediate.int_events_sessionized"
-        " order by message_id",
-        "facts": "select * exclude (dbt_updated_at) from marts.fct_events order by message_id",
-    }
-    incremental = {name: _query(settings, sql) for name, sql in queries.items()}
-    run_dbt([*build, "--full-refresh"], settings, target_path=target)
-    full_refresh = {name: _query(settings, sql) for name, sql in queries.items()}
-
-    flags = dict(incremental["flags"])
-    assert flags["h1"] is not None and flags["h1"].startswith("rate:")
-    assert flags["m2"] is None  # anon-1 is untouched
-    assert "h1" not in {row[0] for row in incremental["sessions"]}
-    assert incremental == full_refresh
-
-
-def test_an_event_a_week_late_lands_in_its_session_incrementally(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Lateness has no window: an event arriving after newer ones, a week after it happened, joins the session
-    it belongs to and is in fct_events, fct_sessions agreeing, as after a full refresh."""
+    """Neither the rate rule nor lateness has a window. A burst in a later load makes an anonymous id's earlier
+    events non-human and removes their sessions; an event arriving after newer ones, a week after it happened,
+    joins the session it belongs to. Every event model, fct_sessions included, equals a full refresh."""
     settings = _settings_for(tmp_path, monkeypatch)
     target = tmp_path / "target"
     create_raw_tables(settings.warehouse_path)
     selection = ["--select", "+fct_events", "+fct_sessions"]
-    build = ["run", *selection]
     run_dbt(["build", *selection, "--resource-type", "seed", "--resource-type", "model"], settings, target_path=target)
-    append_events(settings.warehouse_path, [event("w1", "page", "Home", "anon-2", "1002", "2026-11-28 09:00:00+00")],
-                  LOAD_2)  # fmt: skip
-    run_dbt(build, settings, target_path=target)
-    # 30 minutes after m3 (2026-11-20 11:00), anon-1's last event of that day
-    append_events(settings.warehouse_path, [event("late", "page", "Home", "anon-1", "1001", "2026-11-20 11:30:00+00")],
-                  LOAD_3)  # fmt: skip
-    run_dbt(build, settings, target_path=target)
+    second_load = [
+        event("h1", "page", "Home", "anon-3", None, "2026-11-21 08:00:00+00"),
+        event("w1", "page", "Home", "anon-2", "1002", "2026-11-28 09:00:00+00"),
+    ]
+    append_events(settings.warehouse_path, second_load, LOAD_2)
+    run_dbt(["run", *selection], settings, target_path=target)
+    burst = [event(f"b{i:02d}", "page", "Home", "anon-3", None, f"2026-11-21 09:00:{i:02d}+00") for i in range(31)]
+    # 30 minutes after m3 (2026-11-20 11:00), anon-1's last event of that day, and a week before w1
+    late = event("late", "page", "Home", "anon-1", "1001", "2026-11-20 11:30:00+00")
+    append_events(settings.warehouse_path, [*burst, late], LOAD_3)
+    run_dbt(["run", *selection], settings, target_path=target)
     queries = {
+        "flags": "select message_id, non_human_reason from intermediate.int_events_bot_flagged order by 1",
+        # the run stamps differ by design
+        "sessions": "select * exclude (judged_at, sessionized_at) from intermediate.int_events_sessionized"
+        " order by message_id",
         "facts": "select * exclude (dbt_updated_at) from marts.fct_events order by message_id",
-        "sessions": "select * from marts.fct_sessions order by session_key",
+        "fct_sessions": "select * from marts.fct_sessions order by session_key",
     }
     incremental = {name: _query(settings, sql) for name, sql in queries.items()}
-    run_dbt([*build, "--full-refresh"], settings, target_path=target)
+    run_dbt(["run", *selection, "--full-refresh"], settings, target_path=target)
     full_refresh = {name: _query(settings, sql) for name, sql in queries.items()}
 
+    flags = dict(incremental["flags"])
+    assert flags["h1"] is not None and flags["h1"].startswith("rate:")
+    assert flags["m2"] is None  # anon-1 is untouched by anon-3's burst
+    assert "h1" not in {row[0] for row in incremental["sessions"]}
     session_of = {row[0]: row[1] for row in incremental["facts"]}
     assert session_of["late"] is not None and session_of["late"] == session_of["m3"]
     assert incremental == full_refresh

@@ -6,52 +6,54 @@
         on_schema_change='fail',
     )
 }}
--- One row per Segment message, bots included and flagged. Incremental on the stamps of the event models
--- upstream: a run merges the events that int_events_bot_flagged judged or int_events_sessionized
--- (re)sessionized since the newest stamp this table holds, so a late event that bridges two sessions days ago,
--- or a burst that turns earlier events into bot traffic, lands here as a full refresh would place it.
+-- One row per Segment message, bots included and flagged. Human events with an anonymous id come from
+-- int_events_sessionized (which carries every column of the event), the others from int_events_bot_flagged:
+-- a union, not a join of the events with their sessions, whose hash table ran a 2GB DuckDB out of memory at
+-- 10M events.
+--
+-- Incremental on the stamps of those two models: a run merges the events they (re)wrote since the newest
+-- dbt_updated_at this table holds, so a late event that bridges two sessions days ago, or a burst that turns
+-- earlier events into bot traffic, lands here as a full refresh would place it.
 {%- set changed_since -%}
     (select coalesce(max(dbt_updated_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) from {{ this }})
 {%- endset %}
 
 with
 
-{% if is_incremental() %}
-changed as (
-    select message_id from {{ ref('int_events_bot_flagged') }} where judged_at > {{ changed_since }}
-    union
-    select message_id from {{ ref('int_events_sessionized') }} where sessionized_at > {{ changed_since }}
-),
-{% endif %}
-
-events as (
-    select * from {{ ref('int_events_bot_flagged') }}
+sessionized as (
+    select *, session_id as session_key, sessionized_at as dbt_updated_at
+    from {{ ref('int_events_sessionized') }}
     {% if is_incremental() %}
-    where message_id in (select message_id from changed)
+    where sessionized_at > {{ changed_since }}
     {% endif %}
 ),
 
-sessions as (
-    select message_id, session_id, sessionized_at from {{ ref('int_events_sessionized') }}
+-- exactly the events int_events_sessionized leaves out
+unsessionized as (
+    select *, cast(null as {{ dbt.type_string() }}) as session_key, judged_at as dbt_updated_at
+    from {{ ref('int_events_bot_flagged') }}
+    where (non_human_reason is not null or anonymous_id is null)
+    {% if is_incremental() %}
+        and judged_at > {{ changed_since }}
+    {% endif %}
 )
 
+{% for part in ['sessionized', 'unsessionized'] %}
 select
-    events.message_id,
-    sessions.session_id as session_key,
-    events.anonymous_id,
-    events.user_id,
-    events.event_type,
-    events.event_name,
-    case when events.product_id is not null then {{ surrogate_key(['events.product_id']) }} end as product_key,
-    events.page_path,
-    events.occurred_at,
-    cast(events.occurred_at as date) as event_date,
-    events.received_at,
-    events.non_human_reason is null as is_human,
-    events.non_human_reason,
-    case
-        when sessions.sessionized_at > events.judged_at then sessions.sessionized_at
-        else events.judged_at
-    end as dbt_updated_at
-from events
-left join sessions on events.message_id = sessions.message_id
+    message_id,
+    session_key,
+    anonymous_id,
+    user_id,
+    event_type,
+    event_name,
+    case when product_id is not null then {{ surrogate_key(['product_id']) }} end as product_key,
+    page_path,
+    occurred_at,
+    cast(occurred_at as date) as event_date,
+    received_at,
+    non_human_reason is null as is_human,
+    non_human_reason,
+    dbt_updated_at
+from {{ part }}
+{% if not loop.last %}union all{% endif %}
+{% endfor %}
