@@ -8,7 +8,15 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from test_dbt_raw_rows import EVENTS_BATCH_2, LOAD_2, LOAD_3, append_events, create_raw_tables, event
+from test_dbt_raw_rows import (
+    EVENTS_BATCH_2,
+    LOAD_2,
+    LOAD_3,
+    append_events,
+    create_empty_raw_tables,
+    create_raw_tables,
+    event,
+)
 
 from ingestion.settings import Settings, get_settings
 from orchestration.dbt_cli import DbtResult, run_dbt
@@ -155,3 +163,25 @@ def test_incremental_event_models_follow_a_bot_burst_and_a_week_late_event(
     session_of = {row[0]: row[1] for row in incremental["facts"]}
     assert session_of["late"] is not None and session_of["late"] == session_of["m3"]
     assert incremental == full_refresh
+
+
+def test_the_incremental_event_models_pick_up_events_after_an_empty_first_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A watermark of an empty table (no events yet, or all erased) must mean "everything", not "nothing"."""
+    settings = _settings_for(tmp_path, monkeypatch)
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        create_empty_raw_tables(con)
+    build = ["run", "--select", "stg_analytics__events", "int_events_bot_flagged", "int_events_sessionized"]
+    run_dbt(["seed"], settings, target_path=tmp_path / "target")
+    run_dbt(build, settings, target_path=tmp_path / "target")
+    append_events(settings.warehouse_path, EVENTS_BATCH_2, LOAD_2)
+    run_dbt(build, settings, target_path=tmp_path / "target")
+
+    counts = _query(
+        settings,
+        "select (select count(*) from staging.stg_analytics__events),"
+        " (select count(*) from intermediate.int_events_bot_flagged),"
+        " (select count(*) from intermediate.int_events_sessionized)",
+    )
+    assert counts == [(len(EVENTS_BATCH_2),) * 3]

@@ -18,3 +18,11 @@
 {% macro run_started_timestamp() -%}
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
 {%- endmacro %}
+
+{#
+    Incremental filter on dlt loads: the rows of loads newer than the newest this model holds; every row when it
+    holds none (a first build over no events, or everything erased), never none. dlt's load ids only grow.
+#}
+{% macro newer_dlt_loads_than_this() -%}
+    _dlt_load_id > (select coalesce(max(_dlt_load_id), '') from {{ this }})
+{%- endmacro %}

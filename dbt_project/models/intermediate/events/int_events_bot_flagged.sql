@@ -16,7 +16,7 @@
 -- (re)wrote, for the models downstream. Full refresh after changing the seeds or the var.
 {%- set new_events -%}
     {{ ref('stg_analytics__events') }}
-    {%- if is_incremental() %} where _dlt_load_id > (select max(_dlt_load_id) from {{ this }}){% endif %}
+    {%- if is_incremental() %} where {{ newer_dlt_loads_than_this() }}{% endif %}
 {%- endset %}
 {%- set rate_reason = "'rate: more than " ~ var('bot_max_events_per_minute') ~ " events in a minute'" %}
 

@@ -30,7 +30,7 @@ with
 new_events as (
     select anonymous_id, min(occurred_at) as first_new_at
     from {{ ref('int_events_bot_flagged') }}
-    where _dlt_load_id > (select coalesce(max(_dlt_load_id), '') from {{ this }})
+    where {{ newer_dlt_loads_than_this() }}
         and anonymous_id is not null
     group by anonymous_id
 ),

@@ -19,7 +19,7 @@
 -- The source is named in each CTE rather than in a shared one, which DuckDB would materialize in memory.
 {%- set new_loads -%}
     {{ source('analytics', 'events') }}
-    {%- if is_incremental() %} where _dlt_load_id > (select max(_dlt_load_id) from {{ this }}){% endif %}
+    {%- if is_incremental() %} where {{ newer_dlt_loads_than_this() }}{% endif %}
 {%- endset %}
 
 with
