@@ -3,9 +3,11 @@
 `load()` is what the CLI, Dagster and tests call. It runs each system's source with Arrow tables and parquet
 loader files (the fast path: no row-by-row Python), then reports rows loaded and quarantined per table.
 
-Recovery: `pipeline.run` first finishes any load package a killed run left behind, then extracts what is new.
-Because file progress is committed with the package and every table is merged on its key, a replayed package
-or a re-read file changes nothing: a run killed with SIGKILL and run again ends exact.
+Recovery: `finish_pending` first loads any package a killed run left behind (dlt's `run` would load it and then
+return without extracting, leaving new files for yet another run), then the run extracts what is new.
+Because file progress is committed with the package, entity tables are merged on their key and a restored
+append job copies only the rows that had not committed (ingestion/destination.py), a replayed package or a
+re-read file changes nothing: a run killed with SIGKILL and run again ends exact.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import dlt
 import duckdb
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
+from ingestion.destination import duckdb as replay_safe_duckdb
 from ingestion.landing import RUN_COUNTS_KEY
 from ingestion.settings import Settings, get_settings
 from ingestion.spec import QUARANTINE_TABLE
@@ -84,7 +87,8 @@ def make_pipeline(system: str, settings: Settings | None = None) -> dlt.Pipeline
         pipeline_name=system,
         pipelines_dir=str(settings.pipelines_dir),
         # DuckDB's resources for the load (memory_limit, threads, insertion order): ingestion/settings.py
-        destination=dlt.destinations.duckdb(
+        # dlt's DuckDB destination, with append jobs a replay after a kill cannot double (ingestion/destination.py)
+        destination=replay_safe_duckdb(
             DuckDbCredentials(
                 str(settings.warehouse_path),
                 # no temp_directory: the file's default, <warehouse>.tmp (see Settings.duckdb_config)
@@ -128,9 +132,24 @@ def load(
         if on_system:
             on_system(system)
         pipeline = make_pipeline(system, settings)
+        finish_pending(pipeline)
         pipeline.run(make_source(system, settings), loader_file_format="parquet")
         summary.tables.extend(_table_counts(pipeline, system, settings))
     return summary
+
+
+def finish_pending(pipeline: dlt.Pipeline) -> bool:
+    """Normalize and load what a killed run of `pipeline` left extracted or normalized; True if there was any.
+
+    Called before every run: with pending packages, dlt's `run` loads them and returns without extracting.
+    """
+    if not pipeline.has_pending_data:
+        return False
+    if pipeline.list_extracted_load_packages():
+        pipeline.normalize()
+    if pipeline.list_normalized_load_packages():
+        pipeline.load()
+    return True
 
 
 def _require_lineage_columns() -> None:

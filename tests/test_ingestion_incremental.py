@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from test_ingestion_sources import contact, event, order, rows, settings, write_jsonl  # noqa: F401 (fixture)
 
 from ingestion.pipelines import load
@@ -168,3 +169,34 @@ def test_kill_9_after_a_load_job_committed_replays_it_exactly(settings: Settings
         (10, 10)
     ]
     assert rows(settings, "SELECT count(*), count(DISTINCT message_id) FROM raw_analytics.events") == [(10, 10)]
+
+
+KILL_BEFORE_COPY = """
+import os, signal, sys
+from dlt.destinations.impl.duckdb import duck
+from ingestion.pipelines import load
+
+def die(self):
+    if "{table}." in os.path.basename(self._file_path):  # started by dlt, nothing of it committed
+        os.kill(os.getpid(), signal.SIGKILL)
+
+duck.DuckDbCopyJob.run = die
+load(["{system}"])
+"""
+
+
+@pytest.mark.parametrize("killer", [KILL_BEFORE_COPY, KILL_AFTER_COMMIT], ids=["before_copy", "after_commit"])
+def test_the_run_after_a_kill_also_loads_what_arrived_since(settings: Settings, killer: str) -> None:  # noqa: F811
+    """The restored events job copies what had not committed, once; dlt's `run` with a package pending loads
+    it and returns without extracting, which `load` must not do."""
+    write_jsonl(settings, "analytics/events/e-0.jsonl", [event(f"m-{i}") for i in range(10)])
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    script = killer.replace("{table}", "events").replace("{system}", "analytics")
+    killed = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()[-2000:]
+    write_jsonl(settings, "analytics/events/e-1.jsonl", [event(f"n-{i}") for i in range(5)])
+
+    summary = load(["analytics"], settings)
+
+    assert summary.table("analytics", "events").loaded == 5
+    assert rows(settings, "SELECT count(*), count(DISTINCT message_id) FROM raw_analytics.events") == [(15, 15)]

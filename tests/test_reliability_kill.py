@@ -158,7 +158,9 @@ EXTRACT_KILLER = """
     load()
 """
 
-# Dies while dlt loads the analytics package: events copied into the staging dataset, not yet merged.
+# Dies while dlt loads the analytics package: its job for the events started, nothing of it committed.
+# (Dying right after the events committed is tested in test_ingestion_incremental.py: the raw tables are
+# already whole then, so it is no mid-run state here.)
 LOAD_KILLER = """
     import os, signal
     from dlt.destinations.impl.duckdb import duck
@@ -166,12 +168,12 @@ LOAD_KILLER = """
 
     copy = duck.DuckDbCopyJob.run
 
-    def copy_then_die(self):
-        copy(self)
+    def die_before_events(self):
         if self.load_table_name == "events":
             os.kill(os.getpid(), signal.SIGKILL)
+        copy(self)
 
-    duck.DuckDbCopyJob.run = copy_then_die
+    duck.DuckDbCopyJob.run = die_before_events
     load()
 """
 

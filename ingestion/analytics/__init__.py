@@ -3,9 +3,11 @@
 Events arrive only as files (the Segment-compatible collector and exports write them; Segment offers no pull
 API), so there is no `api` transport. Each message is loaded once per `message_id`: a message re-delivered in
 the same run is collapsed by the reader (first delivery wins), one the warehouse already holds is dropped by the
-reader's anti-join against the destination. The table is merged (`delete-insert` on `message_id`) rather than
-appended so that dlt's replay of a load job killed after its commit cannot insert its rows twice. Nothing is
-filtered by the `timestamp` cursor: events arrive late by design and a cursor filter would drop them silently.
+reader's anti-join against the destination. So the table is appended, not merged (a merge stages and
+de-duplicates every row of the run again); dlt's replay of a load job killed after its commit cannot insert its
+rows twice because the destination's restored append jobs skip what committed (ingestion/destination.py).
+Nothing is filtered by the `timestamp` cursor: events arrive late by design and a cursor filter would drop them
+silently.
 """
 
 from collections.abc import Iterator
@@ -59,7 +61,7 @@ def analytics_source(landing_dir: str | None = None, transport: Literal["files"]
     name="events",
     table_name=routed_table,
     primary_key="message_id",
-    write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+    write_disposition="append",
     schema_contract=SCHEMA_CONTRACT,
 )
 def events(landing_dir: str) -> Iterator[Any]:

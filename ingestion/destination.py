@@ -1,0 +1,78 @@
+"""dlt's DuckDB destination with append jobs that a replay cannot double.
+
+Events are appended, not merged: a merge stages every row in a second dataset, then deletes and
+de-duplicates with a window over the whole run, which cost as much as the rest of the load together and did
+not spill (docs/performance.md). The merge was there only for one case: dlt replays a load job that a killed
+run had started (the job file is still in `started_jobs`), and a plain append would insert the rows of a job
+whose INSERT had committed before the kill a second time.
+
+That case is the only one where dlt creates a job with `restore=True`, so only then does the job look at what
+the table holds: it inserts the file's rows whose `_dlt_id` the table does not hold for this load id. One
+INSERT statement commits all rows of a file or none, so after a kill the table holds either the whole file or
+nothing of it, and the restored job ends with the file exactly once either way. Jobs that are not restored
+run dlt's own INSERT unchanged. Re-deliveries across runs are the reader's business (ingestion/landing.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from dlt.common.destination.client import LoadJob
+from dlt.common.schema.typing import TTableSchema
+from dlt.destinations import duckdb as dlt_duckdb
+from dlt.destinations.impl.duckdb.duck import DuckDbClient, DuckDbCopyJob
+
+log = logging.getLogger(__name__)
+
+LINEAGE = ("_dlt_load_id", "_dlt_id")
+
+
+class ReplaySafeAppendJob(DuckDbCopyJob):
+    """dlt's parquet copy; when restored after a kill, it skips the rows that already committed."""
+
+    def __init__(self, file_path: str, restored: bool) -> None:
+        super().__init__(file_path)
+        self._restored = restored
+
+    def run(self) -> None:
+        if not self._restored:
+            super().run()
+            return
+        client = self._job_client.sql_client
+        columns = self._load_table.get("columns", {})
+        if not all(name in columns for name in LINEAGE):
+            log.warning(
+                "%s has no %s columns: a restored append job cannot tell what committed, copying it as dlt does",
+                self.load_table_name,
+                " and ".join(LINEAGE),
+            )
+            super().run()
+            return
+        table = client.make_qualified_table_name(self.load_table_name)
+        path = self._file_path.replace("'", "''")
+        client.execute_sql(
+            f"INSERT INTO {table} BY NAME SELECT f.* FROM read_parquet('{path}', union_by_name=true) AS f "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE t._dlt_load_id = %s AND t._dlt_id = f._dlt_id)",
+            self._load_id,
+        )
+        log.info("restored append job of %s: rows of %s that had committed were not copied again", table, path)
+
+
+class ReplaySafeDuckDbClient(DuckDbClient):
+    """DuckDbClient whose parquet append jobs are `ReplaySafeAppendJob`s."""
+
+    def create_load_job(
+        self, table: TTableSchema, file_path: str, load_id: str, restore: bool = False
+    ) -> LoadJob:
+        job = super().create_load_job(table, file_path, load_id, restore)  # type: ignore[arg-type]
+        appends = table.get("write_disposition") == "append" and file_path.endswith(".parquet")
+        if type(job) is DuckDbCopyJob and appends:
+            return ReplaySafeAppendJob(file_path, restored=restore)
+        return job
+
+
+class duckdb(dlt_duckdb):  # noqa: N801 - dlt names destination factories in lower case
+    """The warehouse's DuckDB destination: dlt's, with replay-safe append jobs."""
+
+    @property
+    def client_class(self) -> type[DuckDbClient]:
+        return ReplaySafeDuckDbClient
