@@ -16,6 +16,7 @@ run dlt's own INSERT unchanged. Re-deliveries across runs are the reader's busin
 from __future__ import annotations
 
 import logging
+
 from dlt.common.destination.client import LoadJob
 from dlt.common.schema.typing import TTableSchema
 from dlt.destinations import duckdb as dlt_duckdb

@@ -157,6 +157,11 @@ def _unescape_pointer(part: str) -> str:
     return part.replace("~1", "/").replace("~0", "~")
 
 
+def pointer_keys(pointer: str) -> list[str]:
+    """The object keys of a JSON pointer (`/context/page/url` -> context, page, url), unescaped."""
+    return [_unescape_pointer(part) for part in pointer.split("/")[1:]]
+
+
 LIST_POSITION = "_dlt_list_idx"
 """Child tables: the item's position in its parent's list (from 1; dlt's own name for it)."""
 CLEARS_PARENT = "_clears_parent"

@@ -6,6 +6,7 @@ import json
 
 from test_ingestion_sources import contact, event, rows, settings, write_jsonl  # noqa: F401 (fixture)
 
+from ingestion.landing import _structure
 from ingestion.pipelines import load
 from ingestion.settings import Settings
 
@@ -75,6 +76,29 @@ def test_new_field_becomes_a_json_text_column(settings: Settings) -> None:  # no
     assert rows(settings, "SELECT channel, integrations FROM raw_analytics.events") == [
         ('"web"', '{"All":true}')
     ]
+
+
+def test_a_field_named_like_a_known_one_but_for_case_stays_apart(settings: Settings) -> None:  # noqa: F811
+    """A struct cannot hold `type` and `Type` apart, so such a batch is extracted path by path: same rows."""
+    plain = event("m-1", context={"userAgent": "UA", "ip": "10.0.0.1", "page": {"url": "u", "Url": "U"}})
+    write_jsonl(settings, "analytics/events/e-1.jsonl", [event("m-0", Type="Page"), plain])
+
+    summary = load(["analytics"], settings)
+
+    assert summary.rows_quarantined == 0
+    assert rows(
+        settings,
+        "SELECT message_id, type, extra__type, context__page__url, context_page__context__page__url "
+        "FROM raw_analytics.events ORDER BY 1",
+    ) == [("m-0", "track", '"Page"', "https://x/p", None), ("m-1", "track", None, "u", '"U"')]
+
+
+def test_pointers_that_no_struct_can_hold_are_read_path_by_path() -> None:
+    assert _structure([("/a/b", "VARCHAR"), ("/a/c", "JSON")]) == {"a": {"b": "VARCHAR", "c": "JSON"}}
+    assert _structure([("/type", "VARCHAR"), ("/Type", "JSON")]) is None  # a struct ignores case
+    assert _structure([("/a", "JSON"), ("/a/b", "VARCHAR")]) is None  # a value and a field inside it
+    assert _structure([("/", "VARCHAR")]) is None  # the empty key
+    assert _structure([("/a~1b", "VARCHAR")]) == {"a/b": "VARCHAR"}
 
 
 def test_later_type_change_of_a_new_field_does_not_corrupt_it(settings: Settings) -> None:  # noqa: F811
