@@ -185,3 +185,35 @@ def test_the_incremental_event_models_pick_up_events_after_an_empty_first_build(
         " (select count(*) from intermediate.int_events_sessionized)",
     )
     assert counts == [(len(EVENTS_BATCH_2),) * 3]
+
+
+def test_the_hash_first_unique_test_reports_exactly_the_repeated_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """macros/tests/unique.sql replaces dbt's `unique` on DuckDB: it must still fail on a repeated value, name
+    each one once with its count, and ignore nulls, as dbt's own test does."""
+    settings = _settings_for(tmp_path, monkeypatch)
+    target = tmp_path / "target"
+    run_dbt(["seed", "--select", "country_codes"], settings, target_path=target)
+    test = ["test", "--select", "unique_country_codes_country_code", "unique_country_codes_iso3_code"]
+    test += ["--store-failures"]
+    assert run_dbt(test, settings, target_path=target, check=False).success
+
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute(
+            "insert into seeds.country_codes (country_code, iso3_code, country_name, dial_code) values"
+            " ('US', 'US1', 'Repeat', '1'), ('US', 'US2', 'Repeat', '1'), (null, null, 'Blank', '1'),"
+            " (null, null, 'Blank', '1')"
+        )
+    result = run_dbt(test, settings, target_path=target, check=False)
+
+    assert not result.success
+    compiled = next((target / "compiled").rglob("unique_country_codes_country_code.sql")).read_text()
+    assert "repeated_hashes" in compiled  # the project's macro ran, not dbt's
+    failures = _query(
+        settings,
+        "select unique_field, n_records from dbt_test__audit.unique_country_codes_country_code",
+    )
+    assert failures == [("US", 3)]
+    assert "FAIL 1 unique_country_codes_country_code" in result.output
+    assert "PASS unique_country_codes_iso3_code" in result.output
