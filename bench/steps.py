@@ -11,6 +11,7 @@ import importlib
 import json
 import os
 import resource
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -108,6 +109,10 @@ def step_dbt(params: dict[str, Any]) -> dict[str, Any]:
     from orchestration.dbt_cli import run_dbt
 
     target = Path(params["target_path"])
+    if params.get("partial_parse"):
+        # start from the parsed project, as a deployed one does (dagster-dbt copies this file the same way)
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(params["partial_parse"], target / "partial_parse.msgpack")
     began = time.perf_counter()
     result = run_dbt(params["args"], get_settings(), target_path=target, check=False)
     seconds = time.perf_counter() - began
