@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from test_dbt_raw_rows import (
+    BOT,
     EVENTS_BATCH_2,
     LOAD_2,
     LOAD_3,
@@ -125,9 +126,10 @@ def test_incremental_events_equal_a_full_refresh_after_late_arrivals(
 def test_incremental_event_models_follow_a_bot_burst_and_a_week_late_event(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Neither the rate rule nor lateness has a window. A burst in a later load makes an anonymous id's earlier
-    events non-human and removes their sessions; an event arriving after newer ones, a week after it happened,
-    joins the session it belongs to. Every event model, fct_sessions included, equals a full refresh."""
+    """Neither the rate rule nor lateness nor identity has a window. A burst in a later load makes an anonymous
+    id's earlier events non-human and removes their sessions; an event arriving after newer ones, a week after
+    it happened, joins the session it belongs to; a login on a device re-attributes the device's events of
+    sessions no new event touches. Every event model, fct_sessions included, equals a full refresh."""
     settings = _settings_for(tmp_path, monkeypatch)
     target = tmp_path / "target"
     create_raw_tables(settings.warehouse_path)
@@ -136,13 +138,22 @@ def test_incremental_event_models_follow_a_bot_burst_and_a_week_late_event(
     second_load = [
         event("h1", "page", "Home", "anon-3", None, "2026-11-21 08:00:00+00"),
         event("w1", "page", "Home", "anon-2", "1002", "2026-11-28 09:00:00+00"),
+        # an unknown device: two sessions a day apart, nobody logged in
+        event("d0", "page", "Home", "anon-4", None, "2026-11-22 08:00:00+00"),
+        event("d1", "page", "Home", "anon-4", None, "2026-11-23 08:00:00+00"),
     ]
     append_events(settings.warehouse_path, second_load, LOAD_2)
     run_dbt(["run", *selection], settings, target_path=target)
+    attributed = "select message_id, customer_id from intermediate.int_events_attributed"
+    before_login = dict(_query(settings, attributed))
     burst = [event(f"b{i:02d}", "page", "Home", "anon-3", None, f"2026-11-21 09:00:{i:02d}+00") for i in range(31)]
     # 30 minutes after m3 (2026-11-20 11:00), anon-1's last event of that day, and a week before w1
     late = event("late", "page", "Home", "anon-1", "1001", "2026-11-20 11:30:00+00")
-    append_events(settings.warehouse_path, [*burst, late], LOAD_3)
+    # a day later the device logs in as 1002: d1's session is re-sessionized, d0's is not
+    login = event("d2", "identify", None, "anon-4", "1002", "2026-11-24 08:00:00+00")
+    # a crawler's hit on a person's device: non-human itself, the device's sessions stay
+    crawled = event("c1", "page", "Home", "anon-2", "1002", "2026-11-29 09:00:00+00", user_agent=BOT)
+    append_events(settings.warehouse_path, [*burst, late, login, crawled], LOAD_3)
     run_dbt(["run", *selection], settings, target_path=target)
     queries = {
         "flags": "select message_id, non_human_reason from intermediate.int_events_bot_flagged order by 1",
@@ -150,7 +161,9 @@ def test_incremental_event_models_follow_a_bot_burst_and_a_week_late_event(
         "sessions": "select * exclude (judged_at, sessionized_at) from intermediate.int_events_sessionized"
         " order by message_id",
         "facts": "select * exclude (dbt_updated_at) from marts.fct_events order by message_id",
-        "fct_sessions": "select * from marts.fct_sessions order by session_key",
+        "attributed": "select * exclude (sessionized_at, attributed_at) from intermediate.int_events_attributed"
+        " order by message_id",
+        "fct_sessions": "select * exclude (dbt_updated_at) from marts.fct_sessions order by session_key",
     }
     incremental = {name: _query(settings, sql) for name, sql in queries.items()}
     run_dbt(["run", *selection, "--full-refresh"], settings, target_path=target)
@@ -160,8 +173,13 @@ def test_incremental_event_models_follow_a_bot_burst_and_a_week_late_event(
     assert flags["h1"] is not None and flags["h1"].startswith("rate:")
     assert flags["m2"] is None  # anon-1 is untouched by anon-3's burst
     assert "h1" not in {row[0] for row in incremental["sessions"]}
+    assert flags["c1"] is not None and "anon-2" in {row[1] for row in incremental["fct_sessions"]}
     session_of = {row[0]: row[1] for row in incremental["facts"]}
     assert session_of["late"] is not None and session_of["late"] == session_of["m3"]
+    customer_of = {row[0]: row[-1] for row in incremental["attributed"]}  # customer_id is the last column
+    assert before_login["d0"] != before_login["m5"]
+    assert customer_of["d0"] == customer_of["d2"] == customer_of["m5"]  # the person behind user 1002
+    assert "h1" not in customer_of
     assert incremental == full_refresh
 
 

@@ -26,3 +26,12 @@
 {% macro newer_dlt_loads_than_this() -%}
     _dlt_load_id > (select coalesce(max(_dlt_load_id), '') from {{ this }})
 {%- endmacro %}
+
+{#
+    The newest run stamp (a column filled by run_started_timestamp()) this incremental model holds, as a scalar
+    subquery: the rows upstream stamped later are the ones it has not picked up yet. 1900-01-01 when it holds
+    none, so that an empty table picks up everything.
+#}
+{% macro newest_stamp_in_this(column) -%}
+    (select coalesce(max({{ column }}), cast('1900-01-01' as {{ dbt.type_timestamp() }})) from {{ this }})
+{%- endmacro %}

@@ -1,11 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='merge',
-        unique_key='message_id',
-        on_schema_change='fail',
-    )
-}}
+{{ config(materialized='incremental', unique_key='message_id') }}
 -- Every event with a verdict on whether a person sent it: user-agent rules (seed bot_user_agents),
 -- staff networks (seed internal_ip_prefixes), and a rate rule (var bot_max_events_per_minute).
 --

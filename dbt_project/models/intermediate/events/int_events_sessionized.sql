@@ -1,12 +1,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='merge',
         unique_key='message_id',
-        on_schema_change='fail',
         pre_hook="{% if is_incremental() %}
-            delete from {{ this }} where message_id in (
-                select message_id from {{ ref('int_events_bot_flagged') }} where non_human_reason is not null)
+            delete from {{ this }} where message_id in ({{ events_turned_non_human('message_id') }})
             {% endif %}",
     )
 }}

@@ -6,9 +6,7 @@
 {{ config(
     materialized='incremental',
     unique_key='record_key',
-    incremental_strategy='delete+insert',
     full_refresh=false,
-    on_schema_change='fail',
 ) }}
 
 {%- set run_started_text = run_started_at.strftime('%Y-%m-%d %H:%M:%S') %}

@@ -1,22 +1,12 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='merge',
-        unique_key='message_id',
-        on_schema_change='fail',
-    )
-}}
+{{ config(materialized='incremental', unique_key='message_id') }}
 -- One row per Segment message, bots included and flagged. Human events with an anonymous id come from
 -- int_events_sessionized (which carries every column of the event), the others from int_events_bot_flagged:
 -- a union, not a join of the events with their sessions, whose hash table ran a 2GB DuckDB out of memory at
 -- 10M events.
 --
--- Incremental on the stamps of those two models: a run merges the events they (re)wrote since the newest
+-- Incremental on the stamps of those two models: a run replaces the events they (re)wrote since the newest
 -- dbt_updated_at this table holds, so a late event that bridges two sessions days ago, or a burst that turns
 -- earlier events into bot traffic, lands here as a full refresh would place it.
-{%- set changed_since -%}
-    (select coalesce(max(dbt_updated_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) from {{ this }})
-{%- endset %}
 
 with
 
@@ -24,7 +14,7 @@ sessionized as (
     select *, session_id as session_key, sessionized_at as dbt_updated_at
     from {{ ref('int_events_sessionized') }}
     {% if is_incremental() %}
-    where sessionized_at > {{ changed_since }}
+    where sessionized_at > {{ newest_stamp_in_this('dbt_updated_at') }}
     {% endif %}
 ),
 
@@ -34,7 +24,7 @@ unsessionized as (
     from {{ ref('int_events_bot_flagged') }}
     where (non_human_reason is not null or anonymous_id is null)
     {% if is_incremental() %}
-        and judged_at > {{ changed_since }}
+        and judged_at > {{ newest_stamp_in_this('dbt_updated_at') }}
     {% endif %}
 )
 

@@ -2,7 +2,6 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
-        on_schema_change='fail',
     )
 }}
 -- A table, not a view like the other staging models: every event model, the identity models and a dozen tests
