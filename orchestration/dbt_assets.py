@@ -30,6 +30,7 @@ from orchestration.resources import (
     WarehouseResource,
     dbt_environment,
     dbt_project,
+    invocation_target_path,
     prepare_manifest,
 )
 
@@ -97,7 +98,8 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     if context.run.tags.get(FULL_REFRESH_TAG) == "true":
         args.append("--full-refresh")
     with dbt_environment():
-        invocation = dbt.cli(args, context=context, raise_on_error=False)
+        target_path = invocation_target_path(context.run.run_id)
+        invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target_path)
         events = list(invocation.stream())
     relations = _relations(invocation.manifest)
     for event in events:

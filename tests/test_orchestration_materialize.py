@@ -67,6 +67,17 @@ def test_the_whole_graph_materializes_with_all_checks_passing(built: Built) -> N
     assert report.mart_rows == _marts(built.root / "warehouse.duckdb")
 
 
+def test_the_run_s_dbt_build_starts_from_the_prepared_partial_parse(built: Built) -> None:
+    """Each run's dbt gets its own target dir; it must start from the parse `prepare_manifest` made."""
+    from orchestration.resources import DBT_PROJECT_DIR, dbt_project
+
+    runs = DBT_PROJECT_DIR / dbt_project.target_path / "runs"
+    (target,) = runs.glob(f"{built.first.run_id[:8]}-*")
+    messages = [json.loads(line)["info"]["msg"] for line in (target / "dbt.log").read_text().splitlines()]
+    assert not [message for message in messages if "Unable to do partial parsing" in message]
+    assert any(message.startswith("Partial parsing enabled") for message in messages)
+
+
 def test_a_corrupted_raw_row_fails_a_blocking_check_and_the_marts_keep_their_last_good_version(
     built: Built, monkeypatch: pytest.MonkeyPatch
 ) -> None:
