@@ -74,7 +74,7 @@ def dagster_dev(tmp_path: Path) -> Iterator[str]:
         try:
             yield f"http://127.0.0.1:{port}/graphql"
         finally:
-            os.killpg(process.pid, signal.SIGTERM)
+            os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: dagster dev stops its processes and exits
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
