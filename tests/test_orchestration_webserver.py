@@ -1,5 +1,6 @@
 """Smoke test of `warehouse ui`: the real `dagster dev` launches the whole graph through GraphQL and it succeeds."""
 
+import contextlib
 import os
 import shutil
 import signal
@@ -70,16 +71,21 @@ def dagster_dev(tmp_path: Path) -> Iterator[str]:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: webserver, daemon, code server, run workers
+            # A background shell (nohup, CI) starts it with SIGINT ignored, and dagster dev maps SIGTERM to the
+            # SIGINT handler: restore the default so that both stop it (else the teardown waits out its timeout).
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         try:
             yield f"http://127.0.0.1:{port}/graphql"
         finally:
-            os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: dagster dev stops its processes and exits
+            process.terminate()  # dagster dev shuts its webserver and daemon down, then exits
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+                process.kill()
                 process.wait(timeout=10)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # whatever of the group is left (run workers)
 
 
 def _wait_for_repository(url: str) -> tuple[str, str]:
