@@ -110,19 +110,28 @@ def prepare_manifest(force: bool = False) -> Path:
     return dbt_project.manifest_path
 
 
-def invocation_target_path(run_id: str) -> Path:
+KEPT_RUN_TARGETS = 20
+"""dbt target dirs of the latest runs kept under target/dagster/runs/ (~15 MB each: manifest, compiled SQL)."""
+
+
+def invocation_target_path(run_id: str, prepared: Path | None = None) -> Path:
     """A new target dir for one dbt invocation of a run, holding a copy of the prepared partial parse.
 
     dagster-dbt gives each invocation its own target dir, seeded only from `<project>/target/` (or
     $DBT_TARGET_PATH), not from the DbtProject's target_path that `prepare_manifest` parses into: without this
     copy every run's dbt parsed the whole project again (~4 s of each automation run). dbt still checks the copy
-    against the project files, vars and profile, and re-parses what changed.
+    against the project files, vars and profile, and re-parses what changed. Only the newest
+    KEPT_RUN_TARGETS dirs are kept: the automation runs every few minutes, and each dir holds a manifest.
     """
-    prepared = DBT_PROJECT_DIR / dbt_project.target_path
-    target = prepared / "runs" / f"{run_id[:8]}-{uuid.uuid4().hex[:7]}"
+    prepared = prepared or DBT_PROJECT_DIR / dbt_project.target_path
+    runs = prepared / "runs"
+    target = runs / f"{run_id[:8]}-{uuid.uuid4().hex[:7]}"
     target.mkdir(parents=True)
     if (prepared / "partial_parse.msgpack").exists():
         shutil.copy2(prepared / "partial_parse.msgpack", target / "partial_parse.msgpack")
+    others = [path for path in runs.iterdir() if path.is_dir() and path != target]
+    for stale in sorted(others, key=lambda path: path.stat().st_mtime)[: max(len(others) - KEPT_RUN_TARGETS + 1, 0)]:
+        shutil.rmtree(stale, ignore_errors=True)
     return target
 
 
