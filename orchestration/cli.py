@@ -171,18 +171,26 @@ def show() -> None:
 def ui(
     port: Annotated[int, typer.Option(help="Port of the Dagster UI on 127.0.0.1.")] = 3000,
 ) -> None:
-    """Open the asset graph in the Dagster UI (dagster dev: webserver and daemon, this workspace)."""
+    """Open the asset graph in the Dagster UI (dagster dev: webserver and daemon, this workspace).
+
+    This process becomes `dagster dev`, so Ctrl-C and `kill` reach it directly. dagster dev stops on SIGTERM by
+    mapping it to its SIGINT handler, which is not installed when it starts with SIGINT ignored, as a background
+    shell (`nohup`, `&`, CI) starts it: SIGINT is restored first, or nothing but SIGKILL would stop it.
+    """
     import os
-    import subprocess
+    import signal
     import sys
 
     from orchestration.headless import WORKSPACE_YAML, ensure_dagster_home
 
     home = ensure_dagster_home()
     console.print(f"Dagster UI on http://127.0.0.1:{port} (instance in {home}); Ctrl-C stops it.")
+    sys.stdout.flush()
     dagster = Path(sys.executable).with_name("dagster")
     command = [str(dagster), "dev", "-h", "127.0.0.1", "-p", str(port), "-w", str(WORKSPACE_YAML)]
-    raise typer.Exit(subprocess.call(command, cwd=WORKSPACE_YAML.parent, env=os.environ.copy()))
+    os.chdir(WORKSPACE_YAML.parent)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.execv(dagster, command)
 
 
 @app.command()

@@ -2,7 +2,6 @@
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -52,40 +51,35 @@ def _graphql(url: str, query: str, **variables: str) -> dict:
 
 @pytest.fixture
 def dagster_dev(tmp_path: Path) -> Iterator[str]:
-    """`dagster dev` on a free loopback port, its instance and data in tmp_path; yields the GraphQL URL."""
+    """`warehouse ui` (dagster dev) on a free loopback port, instance and data in tmp_path; yields the GraphQL URL."""
     from demo_data.generator import GeneratorConfig, generate
 
     env = {**os.environ, **settings_for(tmp_path)}
     as_of = datetime.now(UTC).replace(tzinfo=None, second=0, microsecond=0) - timedelta(hours=1)
     generate(GeneratorConfig(customers=80, days=5, seed=11, as_of=as_of), Path(env["LANDING_DIR"]))
-    home = Path(env["DAGSTER_HOME"])
-    home.mkdir()
-    shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
     port = _free_port()
-    command = [str(Path(sys.executable).with_name("dagster")), "dev", "-h", "127.0.0.1", "-p", str(port)]
     with (tmp_path / "dagster-dev.log").open("w") as log:
         process = subprocess.Popen(
-            [*command, "-w", str(PROJECT_ROOT / "workspace.yaml")],
+            [str(Path(sys.executable).with_name("warehouse")), "ui", "--port", str(port)],
             cwd=PROJECT_ROOT,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: webserver, daemon, code server, run workers
-            # A background shell (nohup, CI) starts it with SIGINT ignored, and dagster dev maps SIGTERM to the
-            # SIGINT handler: restore the default so that both stop it (else the teardown waits out its timeout).
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         try:
             yield f"http://127.0.0.1:{port}/graphql"
         finally:
-            process.terminate()  # dagster dev shuts its webserver and daemon down, then exits
+            process.terminate()  # `warehouse ui` is dagster dev by now: it shuts its services down and exits
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)  # whatever of the group is left (run workers)
+                pytest.fail("warehouse ui did not stop on SIGTERM within 30 s")
+            finally:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)  # whatever of the group is left (run workers)
 
 
 def _wait_for_repository(url: str) -> tuple[str, str]:
