@@ -130,7 +130,8 @@ def invocation_target_path(run_id: str, prepared: Path | None = None) -> Path:
     if (prepared / "partial_parse.msgpack").exists():
         shutil.copy2(prepared / "partial_parse.msgpack", target / "partial_parse.msgpack")
     others = [path for path in runs.iterdir() if path.is_dir() and path != target]
-    for stale in sorted(others, key=lambda path: path.stat().st_mtime)[: max(len(others) - KEPT_RUN_TARGETS + 1, 0)]:
+    newest_first = sorted(others, key=lambda path: path.stat().st_mtime, reverse=True)
+    for stale in newest_first[KEPT_RUN_TARGETS - 1 :]:
         shutil.rmtree(stale, ignore_errors=True)
     return target
 
