@@ -54,47 +54,42 @@ timeline as (
         and events.anonymous_id is not null
 ),
 
-gaps as (
+-- Two window passes, both over one ordering of an id's events: the first finds where a session starts (more
+-- than the timeout since the previous event), the second carries the latest start forward. Each start's time
+-- and position are the largest so far because the order is by time. (Four windows over three partitionings,
+-- numbering the sessions first, sorted the events four times: 24 s instead of 19 at 10M events.)
+stepped as (
     select
-        *,
-        lag(occurred_at) over (partition by anonymous_id order by occurred_at, message_id) as previous_at
+        message_id,
+        anonymous_id,
+        occurred_at,
+        lag(occurred_at) over (partition by anonymous_id order by occurred_at, message_id) as previous_at,
+        row_number() over (partition by anonymous_id order by occurred_at, message_id) as event_number
     from timeline
 ),
 
-numbered as (
+starts as (
     select
         message_id,
         anonymous_id,
         occurred_at,
-        sum(
-            case
-                when previous_at is null
-                    or {{ dbt.datediff('previous_at', 'occurred_at', 'second') }}
-                        > {{ var('session_timeout_minutes') }} * 60
-                    then 1
-                else 0
-            end
-        ) over (partition by anonymous_id order by occurred_at, message_id rows unbounded preceding)
-            as session_number
-    from gaps
-),
-
-started as (
-    select
-        message_id,
-        anonymous_id,
-        occurred_at,
-        min(occurred_at) over (partition by anonymous_id, session_number) as session_started_at
-    from numbered
+        event_number,
+        previous_at is null
+            or {{ dbt.datediff('previous_at', 'occurred_at', 'second') }} > {{ var('session_timeout_minutes') }} * 60
+            as starts_session
+    from stepped
 ),
 
 sessions as (
     select
         message_id,
-        session_started_at,
-        row_number() over (partition by anonymous_id, session_started_at order by occurred_at, message_id)
-            as event_number_in_session
-    from started
+        max(case when starts_session then occurred_at end) over (
+            partition by anonymous_id order by occurred_at, message_id rows unbounded preceding
+        ) as session_started_at,
+        event_number + 1 - max(case when starts_session then event_number end) over (
+            partition by anonymous_id order by occurred_at, message_id rows unbounded preceding
+        ) as event_number_in_session
+    from starts
 )
 
 -- session_id is hashed after the join, so the join's hash table holds no 32-character key per event
