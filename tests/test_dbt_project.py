@@ -208,8 +208,8 @@ def test_the_incremental_event_models_pick_up_events_after_an_empty_first_build(
 def test_the_hash_first_unique_test_reports_exactly_the_repeated_values(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """macros/tests/unique.sql replaces dbt's `unique` on DuckDB: it must still fail on a repeated value, name
-    each one once with its count, and ignore nulls, as dbt's own test does."""
+    """macros/tests/unique.sql (through repeated_values) replaces dbt's `unique` on DuckDB: it must still fail on
+    a repeated value, name each one once with its count, and ignore nulls, as dbt's own test does."""
     settings = _settings_for(tmp_path, monkeypatch)
     target = tmp_path / "target"
     run_dbt(["seed", "--select", "country_codes"], settings, target_path=target)
@@ -227,7 +227,7 @@ def test_the_hash_first_unique_test_reports_exactly_the_repeated_values(
 
     assert not result.success
     compiled = next((target / "compiled").rglob("unique_country_codes_country_code.sql")).read_text()
-    assert "repeated_hashes" in compiled  # the project's macro ran, not dbt's
+    assert "hash(country_code)" in compiled  # the project's hash-first macro ran, not dbt's
     failures = _query(
         settings,
         "select unique_field, n_records from dbt_test__audit.unique_country_codes_country_code",

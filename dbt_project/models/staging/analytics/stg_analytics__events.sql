@@ -11,9 +11,9 @@
 -- this model's logic.
 --
 -- Segment may deliver a message twice: the first receipt counts. The ingestion already loads each message_id
--- once, so repeats are rare: they are found on the narrow message_id alone and only their later receipts are
--- ranked, by their dlt row id. A row_number() over every event would hold all columns of all events (JSON
--- included) in the window for every model that reads this view: what ran DuckDB out of memory at 10M events.
+-- once, so repeats are rare: they are found on the narrow message_id alone (its hash first, repeated_values)
+-- and only their later receipts are ranked, by their dlt row id. A row_number() over every event would hold
+-- all columns of all events (JSON included) in the window: what ran DuckDB out of memory at 10M events.
 --
 -- The source is named in each CTE rather than in a shared one, which DuckDB would materialize in memory.
 {%- set new_loads -%}
@@ -24,10 +24,8 @@
 with
 
 repeated_messages as (
-    select message_id
-    from (select * from {{ new_loads }}) as new_loads
-    group by message_id
-    having count(*) > 1
+    select repeated_value as message_id
+    from ({{ repeated_values('(select * from ' ~ new_loads ~ ') as new_loads', 'message_id') }}) as repeated
 ),
 
 later_receipts as (
