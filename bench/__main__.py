@@ -61,12 +61,14 @@ def duckdb_settings() -> dict[str, str]:
     """What each DuckDB connection of a measured step runs with (see docs/performance.md)."""
     return {
         "dbt (profiles.yml)": "memory_limit DBT_MEMORY_LIMIT (default 2GB), dbt threads DBT_THREADS (default 2), "
-        "DuckDB threads DBT_DUCKDB_THREADS (default 2), preserve_insertion_order false",
+        "DuckDB threads DBT_DUCKDB_THREADS (default 2), preserve_insertion_order false, "
+        "disabled_compression_methods DBT_DISABLED_COMPRESSION_METHODS (default fsst)",
         "ingestion (settings.py)": "landing reader memory_limit WAREHOUSE_MEMORY_LIMIT (default 2GB); dlt destination "
         "memory_limit WAREHOUSE_LOAD_MEMORY_LIMIT (default DuckDB's, 80% of RAM); threads WAREHOUSE_THREADS "
         "(default 2); preserve_insertion_order false",
         "references (read_json, raw SQL)": (
-            f"memory_limit {reference_memory_limit()} (= dbt's), threads = cores (set explicitly)"
+            f"memory_limit {reference_memory_limit()} (= dbt's), threads = cores (set explicitly); the raw SQL "
+            "also every other setting of dbt's profile"
         ),
     }
 

@@ -20,14 +20,27 @@ from typing import Any
 
 from bench import rawsql
 
-DEFAULT_DBT_MEMORY_LIMIT = "2GB"
-"""dbt_project/profiles.yml's default for DBT_MEMORY_LIMIT."""
+PROFILES = Path(__file__).resolve().parents[1] / "dbt_project" / "profiles.yml"
+
+
+def dbt_duckdb_settings() -> dict[str, str]:
+    """The DuckDB `settings` of dbt_project/profiles.yml, rendered with this environment (DBT_MEMORY_LIMIT, ...):
+    the raw-SQL reference runs the compiled SQL under exactly dbt's settings, and read_json under its budget."""
+    import jinja2
+    import yaml
+
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    environment.globals["env_var"] = lambda name, default=None: os.environ.get(name, default)
+    environment.filters["as_number"] = lambda value: value
+    profile = yaml.safe_load(PROFILES.read_text())
+    settings = profile["email_warehouse"]["outputs"]["duckdb"]["settings"]
+    return {name: environment.from_string(str(value)).render() for name, value in settings.items()}
 
 
 def reference_memory_limit() -> str:
     """memory_limit of the reference connections (read_json, raw SQL): dbt's (DBT_MEMORY_LIMIT, default 2GB),
     so that the reference and dbt run under the same budget."""
-    return os.environ.get("DBT_MEMORY_LIMIT") or DEFAULT_DBT_MEMORY_LIMIT
+    return dbt_duckdb_settings()["memory_limit"]
 
 
 GIB = 1024**3
@@ -147,6 +160,8 @@ def step_raw_sql(params: dict[str, Any]) -> dict[str, Any]:
     compile_s = time.perf_counter() - began
     plan = rawsql.plan_from_manifest(json.loads((target / "manifest.json").read_text()))
     connection = reference_connection(get_settings().warehouse_path)
+    for name, value in dbt_duckdb_settings().items():  # dbt's storage and ordering settings too, not only its budget
+        connection.execute(f"SET {name} = '{value}'")
     try:
         timings = rawsql.execute(connection, plan)
     finally:

@@ -17,6 +17,7 @@ from bench.data import add_batch, cache_dir, generate_cached, is_cached
 from bench.report import collector_verdict, goal_rows, markdown, merge_results
 from bench.runner import COLLECTOR_KEY, FIGURE_KEYS, ScaleRun, _figures, identity_seconds
 from bench.scales import SCALES
+from bench.steps import dbt_duckdb_settings
 
 TOY = SCALES["toy"]
 
@@ -113,6 +114,24 @@ def _model(name: str, materialized: str, sql: str, deps: list[str]) -> dict:
         "config": {"materialized": materialized},
         "depends_on": {"nodes": deps},
     }
+
+
+def test_the_raw_sql_reference_takes_dbt_s_duckdb_settings_from_the_profile(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reference must run the SQL as dbt does: every setting of profiles.yml, with its env overrides."""
+    for name in ("DBT_MEMORY_LIMIT", "DBT_DUCKDB_THREADS", "DBT_DISABLED_COMPRESSION_METHODS"):
+        monkeypatch.delenv(name, raising=False)
+    defaults = dbt_duckdb_settings()
+    monkeypatch.setenv("DBT_MEMORY_LIMIT", "3GB")
+    monkeypatch.setenv("DBT_DISABLED_COMPRESSION_METHODS", "")
+    overridden = dbt_duckdb_settings()
+
+    assert defaults["memory_limit"] == "2GB" and defaults["disabled_compression_methods"] == "fsst"
+    assert defaults["preserve_insertion_order"].lower() == "false" and defaults["TimeZone"] == "UTC"
+    assert overridden["memory_limit"] == "3GB" and overridden["disabled_compression_methods"] == ""
+    connection = duckdb.connect()
+    for name, value in overridden.items():  # as bench.steps.step_raw_sql applies them: DuckDB accepts each
+        connection.execute(f"SET {name} = '{value}'")
+    assert connection.execute("SELECT current_setting('preserve_insertion_order')").fetchone() == (False,)
 
 
 def test_identity_time_sums_only_the_identity_models() -> None:
