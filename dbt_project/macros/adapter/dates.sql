@@ -42,8 +42,8 @@
 
 {#
     On DuckDB through the epoch: microseconds since 1970 in UTC are the naive UTC timestamp, with no time zone
-    lookup. timezone('UTC', ...) asks ICU for every row: 1 s per 10M values, 12 of stg_analytics__events' 32 s
-    at 10M events (five columns). The infinities have no epoch and keep the ICU path.
+    lookup. timezone('UTC', ...) asks ICU for every row: about 1 s per 10M values and column (five columns in
+    stg_analytics__events). The infinities have no epoch and keep the ICU path.
 #}
 {% macro duckdb__to_utc_timestamp(expr) -%}
     case when isfinite({{ expr }}) then make_timestamp(epoch_us({{ expr }}))
