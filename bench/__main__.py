@@ -67,8 +67,8 @@ def duckdb_settings() -> dict[str, str]:
         "memory_limit WAREHOUSE_LOAD_MEMORY_LIMIT (default DuckDB's, 80% of RAM); threads WAREHOUSE_THREADS "
         "(default 2); preserve_insertion_order false",
         "references (read_json, raw SQL)": (
-            f"memory_limit {reference_memory_limit()} (= dbt's), threads = cores (set explicitly); the raw SQL "
-            "also every other setting of dbt's profile"
+            f"read_json: memory_limit {reference_memory_limit()} (= dbt's), threads = cores (set explicitly); "
+            "raw SQL: every setting of dbt's profile (DuckDB threads DBT_DUCKDB_THREADS included)"
         ),
     }
 

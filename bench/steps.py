@@ -160,9 +160,10 @@ def step_raw_sql(params: dict[str, Any]) -> dict[str, Any]:
     compile_s = time.perf_counter() - began
     plan = rawsql.plan_from_manifest(json.loads((target / "manifest.json").read_text()))
     connection = reference_connection(get_settings().warehouse_path)
-    for name, value in dbt_duckdb_settings().items():  # dbt's storage and ordering settings too, not only its budget
-        connection.execute(f"SET {name} = '{value}'")
     try:
+        # exactly dbt's DuckDB: its threads, storage and ordering settings too, not only its budget
+        for name, value in dbt_duckdb_settings().items():
+            connection.execute(f"SET {name} = '{value}'")
         timings = rawsql.execute(connection, plan)
     finally:
         connection.close()
