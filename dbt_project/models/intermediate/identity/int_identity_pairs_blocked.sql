@@ -4,6 +4,12 @@
 -- either order). Oversized blocks are skipped. One row per pair (left_record_key < right_record_key).
 
 {%- set prefix_length = var('identity_block_name_prefix_length') %}
+{#- every block_type of `blocks` below, in the order `blocks` lists them -#}
+{%- set block_types = ['date_of_birth', 'last_name_birth_year', 'name_prefixes', 'postal_code'] %}
+{%- set flagged_names = [] %}
+{%- for block_type in block_types %}
+    {%- do flagged_names.append("case when shares_" ~ block_type ~ " = 1 then ', " ~ block_type ~ "' else '' end") %}
+{%- endfor %}
 {%- set first_prefix = 'left(first_name_group, ' ~ prefix_length ~ ')' %}
 {%- set last_prefix = 'left(last_name_normalized, ' ~ prefix_length ~ ')' %}
 
@@ -65,11 +71,33 @@ pairs as (
         on left_block.block_type = right_block.block_type
         and left_block.block_value = right_block.block_value
         and left_block.record_key < right_block.record_key
+),
+
+-- One flag per block type, not dbt.listagg(... order by block_type): an ordered aggregate per pair was three
+-- quarters of this model's time (1.5M pairs at medium scale, 2.4 s instead of 0.6).
+shared as (
+    select
+        left_record_key,
+        right_record_key,
+        {%- for block_type in block_types %}
+        max(case when block_type = '{{ block_type }}' then 1 else 0 end) as shares_{{ block_type }}
+        {{- ',' if not loop.last }}
+        {%- endfor %}
+    from pairs
+    group by left_record_key, right_record_key
+),
+
+listed as (
+    select
+        left_record_key,
+        right_record_key,
+        -- ', a, b': a block type missing from block_types leaves '' and so a null (tested not null)
+        nullif({{ dbt.concat(flagged_names) }}, '') as separated_blocks
+    from shared
 )
 
 select
     left_record_key,
     right_record_key,
-    {{ dbt.listagg('block_type', "', '", 'order by block_type') }} as blocks
-from pairs
-group by left_record_key, right_record_key
+    {{ dbt.right('separated_blocks', dbt.length('separated_blocks') ~ ' - 2') }} as blocks
+from listed
