@@ -52,14 +52,23 @@
 
 
 {#-
-    How alike two normalized address lines are, in [0, 1]: Jaro-Winkler of the lines when their house numbers
-    (all digits, in order) are equal, 0 when they differ ('12 main street' is not '140 main street', however
-    alike the text), null when either is missing.
+    The house number of a normalized address line: all its digits, in order ('12 main street 3' -> '123').
+    Computed once per record, not per compared pair: the regex per pair was two thirds of scoring 1.5M pairs.
 -#}
-{% macro identity_address_similarity(left, right) -%}
+{% macro identity_house_number(address) -%}
+    {{ regex_replace_all(address, '[^0-9]', '') }}
+{%- endmacro %}
+
+
+{#-
+    How alike two normalized address lines are, in [0, 1]: Jaro-Winkler of the lines when their house numbers
+    (identity_house_number) are equal, 0 when they differ ('12 main street' is not '140 main street', however
+    alike the text), null when either line is missing.
+-#}
+{% macro identity_address_similarity(left, right, left_house_number, right_house_number) -%}
     case
         when {{ left }} is null or {{ right }} is null then null
-        when {{ regex_replace_all(left, '[^0-9]', '') }} <> {{ regex_replace_all(right, '[^0-9]', '') }} then 0.0
+        when {{ left_house_number }} <> {{ right_house_number }} then 0.0
         else {{ identity_jaro_winkler(left, right) }}
     end
 {%- endmacro %}

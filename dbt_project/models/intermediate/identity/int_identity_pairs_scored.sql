@@ -16,7 +16,8 @@ pairs as (
 ),
 
 records as (
-    select * from {{ ref('int_identity_records_standardized') }}
+    select *, {{ identity_house_number('address_normalized') }} as house_number
+    from {{ ref('int_identity_records_standardized') }}
 ),
 
 compared as (
@@ -35,7 +36,9 @@ compared as (
         {{ identity_equality_score(
             'left_record.postal_code_normalized', 'right_record.postal_code_normalized') }}
             as postal_code_similarity,
-        {{ identity_address_similarity('left_record.address_normalized', 'right_record.address_normalized') }}
+        {{ identity_address_similarity(
+            'left_record.address_normalized', 'right_record.address_normalized',
+            'left_record.house_number', 'right_record.house_number') }}
             as address_similarity
     from pairs
     inner join records as left_record on pairs.left_record_key = left_record.record_key
