@@ -114,7 +114,7 @@ SOURCE_SYSTEM_KINDS = {
 """`source_system` of the identity map -> the kinds its `source_id` is recorded under."""
 
 DBT_SCHEMAS = ("staging", "intermediate", "marts", "snapshots")
-"""Schemas of dbt tables; staging is mostly views, but `stg_analytics__events` is an incremental table."""
+"""Schemas of dbt tables (staging too: its models are tables, see dbt_project.yml)."""
 TOKEN_KINDS = ("email", "phone", "crm_contact_id", "shop_customer_id", "anonymous_id", "user_id")
 _TOKENS_SQL = (
     "list_concat("
