@@ -14,7 +14,7 @@ import dagster as dg
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
-from ingestion.pipelines import SYSTEMS, finish_pending, make_pipeline, make_source
+from ingestion.pipelines import SYSTEMS, finish_pending, make_pipeline, make_source, warehouse_connection
 from ingestion.settings import get_settings
 from orchestration.automation import FULL_REFRESH_TAG, raw_condition
 from orchestration.privacy import ERASURE_KEY
@@ -70,20 +70,22 @@ def build_raw_assets(system: str) -> dg.AssetsDefinition:
         # (LANDING_DIR, WAREHOUSE_PATH) of the run decides which files are read and written.
         settings = get_settings()
         full_refresh = context.run.tags.get(FULL_REFRESH_TAG) == "true"
-        pipeline = make_pipeline(system, settings)
-        if finish_pending(pipeline):
-            context.log.info(f"loaded the package a killed run of {system} left behind")
-        results = list(
-            dlt.run(
-                context=context,
-                dlt_source=make_source(system, settings),
-                dlt_pipeline=pipeline,
-                dagster_dlt_translator=translator,
-                # Parquet loader files: the ingestion package's fast path (see ingestion.pipelines.load).
-                loader_file_format="parquet",
-                refresh="drop_sources" if full_refresh else None,
+        # One connection for the whole run: dlt would open and close (checkpoint) the file for every phase.
+        with warehouse_connection(settings) as connection:
+            pipeline = make_pipeline(system, settings, connection)
+            if finish_pending(pipeline):
+                context.log.info(f"loaded the package a killed run of {system} left behind")
+            results = list(
+                dlt.run(
+                    context=context,
+                    dlt_source=make_source(system, settings),
+                    dlt_pipeline=pipeline,
+                    dagster_dlt_translator=translator,
+                    # Parquet loader files: the ingestion package's fast path (see ingestion.pipelines.load).
+                    loader_file_format="parquet",
+                    refresh="drop_sources" if full_refresh else None,
+                )
             )
-        )
         # Row counts of the whole table, read once dlt closed the file. (dagster-dlt's fetch_row_count fails
         # on a resource that had nothing new to load: there is no load job to take the table name from.)
         for result in results:
