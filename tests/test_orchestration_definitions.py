@@ -119,3 +119,24 @@ def test_each_dbt_invocation_gets_the_prepared_parse_and_only_the_latest_targets
     assert (made[-1] / "partial_parse.msgpack").read_bytes() == b"prepared"
     kept = sorted((tmp_path / "runs").iterdir())
     assert kept == sorted(made[-KEPT_RUN_TARGETS:])
+
+
+def test_the_dbt_resource_knows_the_version_of_its_executable_without_running_it(monkeypatch) -> None:
+    """The version read from the installed dbt-core is the one `dbt --version` prints; no adapter is built."""
+    import re
+    import subprocess
+
+    import dagster_dbt.core.resource
+
+    from orchestration.resources import build_resources
+
+    dbt = build_resources()["dbt"]
+    printed = subprocess.run([dbt.dbt_executable, "--version"], capture_output=True, text=True, check=True).stdout
+    (expected,) = re.findall(r"installed: (\d+\.\d+\.\d+)", printed)
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError(f"ran {args}")
+
+    monkeypatch.setattr(dagster_dbt.core.resource, "check_output", no_subprocess)
+    assert str(dbt._cli_version) == expected
+    assert dbt._initialize_dbt_core_adapter(["build"]) is None
