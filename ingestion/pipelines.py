@@ -75,6 +75,10 @@ class LoadSummary:
         raise KeyError(f"{system}.{table}")
 
 
+class WarehouseBusy(RuntimeError):
+    """Another process holds the warehouse file: DuckDB allows one writer, and while it writes, no one else."""
+
+
 @contextmanager
 def warehouse_connection(settings: Settings | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """One DuckDB connection to the warehouse file for a whole load: give it to `make_pipeline`.
@@ -88,9 +92,18 @@ def warehouse_connection(settings: Settings | None = None) -> Iterator[duckdb.Du
     # made here, not by DuckDB: DuckDB removes a temp directory it created when it closes, readers' folders too
     settings.duckdb_temp_root.mkdir(exist_ok=True)
     # no temp_directory: the file's default, <warehouse>.tmp (see Settings.duckdb_config)
-    connection = duckdb.connect(
-        str(settings.warehouse_path), config=settings.duckdb_config(settings.load_memory_limit, None)
-    )
+    try:
+        connection = duckdb.connect(
+            str(settings.warehouse_path), config=settings.duckdb_config(settings.load_memory_limit, None)
+        )
+    except duckdb.IOException as error:
+        if "lock" not in str(error).lower():
+            raise
+        raise WarehouseBusy(
+            f"{settings.warehouse_path} is in use by another process, and DuckDB allows one writer at a time: "
+            "let it finish (a Dagster run, `warehouse run`, a dbt command; BI tools belong on the serving copy) "
+            f"and load again. DuckDB says: {error}"
+        ) from error
     try:
         yield connection
     finally:

@@ -254,7 +254,7 @@ def load(
     """Load new landing files into raw_crm / raw_shop / raw_analytics; bad lines are quarantined."""
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
-    from ingestion.pipelines import SYSTEMS
+    from ingestion.pipelines import SYSTEMS, WarehouseBusy
     from ingestion.pipelines import load as run_load
 
     if system is not None and system not in SYSTEMS:
@@ -266,7 +266,12 @@ def load(
         def advance(name: str) -> None:
             bar.update(task, description=f"loading {name}", advance=0 if name == systems[0] else 1)
 
-        summary = run_load(systems, on_system=advance)
+        try:
+            summary = run_load(systems, on_system=advance)
+        except WarehouseBusy as error:
+            bar.stop()
+            console.print(f"[red]Not loaded:[/] {error}")
+            raise typer.Exit(code=1) from error
     console.print(
         summary_table(
             "Loaded (rows this run; lines quarantined or superseded by a newer version this run; rows in table)",

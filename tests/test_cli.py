@@ -42,3 +42,32 @@ def test_sql_without_a_serving_copy_says_what_to_run(isolated_env: Settings) -> 
     result = runner.invoke(app, ["sql", "select 1"])
     assert result.exit_code == 1
     assert "warehouse run" in result.output
+
+
+def test_load_while_another_process_writes_the_warehouse_says_so(isolated_env: Settings) -> None:
+    """DuckDB allows one writing process per file: a second load gets told who holds it, not a traceback."""
+    import subprocess
+    import sys
+
+    isolated_env.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('open', flush=True); sys.stdin.read()",
+            str(isolated_env.warehouse_path),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        result = runner.invoke(app, ["load", "--system", "crm"])
+    finally:
+        holder.communicate(input="", timeout=30)
+    said = " ".join(result.output.split())  # rich wraps long lines
+    assert result.exit_code == 1, result.output
+    assert "Not loaded" in said and "in use by another process" in said
+    assert f"PID {holder.pid}" in said  # DuckDB names the process that holds the lock
+    assert "Traceback" not in said
