@@ -123,7 +123,7 @@ def make_pipeline(
     settings = settings or get_settings()
     _require_lineage_columns()
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    settings.duckdb_temp_root.mkdir(exist_ok=True)
+    settings.duckdb_temp_root.mkdir(exist_ok=True)  # when dlt opens the file itself (see warehouse_connection)
     return dlt.pipeline(
         pipeline_name=system,
         pipelines_dir=str(settings.pipelines_dir),
