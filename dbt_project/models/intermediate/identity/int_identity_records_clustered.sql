@@ -11,13 +11,9 @@
 
 with
 
-records as (
-    select * from {{ ref('int_identity_records_unioned') }}
-),
-
 numbered as (
-    select record_key, row_number() over (order by record_key) as record_number
-    from records
+    select *, row_number() over (order by record_key) as record_number
+    from {{ ref('int_identity_records_unioned') }}
 ),
 
 numbered_edges as (
@@ -56,14 +52,13 @@ labels_{{ i }} as (
 
 final as (
     select
-        records.record_key,
-        records.source_system,
-        records.source_id,
-        records.first_seen_at,
+        numbered.record_key,
+        numbered.source_system,
+        numbered.source_id,
+        numbered.first_seen_at,
         clusters.record_key as cluster_key,
         last_labels.label <> before_last_labels.label as changed_in_last_iteration
-    from records
-    inner join numbered on records.record_key = numbered.record_key
+    from numbered
     inner join labels_{{ max_iterations }} as last_labels on numbered.record_number = last_labels.record_number
     inner join labels_{{ max_iterations - 1 }} as before_last_labels
         on numbered.record_number = before_last_labels.record_number
