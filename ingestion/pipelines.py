@@ -88,9 +88,7 @@ def warehouse_connection(settings: Settings | None = None) -> Iterator[duckdb.Du
     were these opens and closes. Closed (and checkpointed) once, when the block ends.
     """
     settings = settings or get_settings()
-    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    # made here, not by DuckDB: DuckDB removes a temp directory it created when it closes, readers' folders too
-    settings.duckdb_temp_root.mkdir(exist_ok=True)
+    _make_warehouse_dirs(settings)
     # no temp_directory: the file's default, <warehouse>.tmp (see Settings.duckdb_config)
     try:
         connection = duckdb.connect(
@@ -122,8 +120,7 @@ def make_pipeline(
         raise ValueError(f"unknown system {system!r}: expected one of {', '.join(SYSTEMS)}")
     settings = settings or get_settings()
     _require_lineage_columns()
-    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    settings.duckdb_temp_root.mkdir(exist_ok=True)  # when dlt opens the file itself (see warehouse_connection)
+    _make_warehouse_dirs(settings)  # also when dlt opens the file itself
     return dlt.pipeline(
         pipeline_name=system,
         pipelines_dir=str(settings.pipelines_dir),
@@ -192,6 +189,13 @@ def finish_pending(pipeline: dlt.Pipeline) -> bool:
     if pipeline.list_normalized_load_packages():
         pipeline.load()
     return True
+
+
+def _make_warehouse_dirs(settings: Settings) -> None:
+    """The warehouse's folder and its spill folder `<warehouse>.tmp`, made here rather than by DuckDB: DuckDB
+    removes a temp directory it created when it closes, the readers' folders inside it too."""
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    settings.duckdb_temp_root.mkdir(exist_ok=True)
 
 
 def _require_lineage_columns() -> None:
