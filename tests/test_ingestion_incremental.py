@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from dlt.destinations.impl.duckdb.duck import DuckDbCopyJob
 from test_ingestion_sources import contact, event, order, rows, settings, write_jsonl  # noqa: F401 (fixture)
 
+from ingestion import landing
 from ingestion.pipelines import load
 from ingestion.settings import Settings
 
@@ -200,3 +204,32 @@ def test_the_run_after_a_kill_also_loads_what_arrived_since(settings: Settings, 
 
     assert summary.table("analytics", "events").loaded == 5
     assert rows(settings, "SELECT count(*), count(DISTINCT message_id) FROM raw_analytics.events") == [(15, 15)]
+
+
+def test_load_jobs_of_one_table_run_one_after_the_other(
+    settings: Settings,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DuckDB spreads one INSERT over its threads; several at once into one table only compete (ingestion/
+    destination.py). Each file is its own parquet file here, and each copy job is slowed so that overlaps show."""
+    monkeypatch.setattr(landing, "BATCH_BYTES", 1)
+    monkeypatch.setattr(landing, "FLUSH_BYTES", 1)
+    for n in range(4):
+        write_jsonl(settings, f"analytics/events/e-{n}.jsonl", [event(f"m-{n}-{i}") for i in range(3)])
+    spans: list[tuple[str, float, float]] = []
+    copy = DuckDbCopyJob.run
+
+    def timed_copy(job: DuckDbCopyJob) -> None:
+        started = time.monotonic()
+        copy(job)
+        time.sleep(0.2)
+        spans.append((job.load_table_name, started, time.monotonic()))
+
+    monkeypatch.setattr(DuckDbCopyJob, "run", timed_copy)
+
+    summary = load(["analytics"], settings)
+
+    assert summary.table("analytics", "events").loaded == 12
+    events = sorted((start, end) for table, start, end in spans if table == "events")
+    assert len(events) == 4
+    assert all(end <= next_start for (_, end), (next_start, _) in itertools.pairwise(events))
