@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from test_ingestion_sources import contact, event, rows, settings, write_jsonl  # noqa: F401 (fixture)
+from test_ingestion_sources import columns, contact, event, rows, settings, write_jsonl  # noqa: F401 (fixture)
 
 from ingestion.landing import _structure
 from ingestion.pipelines import load
@@ -75,6 +75,23 @@ def test_new_field_becomes_a_json_text_column(settings: Settings) -> None:  # no
 
     assert rows(settings, "SELECT channel, integrations FROM raw_analytics.events") == [
         ('"web"', '{"All":true}')
+    ]
+
+
+def test_a_new_field_with_quotes_commas_and_brackets_in_its_name_keeps_its_value(
+    settings: Settings,  # noqa: F811
+) -> None:
+    """The reader groups each line's keys as JSON text to find new fields: any key survives that round trip."""
+    key = 'utm "source", [a]/~b ü'
+    write_jsonl(settings, "analytics/events/e-1.jsonl", [event("m-1", **{key: "mail"}), event("m-2")])
+
+    load(["analytics"], settings)
+
+    drift = [name for name in columns(settings, "raw_analytics", "events") if "utm" in name]
+    assert len(drift) == 1
+    assert rows(settings, f'SELECT message_id, "{drift[0]}" FROM raw_analytics.events ORDER BY 1') == [
+        ("m-1", '"mail"'),
+        ("m-2", None),
     ]
 
 
