@@ -205,6 +205,28 @@ def test_the_incremental_event_models_pick_up_events_after_an_empty_first_build(
     assert counts == [(len(EVENTS_BATCH_2),) * 3]
 
 
+def test_staging_skips_messages_it_holds_even_beside_a_null_message_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message an earlier run staged is not staged again; one bad row (a null id, which the not_null test
+    flags) must not make the run drop every new event, as `not in (select message_id ...)` would."""
+    settings = _settings_for(tmp_path, monkeypatch)
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        create_empty_raw_tables(con)
+    build = ["run", "--select", "stg_analytics__events"]
+    first = event("e1", "page", "Home", "anon-1", None, "2026-11-20 08:00:00+00")
+    append_events(settings.warehouse_path, [first], LOAD_2)
+    run_dbt(build, settings, target_path=tmp_path / "target")
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute("insert into staging.stg_analytics__events (message_id, _dlt_load_id) values (null, ?)", [LOAD_2])
+    second = event("e2", "page", "Home", "anon-1", None, "2026-11-20 08:01:00+00")
+    append_events(settings.warehouse_path, [first, second], LOAD_3)
+    run_dbt(build, settings, target_path=tmp_path / "target")
+
+    staged = "select message_id, count(*) from staging.stg_analytics__events group by all order by all"
+    assert _query(settings, staged) == [("e1", 1), ("e2", 1), (None, 1)]
+
+
 def test_the_hash_first_unique_test_reports_exactly_the_repeated_values(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

