@@ -141,11 +141,15 @@ def test_incremental_event_models_follow_a_bot_burst_and_a_week_late_event(
         # an unknown device: two sessions a day apart, nobody logged in
         event("d0", "page", "Home", "anon-4", None, "2026-11-22 08:00:00+00"),
         event("d1", "page", "Home", "anon-4", None, "2026-11-23 08:00:00+00"),
+        # 20 events in one minute: human, until the next load adds 11 more to the same minute
+        *(event(f"f{i:02d}", "page", "Home", "anon-5", None, f"2026-11-22 10:00:{i:02d}+00") for i in range(20)),
     ]
     append_events(settings.warehouse_path, second_load, LOAD_2)
     run_dbt(["run", *selection], settings, target_path=target)
     attributed = "select message_id, customer_id from intermediate.int_events_attributed"
     before_login = dict(_query(settings, attributed))
+    flags_before = dict(_query(settings, "select message_id, non_human_reason from intermediate.int_events_bot_flagged"))
+    assert flags_before["f00"] is None
     burst = [event(f"b{i:02d}", "page", "Home", "anon-3", None, f"2026-11-21 09:00:{i:02d}+00") for i in range(31)]
     # 30 minutes after m3 (2026-11-20 11:00), anon-1's last event of that day, and a week before w1
     late = event("late", "page", "Home", "anon-1", "1001", "2026-11-20 11:30:00+00")
@@ -153,7 +157,8 @@ def test_incremental_event_models_follow_a_bot_burst_and_a_week_late_event(
     login = event("d2", "identify", None, "anon-4", "1002", "2026-11-24 08:00:00+00")
     # a crawler's hit on a person's device: non-human itself, the device's sessions stay
     crawled = event("c1", "page", "Home", "anon-2", "1002", "2026-11-29 09:00:00+00", user_agent=BOT)
-    append_events(settings.warehouse_path, [*burst, late, login, crawled], LOAD_3)
+    fill = [event(f"f{i:02d}", "page", "Home", "anon-5", None, f"2026-11-22 10:00:{i:02d}+00") for i in range(20, 31)]
+    append_events(settings.warehouse_path, [*burst, *fill, late, login, crawled], LOAD_3)
     run_dbt(["run", *selection], settings, target_path=target)
     queries = {
         "flags": "select message_id, non_human_reason from intermediate.int_events_bot_flagged order by 1",
@@ -172,6 +177,7 @@ def test_incremental_event_models_follow_a_bot_burst_and_a_week_late_event(
     flags = dict(incremental["flags"])
     assert flags["h1"] is not None and flags["h1"].startswith("rate:")
     assert flags["m2"] is None  # anon-1 is untouched by anon-3's burst
+    assert all(flags[f"f{i:02d}"].startswith("rate:") for i in range(31))  # the minute of old and new events
     assert "h1" not in {row[0] for row in incremental["sessions"]}
     assert flags["c1"] is not None and "anon-2" in {row[1] for row in incremental["fct_sessions"]}
     session_of = {row[0]: row[1] for row in incremental["facts"]}

@@ -5,8 +5,9 @@
 -- Incremental on the dlt load id: a run judges the events of the loads that arrived since the last one. An
 -- event's user agent and ip never change, but its anonymous id's busiest minute only grows as events arrive:
 -- the ids with new events get their busiest minute recounted over all their events, and their earlier human
--- events are re-emitted with the rate verdict once it is over the limit. judged_at stamps the rows a run
--- (re)wrote, for the models downstream. Full refresh after changing the seeds, the var or the columns.
+-- events are re-emitted with the rate verdict when this run takes it over the limit (an id already over it
+-- had all its events judged non-human then). judged_at stamps the rows a run (re)wrote, for the models
+-- downstream. Full refresh after changing the seeds, the var or the columns.
 --
 -- It carries the event columns the models downstream read, not staging's JSON (properties, traits), urls and
 -- titles: every event model after this one copied them, and writing them was half of this model's time and a
@@ -49,6 +50,26 @@ busiest_minute as (
     group by anonymous_id
 ),
 
+{% if is_incremental() -%}
+-- ids the new events took over the limit: over it now, at or under it in the events judged before (usually
+-- none, and then this table is not scanned for their earlier events at all)
+newly_over_limit as (
+    select anonymous_id
+    from (
+        select anonymous_id, count(*) as judged_events_in_minute
+        from {{ ref('stg_analytics__events') }}
+        where anonymous_id in (
+            select anonymous_id from busiest_minute
+            where max_events_per_minute > {{ var('bot_max_events_per_minute') }}
+        )
+            and not {{ newer_dlt_loads_than_this() }}
+        group by anonymous_id, {{ dbt.date_trunc('minute', 'occurred_at') }}
+    ) as judged_per_minute
+    group by anonymous_id
+    having max(judged_events_in_minute) <= {{ var('bot_max_events_per_minute') }}
+),
+{%- endif %}
+
 user_agent_matches as (
     select agents.user_agent, min(user_agent_rules.traffic_kind || ': ' || user_agent_rules.reason) as reason
     from (select distinct user_agent from {{ new_events }}) as agents
@@ -83,7 +104,7 @@ left join busiest_minute on events.anonymous_id = busiest_minute.anonymous_id
 {% if is_incremental() %}
 union all
 
--- earlier human events of an anonymous id whose new events took its busiest minute over the limit
+-- the earlier human events of the ids the new events took over the limit
 select
     {%- for column in adapter.get_columns_in_relation(this) if column.name not in ('non_human_reason', 'judged_at') %}
     earlier.{{ adapter.quote(column.name) }},
@@ -91,7 +112,6 @@ select
     {{ rate_reason }} as non_human_reason,
     {{ run_started_timestamp() }} as judged_at
 from {{ this }} as earlier
-inner join busiest_minute on earlier.anonymous_id = busiest_minute.anonymous_id
 where earlier.non_human_reason is null
-    and busiest_minute.max_events_per_minute > {{ var('bot_max_events_per_minute') }}
+    and earlier.anonymous_id in (select anonymous_id from newly_over_limit)
 {% endif %}
