@@ -31,7 +31,7 @@ from typing import Any
 import dlt
 import duckdb  # imported before timing: read_json is timed warm, like the load
 
-from ingestion.landing import LANDING_SUFFIXES
+from ingestion.landing import is_landing_file
 from ingestion.pipelines import load, make_pipeline
 from ingestion.settings import Settings, get_settings
 
@@ -40,9 +40,9 @@ READ_BLOCK = 16 * 1024 * 1024
 
 def events_load_vs_read_json(events_dir: Path, workdir: Path, repeats: int = 3) -> dict[str, Any]:
     """Load the events files of `events_dir` both ways in `workdir`; returns rows, seconds and their ratio."""
-    files = sorted(p for p in Path(events_dir).iterdir() if p.is_file() and p.suffix in LANDING_SUFFIXES)
+    files = sorted(p for p in Path(events_dir).iterdir() if is_landing_file(p))
     if not files:
-        raise ValueError(f"no event files (*.jsonl, *.json) in {events_dir}")
+        raise ValueError(f"no event files (*.jsonl, *.json, gzipped or not) in {events_dir}")
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1, not {repeats}")
     workdir = Path(workdir)

@@ -28,6 +28,11 @@ hash of the first and of the last consumed 4 KiB. An unchanged file is skipped a
 that grew is read from where it stopped (line numbers continue); a file that shrank or whose hashes changed
 was replaced and is read again from the start (keys make that harmless). The state is committed by dlt
 together with the load package, so a crash never records a file as read without its rows.
+
+Gzip-compressed files (`*.jsonl.gz`, `*.json.gz`: Segment's S3 exports, bulk exports) are read the same way:
+their bytes consumed are compressed bytes, and a grown file is decompressed again and its lines already
+read are skipped. A stream that ends early is a file still being written (its complete lines are read now);
+one that is corrupt is read up to the damage, and the damage is quarantined with its line number and reason.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ import logging
 import os
 import shutil
 import tempfile
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -78,6 +84,10 @@ FLUSH_BYTES = 1024 * 1024 * 1024
 """Bytes of input per parquet file handed to dlt (its rows wait in the reader's DuckDB, which spills)."""
 HASH_BYTES = 4096
 LANDING_SUFFIXES = (".jsonl", ".json")
+"""Landing files hold JSON lines or one JSON document; either may also be gzip-compressed (`.jsonl.gz`)."""
+GZIP_SUFFIX = ".gz"
+_INFLATE_STEP = 1024 * 1024
+"""Compressed bytes inflated per call: the most a corrupt gzip member loses beyond its damage."""
 SCHEMA_CONTRACT = {"tables": "evolve", "columns": "evolve", "data_type": "freeze"}
 """New tables and columns are welcome (drift); an existing column never changes type."""
 
@@ -111,6 +121,10 @@ class Chunk:
     first_line: int = 1
     from_file: bool = True
     """Lineage columns `_source_file`/`_source_line` are filled for files and null for API pages."""
+    damage: str | None = None
+    """Why the file could not be read past these lines (a corrupt gzip stream); quarantined at the next line."""
+    damaged_text: bytes = b""
+    """What was decoded of the line the damage cut off (kept in the quarantine row)."""
 
     @cached_property
     def ends(self) -> np.ndarray:
@@ -211,14 +225,51 @@ def records_to_lines(records: Iterable[Any]) -> bytes:
 
 def is_document(path: Path, data: bytes) -> bool:
     """A `.json` file, or any file starting with `[`, holds one document instead of lines."""
-    return path.suffix == ".json" or data.lstrip()[:1] == b"["
+    return landing_suffix(path) == ".json" or data.lstrip()[:1] == b"["
+
+
+def landing_suffix(path: Path) -> str | None:
+    """`.jsonl` or `.json` for a landing file's name, gzip-compressed or not; None for any other file."""
+    suffix = Path(path.stem).suffix if is_gzip(path) else path.suffix
+    return suffix if suffix in LANDING_SUFFIXES else None
+
+
+def is_gzip(path: Path) -> bool:
+    return path.suffix == GZIP_SUFFIX
+
+
+def is_landing_file(path: Path) -> bool:
+    return path.is_file() and landing_suffix(path) is not None
 
 
 def landing_files(directory: Path) -> list[Path]:
     """Landing files of one entity in delivery order (names sort in delivery order, contract section 1)."""
     if not directory.is_dir():
         return []
-    return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix in LANDING_SUFFIXES)
+    return sorted(p for p in directory.iterdir() if is_landing_file(p))
+
+
+def gunzip(raw: bytes) -> tuple[bytes, str | None]:
+    """What the gzip bytes `raw` decompress to, and why the reading stopped early (None: it did not).
+
+    Members are read one after the other (a gzip file may be several, concatenated). A stream that just ends
+    early is a file still being written: what it holds so far is returned, with no reason. Bytes that are not
+    gzip, or a corrupt member, stop the reading at the damage, with zlib's reason.
+    """
+    out: list[bytes] = []
+    rest = memoryview(raw)
+    while len(rest) and any(rest[: min(len(rest), 64)]):  # trailing zero padding is not another member
+        inflate = zlib.decompressobj(31)  # 31: a gzip header and trailer around the deflate stream
+        try:
+            while len(rest) and not inflate.eof:
+                step = rest[:_INFLATE_STEP]
+                out.append(inflate.decompress(step))
+                rest = rest[len(step) - len(inflate.unused_data) :]
+        except zlib.error as error:
+            return b"".join(out), f"not a valid gzip stream: {error}"
+        if not inflate.eof:
+            break  # ends early: still being written
+    return b"".join(out), None
 
 
 def read_landing(
@@ -239,7 +290,7 @@ def read_landing(
             chunk, mark = _new_chunk(path, landing_dir, seen.get(_relative(path, landing_dir)), spec)
             if mark is not None:
                 marks[chunk.origin] = mark
-                if chunk.data:
+                if chunk.data or chunk.damage:
                     yield chunk
 
     try:
@@ -374,7 +425,9 @@ def _new_chunk(
     resume = resume_point(path, mark)
     if resume is None:
         return Chunk(origin, b""), None
-    offset, lines = resume if path.suffix != ".json" else (0, 0)
+    offset, lines = resume if landing_suffix(path) != ".json" else (0, 0)
+    if is_gzip(path):
+        return _new_gzip_chunk(path, origin, offset, lines, spec)
     with path.open("rb") as f:
         f.seek(offset)
         data = f.read()
@@ -384,6 +437,31 @@ def _new_chunk(
             return Chunk(origin, records_to_lines(records)), file_mark(path, len(data), len(records))
     chunk = Chunk(origin, split_complete(data), lines + 1)
     return chunk, file_mark(path, offset + len(chunk.data), lines + len(chunk.ends))
+
+
+def _new_gzip_chunk(
+    path: Path, origin: str, offset: int, lines: int, spec: TableSpec
+) -> tuple[Chunk, dict[str, Any] | None]:
+    """`_new_chunk` of a gzip file: all of it is decompressed, and the `lines` already read are skipped.
+
+    The mark counts compressed bytes, so a file that grew (a writer appending) is recognised as grown."""
+    raw = path.read_bytes()
+    data, damage = gunzip(raw)
+    if offset == 0 and not damage and is_document(path, data):
+        records = document_records(data, spec.envelope_keys)
+        if records is not None:
+            return Chunk(origin, records_to_lines(records)), file_mark(path, len(raw), len(records))
+    if lines:
+        ends = line_ends(data)
+        data = data[ends[lines - 1] :] if len(ends) >= lines else b""
+    complete = split_complete(data)
+    if damage is None:
+        chunk = Chunk(origin, complete, lines + 1)
+    else:
+        log.warning("%s: %s; the lines before the damage are read, the damage is quarantined", path, damage)
+        chunk = Chunk(origin, complete, lines + 1, damage=damage, damaged_text=data[len(complete) :])
+    # a stream that ends early holds its incomplete last line back: the mark stays on the last complete one
+    return chunk, file_mark(path, len(raw), lines + len(chunk.ends))
 
 
 # --------------------------------------------------------------------------------------------- the target
@@ -514,6 +592,7 @@ class RecordReader:
         self._batches += 1
         lines = _lines_table(chunks)
         if lines.num_rows == 0:
+            self._stage_quarantine_rows(_damage_rows(chunks))
             return
         origins = pa.table(
             {
@@ -539,7 +618,7 @@ class RecordReader:
             self._drop_what_the_destination_has()
             for i, child in enumerate(self.spec.children):
                 self._stage_child(i, child)
-            self._stage_quarantine(lines)
+            self._stage_quarantine(lines, chunks)
             kept_typed = self._stage_root()
         finally:
             if not kept_typed:
@@ -841,20 +920,26 @@ class RecordReader:
         ).fetchone()
         self.counts.clearing_markers[child.table] = self.counts.clearing_markers.get(child.table, 0) + markers
 
-    def _stage_quarantine(self, lines: pa.Table) -> None:
+    def _stage_quarantine(self, lines: pa.Table, chunks: Sequence[Chunk]) -> None:
+        """The batch's bad lines with their reasons, and where a damaged file could not be read further."""
         rows = self._con.execute("""
             SELECT b.rid, o.origin, l.line_no, b.reason
             FROM bad b JOIN src l USING (rid) JOIN origins o USING (file_idx) ORDER BY b.rid
         """).fetchall()
-        self.counts.quarantined += len(rows)
         raw = lines.column("line")
+        bad = [(origin, line_no, raw[rid].as_py(), reason) for rid, origin, line_no, reason in rows]
+        self._stage_quarantine_rows(bad + _damage_rows(chunks))
+
+    def _stage_quarantine_rows(self, rows: list[tuple[str, int, bytes, str]]) -> None:
+        """Stage (source file, source line, raw bytes, reason) rows for the quarantine table."""
+        self.counts.quarantined += len(rows)
         now = datetime.now(UTC)
         table = pa.table(
             {
-                "source_file": pa.array([r[1] for r in rows], pa.string()),
-                "source_line": pa.array([r[2] for r in rows], pa.int64()),
+                "source_file": pa.array([r[0] for r in rows], pa.string()),
+                "source_line": pa.array([r[1] for r in rows], pa.int64()),
                 "resource": pa.array([self.resource] * len(rows), pa.string()),
-                "raw_line": pa.array([_raw_text(raw[r[0]].as_py()) for r in rows], pa.string()),
+                "raw_line": pa.array([_raw_text(r[2]) for r in rows], pa.string()),
                 "reason": pa.array([r[3] for r in rows], pa.string()),
                 "quarantined_at": pa.array([now] * len(rows), pa.timestamp("us", tz="UTC")),
             }
@@ -1047,6 +1132,16 @@ def _summed(column: Column) -> tuple[str, str]:
         f"THEN {_lit(column.name + ': a value is not a ' + column.type.value)} END"
     )
     return value, check
+
+
+def _damage_rows(chunks: Sequence[Chunk]) -> list[tuple[str, int, bytes, str]]:
+    """A quarantine row per damaged chunk: at the line after its last readable one, with what was decoded of
+    that line and why the file could not be read further."""
+    return [
+        (c.origin, c.first_line + len(c.ends), c.damaged_text, c.damage)
+        for c in chunks
+        if c.damage is not None
+    ]
 
 
 def _raw_text(raw: bytes) -> str:

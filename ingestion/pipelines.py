@@ -232,7 +232,7 @@ def _table_counts(pipeline: dlt.Pipeline, system: str, connection: duckdb.DuckDB
     for counts in dropped.values():
         for table, count in counts.get("clearing_markers", {}).items():
             markers[table] = markers.get(table, 0) + count
-    return [
+    counts = [
         TableCount(
             system=system,
             table=table,
@@ -244,6 +244,13 @@ def _table_counts(pipeline: dlt.Pipeline, system: str, connection: duckdb.DuckDB
         )
         for table in tables
     ]
+    # a resource none of whose lines has ever loaded has no table yet, but its quarantined lines are reported
+    counts += [
+        TableCount(system=system, table=resource, loaded=0, quarantined=n, total=0)
+        for resource, n in sorted(quarantined.items())
+        if resource not in totals
+    ]
+    return counts
 
 
 def _dropped_by_resource(pipeline: dlt.Pipeline, system: str, load_ids: list[str]) -> dict[str, dict[str, Any]]:

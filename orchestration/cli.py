@@ -57,6 +57,9 @@ def generate(
         list[str] | None,
         typer.Option(help="Override a dirt rate, e.g. --rate invalid_email=0.05 (repeatable; see DirtRates)"),
     ] = None,
+    gzip: Annotated[
+        bool, typer.Option("--gzip", help="Write gzip-compressed parts (*.jsonl.gz), a ninth of the disk.")
+    ] = False,
 ) -> None:
     """Write realistic, dirty landing files (HubSpot, Shopify, Segment shapes) and ground truth in _truth/."""
     from demo_data.dirt import DirtRates, parse_rate_options
@@ -69,7 +72,7 @@ def generate(
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--rate") from error
     config = GeneratorConfig(
-        customers=customers, days=days, seed=seed, increment=increment, as_of=as_of, rates=rates
+        customers=customers, days=days, seed=seed, increment=increment, as_of=as_of, rates=rates, gzip=gzip
     )
     try:
         result = run_generator(config, out_dir, console=console)

@@ -71,3 +71,15 @@ def test_load_while_another_process_writes_the_warehouse_says_so(isolated_env: S
     assert "Not loaded" in said and "in use by another process" in said
     assert f"PID {holder.pid}" in said  # DuckDB names the process that holds the lock
     assert "Traceback" not in said
+
+
+def test_generate_gzip_writes_compressed_parts_that_load(isolated_env: Settings) -> None:
+    from ingestion.pipelines import load
+
+    result = runner.invoke(app, ["generate", "--customers", "30", "--days", "3", "--gzip"])
+    assert result.exit_code == 0, result.output
+    parts = sorted(isolated_env.landing_dir.glob("*/*/*-b0000-p0000.jsonl*"))
+    assert parts and all(p.name.endswith(".jsonl.gz") for p in parts)
+
+    summary = load(["crm"], isolated_env)
+    assert summary.table("crm", "contacts").loaded > 0

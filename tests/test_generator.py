@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import math
 import re
 import shutil
 from collections import Counter, defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -161,6 +163,24 @@ def test_same_seed_and_as_of_give_byte_identical_files(tmp_path: Path) -> None:
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file())
     assert all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)
+
+
+def test_gzip_parts_hold_the_same_lines_and_a_new_base_removes_them(tmp_path: Path) -> None:
+    config = GeneratorConfig(customers=60, days=7, seed=5, as_of=AS_OF, part_lines=500)
+    generate(config, tmp_path / "plain")
+    generate(replace(config, gzip=True), tmp_path / "gz")
+    generate(replace(config, gzip=True), tmp_path / "gz-again")
+
+    plain = sorted(p.relative_to(tmp_path / "plain") for p in (tmp_path / "plain").rglob("*.jsonl"))
+    zipped = sorted(p.relative_to(tmp_path / "gz") for p in (tmp_path / "gz").rglob("*.jsonl.gz"))
+    assert len(plain) > 6 and [Path(f"{p}.gz") for p in plain] == zipped
+    assert not list((tmp_path / "gz").rglob("*.jsonl"))
+    for part in plain:
+        zipped_bytes = (tmp_path / "gz" / f"{part}.gz").read_bytes()
+        assert gzip.decompress(zipped_bytes) == (tmp_path / "plain" / part).read_bytes()
+        assert zipped_bytes == (tmp_path / "gz-again" / f"{part}.gz").read_bytes()
+    generate(config, tmp_path / "gz")  # a new plain base in the same directory replaces the gzip parts
+    assert not list((tmp_path / "gz").rglob("*.jsonl.gz"))
 
 
 def test_a_different_seed_gives_different_data(tmp_path: Path) -> None:

@@ -60,6 +60,8 @@ class GeneratorConfig:
     """Dirt rates (default DirtRates()); an increment always reuses the base generation's rates."""
     part_lines: int = 100_000
     """Lines per part file before a new part starts."""
+    gzip: bool = False
+    """Write `.jsonl.gz` parts instead of `.jsonl` (the same lines; how the files travel, not what they say)."""
     new_people_share: float = 0.01
     """Persons added by each increment, as a share of those existing (fixed by the base generation)."""
     change_share: float = 0.01
@@ -113,7 +115,7 @@ def generate(config: GeneratorConfig, out_dir: Path, console: Console | None = N
     rates = DirtRates(**manifest["rates"])
     timeline = _timeline(manifest)
     batch = config.increment
-    outputs = Outputs(out_dir, batch, manifest["part_lines"])
+    outputs = Outputs(out_dir, batch, manifest["part_lines"], config.gzip)
     run = _Batch(
         seed=manifest["seed"],
         batch=batch,

@@ -1,13 +1,15 @@
 """Output: rotating JSON-lines parts per entity, ground-truth CSVs and the manifest.
 
 Everything is written through buffered handles as it is produced (constant memory at any scale). File names
-sort in delivery order, as docs/contracts.md section 1 requires: `<entity>-b<batch:04d>-p<part:04d>.jsonl`.
+sort in delivery order, as docs/contracts.md section 1 requires: `<entity>-b<batch:04d>-p<part:04d>.jsonl`, or
+`.jsonl.gz` when gzip-compressed (as Segment's S3 exports arrive; a ninth of the disk).
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import zlib
 from pathlib import Path
 from typing import IO, Any
 
@@ -39,20 +41,43 @@ TRUTH_HEADERS: dict[str, tuple[str, ...]] = {
     ),
 }
 _BUFFER_BYTES = 1 << 20
+GZIP_LEVEL = 1
+"""zlib level of gzip parts: level 1 compresses the generator's JSON ~9x at a fifth of level 6's cost."""
+
+
+class _GzipHandle:
+    """A binary file handle that writes one gzip member: no name and no time in the header, so the same input
+    gives byte-identical files, and the buffer is compressed in 1 MiB steps."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = path.open("wb")
+        self._deflate = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # 31: gzip header and trailer
+        self._buffer = bytearray()
+
+    def write(self, data: bytes) -> None:
+        self._buffer += data
+        if len(self._buffer) >= _BUFFER_BYTES:
+            self._file.write(self._deflate.compress(self._buffer))
+            self._buffer.clear()
+
+    def close(self) -> None:
+        self._file.write(self._deflate.compress(self._buffer) + self._deflate.flush())
+        self._file.close()
 
 
 class PartWriter:
     """JSON lines for one entity and batch, starting a new part file every `part_lines` lines."""
 
-    def __init__(self, directory: Path, entity: str, batch: int, part_lines: int) -> None:
+    def __init__(self, directory: Path, entity: str, batch: int, part_lines: int, gzip: bool = False) -> None:
         self.directory = directory
         self.entity = entity
         self.batch = batch
         self.part_lines = part_lines
+        self.gzip = gzip
         self.rows = 0
         self._part = -1
         self._lines_in_part = 0
-        self._handle: IO[bytes] | None = None
+        self._handle: IO[bytes] | _GzipHandle | None = None
 
     def write(self, record: dict[str, Any]) -> None:
         self.write_line(orjson.dumps(record))
@@ -71,7 +96,10 @@ class PartWriter:
         self._part += 1
         self._lines_in_part = 0
         path = self.directory / f"{self.entity}-b{self.batch:04d}-p{self._part:04d}.jsonl"
-        self._handle = path.open("wb", buffering=_BUFFER_BYTES)
+        if self.gzip:
+            self._handle = _GzipHandle(path.with_name(path.name + ".gz"))
+        else:
+            self._handle = path.open("wb", buffering=_BUFFER_BYTES)
 
     def close(self) -> None:
         if self._handle is not None:
@@ -101,12 +129,12 @@ class TruthWriter:
 class Outputs:
     """All writers of one batch, opened together and closed together."""
 
-    def __init__(self, out_dir: Path, batch: int, part_lines: int) -> None:
+    def __init__(self, out_dir: Path, batch: int, part_lines: int, gzip: bool = False) -> None:
         self.parts: dict[str, PartWriter] = {}
         for entity, subdir in ENTITY_DIRS.items():
             directory = out_dir / subdir
             directory.mkdir(parents=True, exist_ok=True)
-            self.parts[entity] = PartWriter(directory, entity, batch, part_lines)
+            self.parts[entity] = PartWriter(directory, entity, batch, part_lines, gzip)
         truth = out_dir / TRUTH_DIR
         truth.mkdir(parents=True, exist_ok=True)
         self.identity = TruthWriter(truth / "identity.csv")
@@ -128,8 +156,9 @@ def remove_generation(out_dir: Path) -> None:
     """Delete the files an earlier generation wrote here (and only those), so a new base does not mix
     with it."""
     for subdir in ENTITY_DIRS.values():
-        for path in (out_dir / subdir).glob("*-b[0-9][0-9][0-9][0-9]-p[0-9][0-9][0-9][0-9].jsonl"):
-            path.unlink()
+        for pattern in ("*.jsonl", "*.jsonl.gz"):
+            for path in (out_dir / subdir).glob("*-b[0-9][0-9][0-9][0-9]-p[0-9][0-9][0-9][0-9]" + pattern[1:]):
+                path.unlink()
     for name in (*TRUTH_HEADERS, MANIFEST):
         (out_dir / TRUTH_DIR / name).unlink(missing_ok=True)
 
