@@ -148,7 +148,8 @@ def test_incremental_event_models_follow_a_bot_burst_and_a_week_late_event(
     run_dbt(["run", *selection], settings, target_path=target)
     attributed = "select message_id, customer_id from intermediate.int_events_attributed"
     before_login = dict(_query(settings, attributed))
-    flags_before = dict(_query(settings, "select message_id, non_human_reason from intermediate.int_events_bot_flagged"))
+    flagged = "select message_id, non_human_reason from intermediate.int_events_bot_flagged"
+    flags_before = dict(_query(settings, flagged))
     assert flags_before["f00"] is None
     burst = [event(f"b{i:02d}", "page", "Home", "anon-3", None, f"2026-11-21 09:00:{i:02d}+00") for i in range(31)]
     # 30 minutes after m3 (2026-11-20 11:00), anon-1's last event of that day, and a week before w1
