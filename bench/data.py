@@ -11,17 +11,19 @@ import json
 import os
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 from bench.scales import AS_OF, Scale
 
 READY = "bench-ready.json"
-_BATCH = re.compile(r"-b(\d{4})-p\d{4}\.jsonl$")
+_BATCH = re.compile(r"-b(\d{4})-p\d{4}\.jsonl(\.gz)?$")
 
 
 def cache_dir(work: Path, scale: Scale, seed: int) -> Path:
     """Where the landing files of `scale` and `seed` are kept between runs."""
-    return work / "data" / f"{scale.name}-c{scale.customers}-d{scale.days}-s{seed}-{AS_OF:%Y%m%d}"
+    gzip = "-gz" if scale.gzip else ""
+    return work / "data" / f"{scale.name}-c{scale.customers}-d{scale.days}-s{seed}-{AS_OF:%Y%m%d}{gzip}"
 
 
 def is_cached(work: Path, scale: Scale, seed: int) -> bool:
@@ -37,13 +39,9 @@ def generate_cached(work: Path, scale: Scale, seed: int) -> dict[str, object]:
     if ready.exists():
         return {**json.loads(ready.read_text()), "cached": True}
     shutil.rmtree(target, ignore_errors=True)
-    base = generate(GeneratorConfig(customers=scale.customers, days=scale.days, seed=seed, as_of=AS_OF), target)
-    increment = generate(
-        GeneratorConfig(
-            customers=scale.customers, days=scale.days, seed=seed, increment=1, as_of=scale.increment_as_of
-        ),
-        target,
-    )
+    config = GeneratorConfig(customers=scale.customers, days=scale.days, seed=seed, as_of=AS_OF, gzip=scale.gzip)
+    base = generate(config, target)
+    increment = generate(replace(config, increment=1, as_of=scale.increment_as_of), target)
     summary = {
         "base_rows": base.rows,
         "increment_rows": increment.rows,
@@ -60,7 +58,7 @@ def add_batch(source: Path, landing: Path, batch: int, systems: tuple[str, ...] 
     Ground truth is left out; files already in `landing` are left as they are.
     """
     added = []
-    for file in sorted(source.glob("*/*/*.jsonl")):
+    for file in sorted(source.glob("*/*/*.jsonl*")):
         system = file.parts[-3]
         if system.startswith("_") or (systems is not None and system not in systems):
             continue

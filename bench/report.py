@@ -220,6 +220,10 @@ def markdown(
             notes.append(f"- {scale}: dbt memory_limit {info['dbt_memory_limit']}")
         if info.get("events_measured_by"):
             notes.append(f"- {scale}: events figures measured by {info['events_measured_by']}")
+        if info.get("landing", "").startswith("gzip"):
+            notes.append(f"- {scale}: landing files gzip-compressed; DuckDB's read_json reads the same files")
+        if info.get("not_run"):
+            notes.append(f"- {scale}: not run: {info['not_run']}")
     if notes:
         lines += ["", "## Notes", "", *notes]
     return "\n".join(lines) + "\n"

@@ -19,6 +19,10 @@ class Scale:
     name: str
     customers: int
     days: int = DAYS
+    gzip: bool = False
+    """Landing files as `.jsonl.gz` (a ninth of the disk); both sides of the events comparison read them."""
+    first_build_only: bool = False
+    """Stop after the first `dbt build`: no raw-SQL copy of the warehouse, no increment, no full refresh."""
 
     @property
     def increment_as_of(self) -> datetime:
@@ -30,8 +34,13 @@ SCALES: dict[str, Scale] = {
     "toy": Scale("toy", customers=300, days=10),
     "small": Scale("small", customers=10_000),
     "medium": Scale("medium", customers=100_000),
-    "large": Scale("large", customers=1_000_000),
+    "large": Scale("large", customers=1_000_000, gzip=True, first_build_only=True),
 }
-"""`toy` is for the harness's own smoke test; `large` runs only when asked (`--scales large`)."""
+"""`toy` is for the harness's own smoke test; `large` runs only when asked (`--scales large`).
+
+`large` is what the issue asks of it: that the whole chain completes on this machine's 24 GiB. Its 90 GB of
+JSON would not fit the disk beside a warehouse of ~60 GB, so its landing files are gzip-compressed (~10 GB),
+and it stops after the first build: the raw-SQL reference needs a second copy of the warehouse, and the
+increment and full refresh would rewrite it again."""
 
 DEFAULT_SCALES = ("small", "medium")

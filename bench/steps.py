@@ -77,7 +77,7 @@ def step_read_json(params: dict[str, Any]) -> dict[str, Any]:
     """DuckDB's own read of the events files into a table of a new database file: the physical limit."""
     database = Path(params["database"])
     database.unlink(missing_ok=True)
-    pattern = str(Path(params["events_dir"]) / "*.jsonl")
+    pattern = str(Path(params["events_dir"]) / "*.jsonl*")  # gzip files too: DuckDB reads them by their suffix
     connection = reference_connection(database)
     try:
         began = time.perf_counter()

@@ -6,6 +6,7 @@ These check the harness, not the speed: speed goals live in `make bench`, never 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -15,7 +16,7 @@ from bench import rawsql
 from bench.__main__ import main
 from bench.data import add_batch, cache_dir, generate_cached, is_cached
 from bench.report import collector_verdict, goal_rows, markdown, merge_results
-from bench.runner import COLLECTOR_KEY, FIGURE_KEYS, ScaleRun, _figures, identity_seconds
+from bench.runner import COLLECTOR_KEY, FIGURE_KEYS, ScaleRun, _figures, _measure, identity_seconds
 from bench.scales import SCALES
 from bench.steps import dbt_duckdb_settings
 
@@ -65,6 +66,43 @@ def test_a_step_runs_in_a_subprocess_and_reports_its_peak_rss(toy_cache: Path, t
     assert 0 < result["peak_rss_gib"] < 4
     assert result["wall_s"] >= result["seconds"] > 0
     assert not (tmp_path / "rj.duckdb").exists(), "the reference database is removed after the measurement"
+
+
+def test_a_gzip_scale_caches_compressed_parts_that_read_json_reads(toy_cache: Path, tmp_path: Path) -> None:
+    gz = replace(TOY, gzip=True)
+    generate_cached(tmp_path / "work", gz, seed=7)
+    plain_parts = add_batch(cache_dir(toy_cache, TOY, seed=7), tmp_path / "plain", 0, systems=("analytics",))
+    gz_parts = add_batch(cache_dir(tmp_path / "work", gz, seed=7), tmp_path / "gz", 0, systems=("analytics",))
+    run = ScaleRun(gz, tmp_path, seed=7, log=lambda _: None)
+
+    counts = [
+        run.step("read_json", "read_json", {"events_dir": str(d / "analytics" / "events"), "database": str(db)})
+        for d, db in ((tmp_path / "plain", tmp_path / "p.duckdb"), (tmp_path / "gz", tmp_path / "g.duckdb"))
+    ]
+
+    assert gz_parts and all(p.name.endswith(".jsonl.gz") for p in gz_parts)
+    assert [p.name + ".gz" for p in plain_parts] == [p.name for p in gz_parts]
+    assert counts[0]["rows"] == counts[1]["rows"] > 0
+
+
+def test_a_first_build_only_scale_stops_after_the_first_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ran: list[str] = []
+
+    def step(self: ScaleRun, label: str, name: str, params: dict, root: Path | None = None) -> dict:
+        ran.append(label)
+        return {"seconds": 1.0, "rows": 1, "tables": {}, "peak_rss_gib": 0.1, "nodes": {}}
+
+    monkeypatch.setattr(ScaleRun, "step", step)
+    run = ScaleRun(replace(TOY, first_build_only=True), tmp_path, seed=7, log=lambda _: None)
+    run.root.mkdir(parents=True)
+
+    _measure(run, use_ingestion_bench=False, freshness=True)
+
+    assert ran == [
+        "generate", "duckdb read_json", "events load", "entity first load", "dbt parse", "dbt build",
+        "identity records",
+    ]  # fmt: skip
+    assert not (run.root / "rawsql").exists(), "no copy of the raw warehouse is made for a reference not run"
 
 
 def test_compiled_sql_is_replayed_in_dependency_order_with_tests(tmp_path: Path) -> None:
