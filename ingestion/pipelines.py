@@ -120,6 +120,7 @@ def make_pipeline(
         raise ValueError(f"unknown system {system!r}: expected one of {', '.join(SYSTEMS)}")
     settings = settings or get_settings()
     _require_lineage_columns()
+    _drop_loaded_files()
     _make_warehouse_dirs(settings)  # also when dlt opens the file itself
     return dlt.pipeline(
         pipeline_name=system,
@@ -203,6 +204,14 @@ def _require_lineage_columns() -> None:
     not add them again, which would also make it rewrite every file in normalize."""
     os.environ["NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID"] = "false"
     os.environ["NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID"] = "false"
+
+
+def _drop_loaded_files() -> None:
+    """dlt keeps the files of every loaded package by default: each load's parquet, about the size of its input,
+    forever, and with it the rows of people erased since. Once loaded they are in the warehouse; a package with
+    a failed job keeps its files (dlt), and a pending one is finished from them. `LOAD__DELETE_COMPLETED_JOBS`
+    set in the environment still decides."""
+    os.environ.setdefault("LOAD__DELETE_COMPLETED_JOBS", "true")
 
 
 def _table_counts(pipeline: dlt.Pipeline, system: str, connection: duckdb.DuckDBPyConnection) -> list[TableCount]:

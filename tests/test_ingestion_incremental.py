@@ -233,3 +233,15 @@ def test_load_jobs_of_one_table_run_one_after_the_other(
     events = sorted((start, end) for table, start, end in spans if table == "events")
     assert len(events) == 4
     assert all(end <= next_start for (_, end), (next_start, _) in itertools.pairwise(events))
+
+
+def test_a_loaded_package_keeps_no_copy_of_the_rows(settings: Settings) -> None:  # noqa: F811
+    """dlt's default keeps every loaded parquet file (the input's size per run, erased people's rows too)."""
+    write_jsonl(settings, CONTACTS.format(0), [contact("1", "2024-01-02T00:00:00Z", "a@x.com")])
+    write_jsonl(settings, "analytics/events/e.jsonl", [event("m-1")])
+
+    load(["crm", "analytics"], settings)
+
+    assert rows(settings, "SELECT count(*) FROM raw_crm.contacts") == [(1,)]
+    assert list(settings.pipelines_dir.rglob("loaded/*/package_completed.json")), "the packages are there"
+    assert not [p for p in settings.pipelines_dir.rglob("*") if p.suffix in (".parquet", ".jsonl", ".gz")]
