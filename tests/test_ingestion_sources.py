@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from ingestion import landing
 from ingestion.pipelines import load
 from ingestion.settings import Settings, get_settings
 
@@ -209,6 +210,24 @@ def test_redelivered_message_is_loaded_once(settings: Settings) -> None:
         ("m-1", 1),
         ("m-2", 1),
         ("m-3", 1),
+    ]
+
+
+def test_a_message_redelivered_in_a_later_batch_of_the_same_run_is_loaded_once(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each file its own batch: the second batch must drop what the first one of this run already kept."""
+    monkeypatch.setattr(landing, "BATCH_BYTES", 1)
+    write_jsonl(settings, "analytics/events/events-1.jsonl", [event("m-1"), event("m-2")])
+    write_jsonl(settings, "analytics/events/events-2.jsonl", [event("m-2", userId="later"), event("m-3")])
+
+    summary = load(["analytics"], settings)
+
+    assert (summary.table("analytics", "events").loaded, summary.table("analytics", "events").duplicates) == (3, 1)
+    assert rows(settings, "SELECT message_id, user_id, _source_file FROM raw_analytics.events ORDER BY 1") == [
+        ("m-1", None, "analytics/events/events-1.jsonl"),
+        ("m-2", None, "analytics/events/events-1.jsonl"),
+        ("m-3", None, "analytics/events/events-2.jsonl"),
     ]
 
 
