@@ -218,6 +218,9 @@ def markdown(
             notes.append(f"- {scale}: the run stopped early: {info['error'].splitlines()[0]}")
         if info.get("dbt_memory_limit"):
             notes.append(f"- {scale}: dbt memory_limit {info['dbt_memory_limit']}")
+        compression = info.get("dbt_disabled_compression_methods")
+        if compression and not compression.startswith("profile default"):
+            notes.append(f"- {scale}: dbt's disabled_compression_methods {compression}")
         if info.get("events_measured_by"):
             notes.append(f"- {scale}: events figures measured by {info['events_measured_by']}")
         if info.get("landing", "").startswith("gzip"):

@@ -81,8 +81,8 @@ class ScaleRun:
         return self.run_dir / "landing"
 
     def env(self, root: Path) -> dict[str, str]:
-        """The product's settings pointed into `root` (never the default data paths)."""
-        return {
+        """The product's settings pointed into `root` (never the default data paths), and the scale's own."""
+        env = {
             **os.environ,
             "LANDING_DIR": str(self.landing),
             "WAREHOUSE_PATH": str(root / "warehouse.duckdb"),
@@ -90,6 +90,9 @@ class ScaleRun:
             "DLT_PIPELINES_DIR": str(root / ".dlt"),
             "DAGSTER_HOME": str(root / "dagster_home"),
         }
+        if self.scale.dbt_disabled_compression_methods is not None:
+            env["DBT_DISABLED_COMPRESSION_METHODS"] = self.scale.dbt_disabled_compression_methods
+        return env
 
     def step(self, label: str, name: str, params: dict[str, Any], root: Path | None = None) -> dict[str, Any]:
         """Run step `name` in a subprocess; its result (with wall seconds and peak RSS) is kept under `label`."""
@@ -177,6 +180,7 @@ def run_scale(
         "generated": {k: v for k, v in steps.get("generate", {}).items() if k not in ("peak_rss_gib", "wall_s")},
         "events_measured_by": "ingestion.bench" if use_ingestion_bench else "bench.steps (read_json, load)",
         "dbt_memory_limit": os.environ.get("DBT_MEMORY_LIMIT") or "profile default (2GB)",
+        "dbt_disabled_compression_methods": _compression(run.env(run.run_dir)),
         "identity_records": steps.get("identity records", {}).get("records"),
         "identity_customers": steps.get("identity records", {}).get("customers"),
         "dbt_failed_nodes": sorted({n for label in DBT_STEPS for n in steps.get(label, {}).get("failed", [])}),
@@ -306,6 +310,13 @@ def _events(run: ScaleRun, source: Path, use_ingestion_bench: bool) -> dict[str,
         "duckdb_read_json_s": reference["seconds"],
         "events_load_ratio_vs_duckdb": _ratio(load["seconds"], reference["seconds"]),
     }
+
+
+def _compression(env: dict[str, str]) -> str:
+    """What dbt's profile gets as disabled_compression_methods in this run, in words."""
+    if "DBT_DISABLED_COMPRESSION_METHODS" not in env:
+        return "profile default (fsst)"
+    return env["DBT_DISABLED_COMPRESSION_METHODS"] or "none (DuckDB's default, FSST on)"
 
 
 def identity_seconds(nodes: dict[str, float]) -> float:

@@ -6,6 +6,7 @@ These check the harness, not the speed: speed goals live in `make bench`, never 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -103,6 +104,16 @@ def test_a_first_build_only_scale_stops_after_the_first_build(tmp_path: Path, mo
         "identity records",
     ]  # fmt: skip
     assert not (run.root / "rawsql").exists(), "no copy of the raw warehouse is made for a reference not run"
+
+
+def test_a_scale_can_set_dbt_s_string_compression_for_its_steps(tmp_path: Path) -> None:
+    large = ScaleRun(SCALES["large"], tmp_path, seed=7, log=lambda _: None)
+    toy = ScaleRun(TOY, tmp_path, seed=7, log=lambda _: None)
+
+    assert large.env(tmp_path)["DBT_DISABLED_COMPRESSION_METHODS"] == ""
+    assert toy.env(tmp_path).get("DBT_DISABLED_COMPRESSION_METHODS") == os.environ.get(
+        "DBT_DISABLED_COMPRESSION_METHODS"
+    )
 
 
 def test_compiled_sql_is_replayed_in_dependency_order_with_tests(tmp_path: Path) -> None:
