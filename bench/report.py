@@ -201,6 +201,14 @@ def markdown(
         by_step = (details.get(scale) or {}).get("peak_rss_gib_by_step") or {}
         if by_step:
             lines.append(f"- **{scale}**: " + ", ".join(f"{label} {gib:.2f}" for label, gib in by_step.items()))
+    lines += ["", "## Disk per step (GiB): warehouse file after it, peak of its spill folder", ""]
+    for scale in scales:
+        by_step = (details.get(scale) or {}).get("disk_gib_by_step") or {}
+        if by_step:
+            lines.append(
+                f"- **{scale}**: "
+                + ", ".join(f"{label} {d['warehouse']:.1f} / {d['peak_spill']:.1f}" for label, d in by_step.items())
+            )
     lines += ["", "## DuckDB settings in force", ""]
     lines += [f"- {name}: {value}" for name, value in settings.items()]
     notes = []

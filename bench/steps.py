@@ -7,12 +7,14 @@ WAREHOUSE_PATH, SERVING_PATH, DLT_PIPELINES_DIR, DAGSTER_HOME): never the projec
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
 import resource
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -51,6 +53,49 @@ def peak_rss_bytes() -> int:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return max(own, children) * 1024
+
+
+class DiskWatch:
+    """The warehouse's spill folder (`<WAREHOUSE_PATH>.tmp`, where dbt, dlt's destination and the landing reader
+    spill) sampled every half second while a step runs, and the warehouse file's size after it: how near a
+    scale comes to the disk's end."""
+
+    INTERVAL_S = 0.5
+
+    def __init__(self, warehouse: Path) -> None:
+        self.warehouse = warehouse
+        self.spill = Path(f"{warehouse}.tmp")
+        self.peak_spill = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="disk-watch", daemon=True)
+
+    def __enter__(self) -> DiskWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while True:
+            self.peak_spill = max(self.peak_spill, _folder_bytes(self.spill))
+            if self._stop.wait(self.INTERVAL_S):
+                return
+
+    def figures(self) -> dict[str, float]:
+        files = [self.warehouse, Path(f"{self.warehouse}.wal")]
+        warehouse = sum(f.stat().st_size for f in files if f.exists())
+        return {"warehouse_gib": warehouse / GIB, "peak_spill_gib": self.peak_spill / GIB}
+
+
+def _folder_bytes(folder: Path) -> int:
+    total = 0
+    for root, _, names in os.walk(folder):
+        for name in names:
+            with contextlib.suppress(OSError):  # removed while walking
+                total += os.stat(os.path.join(root, name)).st_size
+    return total
 
 
 def reference_connection(path: Path) -> Any:
@@ -206,8 +251,11 @@ STEPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 
 def main(argv: list[str]) -> int:
     name, params, out = argv[0], json.loads(argv[1]), Path(argv[2])
-    result = STEPS[name](params)
+    warehouse = Path(os.environ.get("WAREHOUSE_PATH", "data/warehouse.duckdb"))
+    with DiskWatch(warehouse) as disk:
+        result = STEPS[name](params)
     result["peak_rss_gib"] = peak_rss_bytes() / GIB
+    result.update(disk.figures())
     out.write_text(json.dumps(result, indent=2, default=str))
     return 0
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from bench.data import add_batch, cache_dir, generate_cached, is_cached
 from bench.report import collector_verdict, goal_rows, markdown, merge_results
 from bench.runner import COLLECTOR_KEY, FIGURE_KEYS, ScaleRun, _figures, _measure, identity_seconds
 from bench.scales import SCALES
-from bench.steps import dbt_duckdb_settings
+from bench.steps import DiskWatch, dbt_duckdb_settings
 
 TOY = SCALES["toy"]
 
@@ -65,6 +67,7 @@ def test_a_step_runs_in_a_subprocess_and_reports_its_peak_rss(toy_cache: Path, t
 
     assert result["rows"] > 0
     assert 0 < result["peak_rss_gib"] < 4
+    assert {"peak_spill_gib", "warehouse_gib"} <= result.keys(), "the disk it used is reported"
     assert result["wall_s"] >= result["seconds"] > 0
     assert not (tmp_path / "rj.duckdb").exists(), "the reference database is removed after the measurement"
 
@@ -114,6 +117,22 @@ def test_a_scale_can_set_dbt_s_string_compression_for_its_steps(tmp_path: Path) 
     assert toy.env(tmp_path).get("DBT_DISABLED_COMPRESSION_METHODS") == os.environ.get(
         "DBT_DISABLED_COMPRESSION_METHODS"
     )
+
+
+def test_the_disk_watch_sees_a_spill_that_is_gone_by_the_end_of_the_step(tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    warehouse.write_bytes(b"x" * 4096)
+    spill = tmp_path / "warehouse.duckdb.tmp" / "reader-1"
+    spill.mkdir(parents=True)
+
+    with DiskWatch(warehouse) as disk:
+        (spill / "duckdb_temp_storage.tmp").write_bytes(b"y" * 3 * 1024 * 1024)
+        time.sleep(3 * DiskWatch.INTERVAL_S)
+        shutil.rmtree(spill)
+
+    figures = disk.figures()
+    assert figures["peak_spill_gib"] * 1024**3 == 3 * 1024 * 1024
+    assert figures["warehouse_gib"] * 1024**3 == 4096
 
 
 def test_compiled_sql_is_replayed_in_dependency_order_with_tests(tmp_path: Path) -> None:
