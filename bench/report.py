@@ -203,12 +203,10 @@ def markdown(
             lines.append(f"- **{scale}**: " + ", ".join(f"{label} {gib:.2f}" for label, gib in by_step.items()))
     lines += ["", "## Disk per step (GiB): warehouse file after it, peak of its spill folder", ""]
     for scale in scales:
-        by_step = (details.get(scale) or {}).get("disk_gib_by_step") or {}
-        if by_step:
-            lines.append(
-                f"- **{scale}**: "
-                + ", ".join(f"{label} {d['warehouse']:.1f} / {d['peak_spill']:.1f}" for label, d in by_step.items())
-            )
+        steps = (details.get(scale) or {}).get("steps") or {}
+        disk = [(label, s["warehouse_gib"], s["peak_spill_gib"]) for label, s in steps.items() if "warehouse_gib" in s]
+        if disk:
+            lines.append(f"- **{scale}**: " + ", ".join(f"{label} {w:.1f} / {p:.1f}" for label, w, p in disk))
     lines += ["", "## DuckDB settings in force", ""]
     lines += [f"- {name}: {value}" for name, value in settings.items()]
     notes = []

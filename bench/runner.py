@@ -186,11 +186,6 @@ def run_scale(
         "dbt_failed_nodes": sorted({n for label in DBT_STEPS for n in steps.get(label, {}).get("failed", [])}),
         "raw_sql_failing_tests": steps.get("raw SQL", {}).get("failing_tests", []),
         "peak_rss_gib_by_step": {label: round(s["peak_rss_gib"], 3) for label, s in steps.items()},
-        "disk_gib_by_step": {
-            label: {"warehouse": round(s["warehouse_gib"], 2), "peak_spill": round(s["peak_spill_gib"], 2)}
-            for label, s in steps.items()
-            if "warehouse_gib" in s
-        },
         "seconds_by_step": {label: round(s.get("seconds", s["wall_s"]), 3) for label, s in steps.items()},
         "error": error,
         "not_run": (

@@ -235,7 +235,15 @@ def test_results_merge_by_scale_and_the_report_judges_the_goals(tmp_path: Path) 
     medium = dict.fromkeys(FIGURE_KEYS, 1.0) | {"identity_s": 20.0, "events_load_ratio_vs_duckdb": 2.5}
     merge_results(out, {"small": small})
     results = merge_results(out, {"medium": medium})
-    details = {"small": {"identity_records": 1_000}, "medium": {"identity_records": 10_000}}
+    details = {
+        "small": {"identity_records": 1_000},
+        "medium": {
+            "identity_records": 10_000,
+            "steps": {"events load": {"seconds": 1.0}, "dbt build": {"warehouse_gib": 6.1, "peak_spill_gib": 1.25}},
+            "landing": "gzip (.jsonl.gz)",
+            "not_run": "raw SQL (disk)",
+        },
+    }
 
     verdicts = {goal: verdict for goal, _, _, verdict in goal_rows(results, details)}
     report = markdown(results, details, {"dbt": "memory_limit 2GB"})
@@ -246,6 +254,9 @@ def test_results_merge_by_scale_and_the_report_judges_the_goals(tmp_path: Path) 
     assert verdicts["identity: near-linear growth, small -> medium (dbt build)"] == "met"
     assert verdicts["identity: near-linear growth, small -> medium (raw SQL, one model at a time)"] == "not measured"
     assert "| `events_load_ratio_vs_duckdb` | 1.000 | 2.500 |" in report
+    assert "- **medium**: dbt build 6.1 / 1.2" in report, "a step that measured no disk is left out"
+    assert "- medium: not run: raw SQL (disk)" in report
+    assert "- medium: landing files gzip-compressed" in report
 
 
 def test_the_collector_load_runs_once_per_invocation_beside_the_scales(tmp_path: Path) -> None:
