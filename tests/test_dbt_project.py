@@ -212,6 +212,41 @@ def test_the_incremental_event_models_pick_up_events_after_an_empty_first_build(
     assert counts == [(len(EVENTS_BATCH_2),) * 3]
 
 
+def test_sessions_cut_into_slices_equal_those_of_one_statement(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DuckDB's window keeps its input in memory, so a run with more than var session_slice_events events
+    sessionizes the anonymous ids slice by slice (query, then post-hook). First build and incremental run, the
+    sessions are those one statement makes, and a later slice still sees the loads an earlier one took in."""
+    settings = _settings_for(tmp_path, monkeypatch)
+    target = tmp_path / "target"
+    create_raw_tables(settings.warehouse_path)
+    run_dbt(["seed"], settings, target_path=target)
+    models = ["run", "--select", "+int_events_sessionized"]
+    sliced = [*models, "--vars", "{session_slice_events: 2}"]
+    # the run stamps (this model's, and int_events_bot_flagged's judged_at) differ between runs by design
+    stamps = "exclude (sessionized_at, judged_at)"
+    sessions = f"select * {stamps} from intermediate.int_events_sessionized order by message_id"
+    later = [
+        event(f"v{i}-{n}", "page", "Home", f"anon-{i}", None, f"2026-11-21 {9 + n * 2:02d}:{i:02d}:00+00")
+        for i in range(3, 9)
+        for n in range(3)
+    ]  # six more devices, three events each, two hours apart: three sessions each
+
+    run_dbt(sliced, settings, target_path=target)
+    first_sliced = _query(settings, sessions)
+    run_dbt([*models, "--full-refresh"], settings, target_path=target)
+    first_whole = _query(settings, sessions)
+    append_events(settings.warehouse_path, [*EVENTS_BATCH_2, *later])
+    run_dbt(sliced, settings, target_path=target)
+    incremental_sliced = _query(settings, sessions)
+    run_dbt([*models, "--full-refresh"], settings, target_path=target)
+
+    assert first_sliced == first_whole
+    assert len(incremental_sliced) == len(first_whole) + 2 + len(later)
+    assert incremental_sliced == _query(settings, sessions)
+    log = (target / "logs" / "dbt.log").read_text()
+    assert "create or replace temp table int_events_sessionized__slice" in log, "the post-hook sliced"
+
+
 def test_staging_skips_messages_it_holds_even_beside_a_null_message_id(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
