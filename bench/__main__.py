@@ -64,7 +64,8 @@ def duckdb_settings() -> dict[str, str]:
         "DuckDB threads DBT_DUCKDB_THREADS (default 2), preserve_insertion_order false, "
         "disabled_compression_methods DBT_DISABLED_COMPRESSION_METHODS (default fsst)",
         "ingestion (settings.py)": "landing reader memory_limit WAREHOUSE_MEMORY_LIMIT (default 2GB); dlt destination "
-        "memory_limit WAREHOUSE_LOAD_MEMORY_LIMIT (default DuckDB's, 80% of RAM); threads WAREHOUSE_THREADS "
+        "memory_limit WAREHOUSE_LOAD_MEMORY_LIMIT (default: events the reader's 2GB, entities DuckDB's, 80% of RAM); "
+        "threads WAREHOUSE_THREADS "
         "(default 2); preserve_insertion_order false",
         "references (read_json, raw SQL)": (
             f"read_json: memory_limit {reference_memory_limit()} (= dbt's), threads = cores (set explicitly); "

@@ -131,7 +131,7 @@ def make_pipeline(
             DuckDbCredentials(
                 connection if connection is not None else str(settings.warehouse_path),
                 # no temp_directory: the file's default, <warehouse>.tmp (see Settings.duckdb_config)
-                global_config=settings.duckdb_config(settings.load_memory_limit, None),
+                global_config=settings.duckdb_config(settings.destination_memory_limit(system), None),
             )
         ),
         dataset_name=f"raw_{system}",

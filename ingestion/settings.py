@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
+
+import duckdb
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 # Freshness targets of the raw tables: events stream in, the shop syncs hourly, the CRM exports daily.
 DEFAULT_FRESHNESS_MINUTES = {"analytics": 15, "shop": 60, "crm": 24 * 60}
 # DuckDB's budget on the Python side. The landing reader's in-memory DuckDB holds one batch (~256 MiB of lines):
-# 2GB, as dbt's (dbt_project/profiles.yml). dlt's DuckDB destination gets no memory_limit unless
-# WAREHOUSE_LOAD_MEMORY_LIMIT says so: dlt's merge de-duplicates the staging table with a ROW_NUMBER over every
-# column of a run's rows, which cannot spill, and at 9.6M events it ran out of memory at 2GB (and dlt retries
-# such a job forever). Threads are 2 for both (DuckDB's default is every core).
+# 2GB, as dbt's (dbt_project/profiles.yml). dlt's DuckDB destination: see Settings.destination_memory_limit.
+# Threads are 2 for both (DuckDB's default is every core).
 DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
 DEFAULT_DUCKDB_THREADS = 2
 
@@ -48,7 +49,8 @@ class Settings:
     duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
     """memory_limit of the landing reader's DuckDB (WAREHOUSE_MEMORY_LIMIT); DuckDB spills beyond it."""
     load_memory_limit: str | None = None
-    """memory_limit of dlt's DuckDB destination (WAREHOUSE_LOAD_MEMORY_LIMIT); None: DuckDB's (80% of RAM)."""
+    """memory_limit of dlt's DuckDB destination for every system (WAREHOUSE_LOAD_MEMORY_LIMIT); None: the
+    default of `destination_memory_limit`."""
     duckdb_threads: int = DEFAULT_DUCKDB_THREADS
     """threads of each DuckDB the ingestion opens (WAREHOUSE_THREADS)."""
 
@@ -61,6 +63,20 @@ class Settings:
         """Where DuckDB spills beyond its memory_limit: `<warehouse>.tmp`, DuckDB's own default for a database
         file (dbt and dlt's destination spill there); the landing reader uses a folder inside it."""
         return self.warehouse_path.with_name(self.warehouse_path.name + ".tmp")
+
+    def destination_memory_limit(self, system: str) -> str:
+        """memory_limit of dlt's DuckDB destination while it loads `system` (WAREHOUSE_LOAD_MEMORY_LIMIT if set).
+
+        Events are appended: inserting needs little memory, but without a limit DuckDB keeps every block it
+        wrote cached, and the 95M-event load of the large benchmark reached 12.6 GiB RSS writing a 12 GB table.
+        They get the reader's budget. Entities keep DuckDB's default, 80% of RAM: dlt's merge numbers a run's
+        rows with a window over every column, which DuckDB holds in memory and does not spill (at 9.6M events
+        the old events merge failed at 2GB, and dlt retries such a job forever). Always a value, never unset:
+        the systems of one load share a connection, and each sets its own.
+        """
+        if self.load_memory_limit:
+            return self.load_memory_limit
+        return self.duckdb_memory_limit if system == "analytics" else duckdb_default_memory_limit()
 
     def duckdb_config(self, memory_limit: str | None, temp_directory: Path | None) -> dict[str, str | int | bool]:
         """The DuckDB settings of a connection the ingestion opens, spilling to `temp_directory`.
@@ -76,6 +92,14 @@ class Settings:
         if temp_directory is not None:
             config["temp_directory"] = str(temp_directory)
         return config
+
+
+@cache
+def duckdb_default_memory_limit() -> str:
+    """DuckDB's own default memory_limit on this machine (80% of its RAM), as DuckDB writes it."""
+    with duckdb.connect(":memory:") as connection:
+        (limit,) = connection.execute("SELECT current_setting('memory_limit')").fetchone()
+    return str(limit)
 
 
 def get_settings() -> Settings:

@@ -11,13 +11,14 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 from dlt.destinations.impl.duckdb.duck import DuckDbCopyJob
 from test_ingestion_sources import contact, event, order, rows, settings, write_jsonl  # noqa: F401 (fixture)
 
 from ingestion import landing
-from ingestion.pipelines import load
-from ingestion.settings import Settings
+from ingestion.pipelines import load, make_pipeline, warehouse_connection
+from ingestion.settings import Settings, duckdb_default_memory_limit
 
 CONTACTS = "crm/contacts/contacts-b{:04d}-p0000.jsonl"
 
@@ -245,3 +246,26 @@ def test_a_loaded_package_keeps_no_copy_of_the_rows(settings: Settings) -> None:
     assert rows(settings, "SELECT count(*) FROM raw_crm.contacts") == [(1,)]
     assert list(settings.pipelines_dir.rglob("loaded/*/package_completed.json")), "the packages are there"
     assert not [p for p in settings.pipelines_dir.rglob("*") if p.suffix in (".parquet", ".jsonl", ".gz")]
+
+
+def test_the_events_load_caps_the_destination_memory_and_the_entity_loads_keep_duckdb_s_default(
+    settings: Settings,  # noqa: F811
+) -> None:
+    """Appending writes a table DuckDB would otherwise keep cached whole (12.6 GiB at 95M events); entity
+    merges number their rows with a window that cannot spill. One connection, each system its own limit."""
+    seen: list[tuple[str, str]] = []
+    with warehouse_connection(settings) as connection:
+        for system in ("analytics", "crm", "analytics", "shop"):
+            with make_pipeline(system, settings, connection).sql_client() as client:
+                ((limit,),) = client.execute_sql("SELECT current_setting('memory_limit')")
+            seen.append((system, limit))
+
+    def as_duckdb_says(limit: str) -> str:
+        (said,) = duckdb.connect(config={"memory_limit": limit}).execute(
+            "SELECT current_setting('memory_limit')"
+        ).fetchone()
+        return said
+
+    budget, default = as_duckdb_says(settings.duckdb_memory_limit), as_duckdb_says(duckdb_default_memory_limit())
+    assert settings.destination_memory_limit("crm") == duckdb_default_memory_limit() != settings.duckdb_memory_limit
+    assert seen == [("analytics", budget), ("crm", default), ("analytics", budget), ("shop", default)]
