@@ -125,16 +125,26 @@ where {{ session_slice_filter('events.anonymous_id', slice, slices) }}
     {{ return([1, ((sessionized + per_slice - 1) // per_slice) | int] | max) }}
 {% endmacro %}
 
-{#- The post-hook: slices 1 .. n - 1, each staged in a temp table, then replacing its events' rows; nothing
-    (no statement) with one slice. -#}
+{#- The post-hook: slices 1 .. n - 1, each replacing its events' rows (staged in a temp table, deleted, inserted);
+    in a first build or full refresh, when the table holds only this run's first slice, each is just inserted
+    (the slices are disjoint). Nothing, no statement, with one slice. -#}
 {% macro sessionize_other_slices() %}
     {%- set slices = session_slices() -%}
+    {%- if slices > 1 -%}
+        {%- set held_before = run_query(
+            "select count(*) from " ~ this ~ " where sessionized_at < " ~ run_started_timestamp()
+        ).columns[0].values()[0] -%}
+    {%- endif -%}
     {%- for slice in range(1, slices) %}
+        {%- if held_before %}
     create or replace temp table int_events_sessionized__slice as {{ sessionized_events(slice, slices) }};
     delete from {{ this }} where message_id in (select message_id from int_events_sessionized__slice);
     insert into {{ this }} by name select * from int_events_sessionized__slice;
+        {%- else %}
+    insert into {{ this }} by name {{ sessionized_events(slice, slices) }};
+        {%- endif %}
     {%- endfor %}
-    {%- if slices > 1 %}
+    {%- if slices > 1 and held_before %}
     drop table int_events_sessionized__slice
     {%- endif %}
 {% endmacro %}
