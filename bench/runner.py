@@ -92,6 +92,8 @@ class ScaleRun:
         }
         if self.scale.dbt_disabled_compression_methods is not None:
             env["DBT_DISABLED_COMPRESSION_METHODS"] = self.scale.dbt_disabled_compression_methods
+        if self.scale.dbt_memory_limit is not None:
+            env["DBT_MEMORY_LIMIT"] = self.scale.dbt_memory_limit
         return env
 
     def step(self, label: str, name: str, params: dict[str, Any], root: Path | None = None) -> dict[str, Any]:
@@ -179,7 +181,7 @@ def run_scale(
         "scale": {"name": scale.name, "customers": scale.customers, "days": scale.days, "seed": seed},
         "generated": {k: v for k, v in steps.get("generate", {}).items() if k not in ("peak_rss_gib", "wall_s")},
         "events_measured_by": "ingestion.bench" if use_ingestion_bench else "bench.steps (read_json, load)",
-        "dbt_memory_limit": os.environ.get("DBT_MEMORY_LIMIT") or "profile default (2GB)",
+        "dbt_memory_limit": run.env(run.run_dir).get("DBT_MEMORY_LIMIT") or "profile default (2GB)",
         "dbt_disabled_compression_methods": _compression(run.env(run.run_dir)),
         "identity_records": steps.get("identity records", {}).get("records"),
         "identity_customers": steps.get("identity records", {}).get("customers"),

@@ -109,11 +109,12 @@ def test_a_first_build_only_scale_stops_after_the_first_build(tmp_path: Path, mo
     assert not (run.root / "rawsql").exists(), "no copy of the raw warehouse is made for a reference not run"
 
 
-def test_a_scale_can_set_dbt_s_string_compression_for_its_steps(tmp_path: Path) -> None:
+def test_a_scale_can_set_dbt_s_string_compression_and_memory_for_its_steps(tmp_path: Path) -> None:
     large = ScaleRun(SCALES["large"], tmp_path, seed=7, log=lambda _: None)
     toy = ScaleRun(TOY, tmp_path, seed=7, log=lambda _: None)
 
     assert large.env(tmp_path)["DBT_DISABLED_COMPRESSION_METHODS"] == ""
+    assert large.env(tmp_path)["DBT_MEMORY_LIMIT"] == "4GB"
     assert toy.env(tmp_path).get("DBT_DISABLED_COMPRESSION_METHODS") == os.environ.get(
         "DBT_DISABLED_COMPRESSION_METHODS"
     )
