@@ -18,7 +18,7 @@ import pytest
 from bench import rawsql
 from bench.__main__ import main
 from bench.data import add_batch, cache_dir, generate_cached, is_cached
-from bench.report import collector_verdict, goal_rows, markdown, merge_results
+from bench.report import collector_verdict, goal_rows, large_completes, markdown, merge_results
 from bench.runner import COLLECTOR_KEY, FIGURE_KEYS, ScaleRun, _figures, _measure, identity_seconds
 from bench.scales import SCALES
 from bench.steps import DiskWatch, dbt_duckdb_settings
@@ -230,6 +230,17 @@ def test_a_failed_dbt_build_gives_no_build_figures_but_keeps_the_others() -> Non
     assert figures["peak_rss_gib"] == 2.0
 
 
+def test_the_large_scale_completes_only_when_its_build_passes_within_the_machine_s_ram() -> None:
+    passed = dict.fromkeys(FIGURE_KEYS) | {"dbt_build_s": 1059.0, "peak_rss_gib": 9.4}
+    out_of_memory = passed | {"dbt_build_s": None}
+    swapping = passed | {"peak_rss_gib": 30.0}
+
+    assert large_completes(passed)[3] == "met"
+    assert large_completes(out_of_memory)[2:] == ("dbt build failed, peak RSS 9.400 GiB", "MISSED")
+    assert large_completes(swapping)[3] == "MISSED"
+    assert large_completes(None)[3] == "not measured"
+
+
 def test_results_merge_by_scale_and_the_report_judges_the_goals(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
     small = dict.fromkeys(FIGURE_KEYS, 1.0) | {"identity_s": 2.0, "freshness_latency_s": 12.0}
@@ -254,6 +265,7 @@ def test_results_merge_by_scale_and_the_report_judges_the_goals(tmp_path: Path) 
     assert verdicts["freshness latency (+ sensor interval) (small)"] == "met"
     assert verdicts["identity: near-linear growth, small -> medium (dbt build)"] == "met"
     assert verdicts["identity: near-linear growth, small -> medium (raw SQL, one model at a time)"] == "not measured"
+    assert verdicts["large scale completes (first build passes)"] == "not measured"
     assert "| `events_load_ratio_vs_duckdb` | 1.000 | 2.500 |" in report
     assert "- **medium**: dbt build 6.1 / 1.2" in report, "a step that measured no disk is left out"
     assert "- medium: not run: raw SQL (disk)" in report
