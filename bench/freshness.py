@@ -19,8 +19,8 @@ from typing import Any
 import dagster as dg
 import duckdb
 
-PROBE_FILE = "customers-b9000-p0000.jsonl"
-"""Sorts after every generated batch, as a later delivery would."""
+PROBE_PREFIX = "customers-b9000-p"
+"""Probe files sort after every generated batch, as a later delivery would; each probe adds the next one."""
 
 
 def probe_customer(template: dict[str, Any], token: str) -> dict[str, Any]:
@@ -86,6 +86,8 @@ def measure_freshness(landing_dir: Path, timeout_s: float = 600.0) -> dict[str, 
     folder = landing_dir / "shop" / "customers"
     template = json.loads(next(iter(sorted(folder.glob("*.jsonl")))).open().readline())
     token = uuid.uuid4().hex
+    earlier_probes = len(list(folder.glob(f"{PROBE_PREFIX}*")))
+    probe_file = folder / f"{PROBE_PREFIX}{earlier_probes:04d}.jsonl"
     record = probe_customer(template, token)
     runs: list[dict[str, Any]] = []
 
@@ -96,7 +98,7 @@ def measure_freshness(landing_dir: Path, timeout_s: float = 600.0) -> dict[str, 
         cursor = baseline.cursor
 
         began = time.perf_counter()
-        (folder / PROBE_FILE).write_bytes(json.dumps(record).encode() + b"\n")
+        probe_file.write_bytes(json.dumps(record).encode() + b"\n")
         tick = landing_sensor(dg.build_sensor_context(instance=instance, definitions=defs, cursor=sensor_cursor))
         pending = [list(request.asset_selection or []) for request in tick.run_requests]
         visible = False

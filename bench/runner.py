@@ -10,6 +10,7 @@ import importlib.util
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -201,6 +202,17 @@ def run_scale(
     return {k: _round(v) for k, v in figures.items()}, details
 
 
+FRESHNESS_PROBES = 3
+"""New customer files measured one after another at small scale: one probe moved by 20-31 s from run to run."""
+
+
+def _freshness(probes: list[dict[str, Any]]) -> float | None:
+    """The median probe's latency; None if any probe never became visible (a miss, not a slow sample)."""
+    if not probes or not all(probe.get("visible") for probe in probes):
+        return None
+    return statistics.median(probe["seconds"] for probe in probes)
+
+
 DBT_STEPS = ("dbt build", "dbt build (incremental)", "dbt build --full-refresh")
 
 
@@ -239,8 +251,9 @@ def _measure(run: ScaleRun, use_ingestion_bench: bool, freshness: bool) -> dict[
     run.step("events change load", "load", {"systems": ["analytics"]})
     build("dbt build (incremental)", DBT_BUILD, "target_incremental")
     build("dbt build --full-refresh", [*DBT_BUILD, "--full-refresh"], "target_full")
-    if freshness:
-        run.step("freshness", "freshness", {"landing_dir": str(run.landing)})
+    if freshness:  # each probe a new process, as each run the daemon launches is; the median is the figure
+        for probe in range(1, FRESHNESS_PROBES + 1):
+            run.step(f"freshness {probe}", "freshness", {"landing_dir": str(run.landing)})
     return events
 
 
@@ -257,7 +270,7 @@ def _figures(steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
     build, raw_sql, full = seconds("dbt build"), seconds("raw SQL"), seconds("dbt build --full-refresh")
     parts = [seconds("entity change load"), seconds("events change load"), seconds("dbt build (incremental)")]
     incremental = sum(parts) if None not in parts else None
-    fresh = steps.get("freshness") or {}
+    probes = [step for label, step in steps.items() if label.startswith("freshness")]
     measured = [s["peak_rss_gib"] for label, s in steps.items() if label != "generate"]
     return {
         "entity_first_load_s": entity_first,
@@ -269,7 +282,7 @@ def _figures(steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "full_refresh_s": full,
         "incremental_refresh_s": incremental,
         "incremental_ratio_vs_full": _ratio(incremental, full),
-        "freshness_latency_s": fresh["seconds"] if fresh.get("visible") else None,
+        "freshness_latency_s": _freshness(probes),
         "identity_s": identity_seconds(steps["dbt build"]["nodes"]) if build is not None else None,
         "peak_rss_gib": max(measured) if measured else None,
     }

@@ -241,6 +241,18 @@ def test_the_large_scale_completes_only_when_its_build_passes_within_the_machine
     assert large_completes(None)[3] == "not measured"
 
 
+def test_freshness_is_the_median_probe_and_a_probe_never_visible_is_a_miss() -> None:
+    def probes(*runs: tuple[float, bool]) -> dict:
+        steps = {"dbt build": {"seconds": 9.0, "nodes": {}, "peak_rss_gib": 1.0}}
+        for number, (seconds, visible) in enumerate(runs, 1):
+            steps[f"freshness {number}"] = {"seconds": seconds, "visible": visible, "peak_rss_gib": 0.5}
+        return steps
+
+    assert _figures(probes((31.5, True), (23.5, True), (22.0, True)))["freshness_latency_s"] == 23.5
+    assert _figures(probes((21.0, True), (600.0, False), (22.0, True)))["freshness_latency_s"] is None
+    assert _figures(probes())["freshness_latency_s"] is None
+
+
 def test_results_merge_by_scale_and_the_report_judges_the_goals(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
     small = dict.fromkeys(FIGURE_KEYS, 1.0) | {"identity_s": 2.0, "freshness_latency_s": 12.0}
