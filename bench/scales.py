@@ -50,7 +50,7 @@ SCALES: dict[str, Scale] = {
 """`toy` is for the harness's own smoke test; `large` runs only when asked (`--scales large`).
 
 `large` is what the issue asks of it: that the whole chain completes on this machine's 24 GiB. Its 90 GB of
-JSON would not fit the disk beside a warehouse of ~60 GB, so its landing files are gzip-compressed (~10 GB),
+JSON would not fit the disk beside a warehouse of 46 GiB, so its landing files are gzip-compressed (11 GB),
 dbt stores strings with FSST (DuckDB's default: a fifth less disk, a little more time), and it stops after the
 first build: the raw-SQL reference needs a second copy of the warehouse, and the increment and full refresh
 would rewrite it again. dbt's DuckDB gets 4GB, 2GB for each of its two threads: at 2GB in all, two models
