@@ -46,11 +46,18 @@ def generate(
     days: Annotated[int, typer.Option(help="Days of history (orders, events) before --as-of.")] = 60,
     seed: Annotated[int, typer.Option(help="Same seed and --as-of: byte-identical files.")] = 42,
     increment: Annotated[
-        int, typer.Option(help="Write the K-th incremental batch on top of an earlier generation (0: base).")
+        int,
+        typer.Option(
+            help="Write the K-th incremental batch on top of an earlier generation (0: base): new people, "
+            "changed records, and the orders and events since the previous batch's end."
+        ),
     ] = 0,
     as_of: Annotated[
         datetime | None,
-        typer.Option(help="End of the generated window (UTC). Default: now, to the minute."),
+        typer.Option(
+            help="End of the generated window (UTC); nothing is written after it. Default: now (the base's "
+            "to the minute), so each increment covers the time since the previous batch, however short."
+        ),
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Landing directory. Default: $LANDING_DIR.")] = None,
     rate: Annotated[
@@ -61,7 +68,12 @@ def generate(
         bool, typer.Option("--gzip", help="Write gzip-compressed parts (*.jsonl.gz), a ninth of the disk.")
     ] = False,
 ) -> None:
-    """Write realistic, dirty landing files (HubSpot, Shopify, Segment shapes) and ground truth in _truth/."""
+    """Write realistic, dirty landing files (HubSpot, Shopify, Segment shapes) and ground truth in _truth/.
+
+    Without --as-of every batch ends now: type the base, then --increment 1, 2... whenever you like.
+
+    No timestamp is after its batch's end; the same seed and --as-of values give byte-identical files.
+    """
     from demo_data.dirt import DirtRates, parse_rate_options
     from demo_data.generator import GeneratorConfig
     from demo_data.generator import generate as run_generator

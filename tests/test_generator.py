@@ -9,6 +9,7 @@ import math
 import re
 import shutil
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from difflib import SequenceMatcher
@@ -455,6 +456,93 @@ def test_increment_must_be_the_next_batch(base: Path, tmp_path: Path) -> None:
     shutil.copytree(base, tmp_path / "landing")
     with pytest.raises(ValueError, match="the next one is 1"):
         generate(GeneratorConfig(seed=3, increment=2, as_of=AS_OF + timedelta(days=1)), tmp_path / "landing")
+
+
+STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
+
+
+def _timestamps(value: Any, path: str = "") -> Iterator[tuple[str, datetime]]:
+    """Every (json path, moment) in a landing record: HubSpot, Shopify and Segment all write ISO-8601 strings."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _timestamps(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for item in value:
+            yield from _timestamps(item, f"{path}[]")
+    elif isinstance(value, str) and STAMP.match(value):
+        yield path, datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _batch_timestamps(out: Path, batch: int) -> Iterator[tuple[str, str, datetime]]:
+    """(landing directory, json path, moment) of every timestamp batch `batch` wrote."""
+    for part in sorted(out.glob(f"*/*/*-b{batch:04d}-p*.jsonl")):
+        directory = part.parent.relative_to(out).as_posix()
+        for line in part.read_text(encoding="utf-8").splitlines():
+            for path, moment in _timestamps(json.loads(line)):
+                yield directory, path, moment
+
+
+def test_increments_typed_without_as_of_write_nothing_after_now(tmp_path: Path) -> None:
+    """The README's commands typed one after another, here seconds apart: every batch ends now, so the raw
+    check `no_future_timestamps` passes however short an increment's window is."""
+    from typer.testing import CliRunner
+
+    from orchestration.cli import app
+
+    landing = tmp_path / "landing"
+    for increment in (0, 1, 2):
+        command = ["generate", "--customers", "300", "--days", "3", "--seed", "9", "--out", str(landing)]
+        result = CliRunner().invoke(app, [*command, "--increment", str(increment)])
+        assert result.exit_code == 0, result.output
+    now = datetime.now(UTC) + timedelta(seconds=2)
+
+    manifest = json.loads((landing / "_truth/manifest.json").read_text())
+    assert [b["batch"] for b in manifest["batches"]] == [0, 1, 2]
+    for batch in (1, 2):
+        stamps = list(_batch_timestamps(landing, batch))
+        assert {directory for directory, _, _ in stamps} >= {"crm/contacts", "shop/customers", "analytics/events"}
+        future = [(d, p, m.isoformat()) for d, p, m in stamps if m > now]
+        assert not future, future[:5]
+    assert all(moment <= now for _, _, moment in _batch_timestamps(landing, 0))
+
+
+@pytest.mark.parametrize("windows", [(1, 0.5, 10), (3, 60, 2)])
+def test_no_batch_writes_after_its_as_of_however_short_its_window(tmp_path: Path, windows: tuple) -> None:
+    """Windows in minutes. Sessions near a batch's end are moved inside it (squeezed if longer than it), CDC
+    versions and re-deliveries capped at it; what an increment receives, it receives inside its window."""
+    ends = [AS_OF]
+    generate(GeneratorConfig(customers=300, days=5, seed=13, as_of=AS_OF), tmp_path)
+    for increment, minutes in enumerate(windows, start=1):
+        ends.append(ends[-1] + timedelta(minutes=minutes))
+        generate(GeneratorConfig(seed=13, increment=increment, as_of=ends[-1]), tmp_path)
+
+    for batch, end in enumerate(ends):
+        stamps = list(_batch_timestamps(tmp_path, batch))
+        assert stamps
+        late = [(d, p, m.isoformat()) for d, p, m in stamps if m > end]
+        assert not late, (batch, end.isoformat(), late[:5])
+        if batch:
+            received = [m for d, p, m in stamps if p in (".receivedAt", ".updatedAt", ".updated_at")]
+            assert received and min(received) >= ends[batch - 1], batch
+
+
+def test_same_seed_and_as_ofs_give_byte_identical_increments(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        generate(GeneratorConfig(customers=80, days=4, seed=5, as_of=AS_OF), tmp_path / name)
+        for increment, minutes in ((1, 3), (2, 600)):
+            as_of = AS_OF + timedelta(minutes=minutes)
+            generate(GeneratorConfig(seed=5, increment=increment, as_of=as_of), tmp_path / name)
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    assert any("-b0002-" in f.name for f in files)
+    assert files == sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file())
+    assert all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)
+
+
+def test_increment_after_a_base_that_ends_in_the_future_asks_for_as_of(tmp_path: Path) -> None:
+    ahead = datetime.now(UTC) + timedelta(hours=1)
+    generate(GeneratorConfig(customers=20, days=2, seed=5, as_of=ahead), tmp_path)
+    with pytest.raises(ValueError, match="not before now.*pass a later --as-of"):
+        generate(GeneratorConfig(seed=5, increment=1), tmp_path)
 
 
 def test_rate_options_override_known_rates_and_reject_unknown_ones() -> None:

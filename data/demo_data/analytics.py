@@ -59,11 +59,13 @@ class Page:
 class Session:
     """Builds the messages of one visit of one device, advancing a clock a few seconds to minutes per event.
 
-    The clock is epoch seconds (a float), not a datetime: this is the hot path of the generator."""
+    The clock is epoch seconds (a float), not a datetime: this is the hot path of the generator. Times stay
+    floats until `fitted()` places the visit inside its batch's window and formats them."""
 
     def __init__(self, rng: random.Random, device: Device, user_id: str | None, start: datetime) -> None:
         self.rng, self.device, self.user_id, self.clock = rng, device, user_id, start.timestamp()
         self.messages: list[dict[str, Any]] = []
+        self.last_received = self.clock
         campaign = rng.random() < 0.15
         self.referrer = "https://mail.example.com/" if campaign else rng.choice(REFERRERS)
         self.search = (
@@ -85,6 +87,7 @@ class Session:
     ) -> None:
         sent = self.clock + 0.005 + self.rng.random() * 2
         received = sent + 0.04 + self.rng.random() * 1.5
+        self.last_received = max(self.last_received, received)
         self.messages.append(
             {
                 "type": kind,
@@ -93,9 +96,9 @@ class Session:
                 "userId": self.user_id,
                 "event": event,
                 "name": name,
-                "timestamp": epoch_time(self.clock),
-                "sentAt": epoch_time(sent),
-                "receivedAt": epoch_time(received),
+                "timestamp": self.clock,
+                "sentAt": sent,
+                "receivedAt": received,
                 "context": {
                     "userAgent": self.device.user_agent,
                     "ip": self.device.ip,
@@ -106,6 +109,29 @@ class Session:
                 "traits": traits if traits is not None else {},
             }
         )
+
+    def fitted(self, window_start: datetime, window_end: datetime) -> list[dict[str, Any]]:
+        """The messages with their times formatted, the visit moved earlier (and, if it is longer than the
+        window, squeezed) so that nothing is received after `window_end` nor before `window_start`.
+
+        A visit planned near the end of a batch would otherwise run past the batch's as_of, into the future
+        when the batch ends now; order and gaps are kept, so visits of a normal window are left as they are."""
+        high = window_end.timestamp()
+        if self.last_received <= high:  # nearly always: formatted as they are (the hot path)
+            for message in self.messages:
+                message["timestamp"] = epoch_time(message["timestamp"])
+                message["sentAt"] = epoch_time(message["sentAt"])
+                message["receivedAt"] = epoch_time(message["receivedAt"])
+            return self.messages
+        low, first = window_start.timestamp(), self.messages[0]["timestamp"]
+        shift, scale = high - self.last_received, 1.0
+        if first + shift < low:  # longer than the window: from its start to its end, squeezed
+            shift, scale = low - first, (high - low) / (self.last_received - first)
+        for message in self.messages:
+            for key in ("timestamp", "sentAt", "receivedAt"):
+                moment = first + shift + (message[key] - first) * scale
+                message[key] = epoch_time(min(moment, high))
+        return self.messages
 
     def page(self, path: str, title: str, name: str) -> Page:
         page = Page(
@@ -166,8 +192,8 @@ def person_messages(
     """Every message of the person's devices in `batch`'s window, session by session."""
     if not records.devices or batch < person.batch:
         return []
-    start, end = timeline.window(batch)
-    start = max(start, person.created_at)
+    window_start, end = timeline.window(batch)
+    start = max(window_start, person.created_at)
     rng = rng_for(seed, Stream.ACTIVITY, batch, person.index)
     user_id = str(shop_customer_id(person.index)) if person.in_shop else None
     plans = _session_plans(rng, person, records, start, end, orders, checkouts, unsubscribed_at, batch)
@@ -180,7 +206,7 @@ def person_messages(
             identified.add(device.anonymous_id)
             _identify(session, person, records, user_id)
         _SESSION_KINDS[kind](session, rng, catalog, currency, payload)
-        messages.extend(session.messages)
+        messages.extend(session.fitted(window_start, end))
     return messages
 
 
@@ -441,16 +467,21 @@ def extra_messages(
                     session.tick(2, 8)
                 product = rng.choice(catalog)
                 session.page(f"/products/{product.handle}", f"{product.title} | Northwind", "Product")
-        messages.extend(session.messages)
+        messages.extend(session.fitted(start, end))
     return messages
 
 
 def deliver(
-    messages: list[dict[str, Any]], rng: random.Random, ledger: DirtLedger, window_start: datetime, batch: int
+    messages: list[dict[str, Any]],
+    rng: random.Random,
+    ledger: DirtLedger,
+    window: tuple[datetime, datetime],
+    batch: int,
 ) -> Iterator[tuple[dict[str, Any], bool]]:
     """Apply delivery dirt: yields (message, is_redelivery). A late message is received hours after its
     timestamp (in an increment, its timestamp falls before the batch window); a redelivered one comes
-    twice."""
+    twice, up to 15 minutes later but never after the window's end."""
+    window_start, window_end = window
     for message in messages:
         if ledger.roll("late_event", rng):
             received = datetime.fromisoformat(message["receivedAt"])
@@ -461,5 +492,5 @@ def deliver(
         if ledger.roll("duplicate_event", rng):
             again = dict(message)
             received = datetime.fromisoformat(message["receivedAt"]) + timedelta(seconds=rng.randint(1, 900))
-            again["receivedAt"] = segment_time(received)
+            again["receivedAt"] = segment_time(min(received, window_end))
             yield again, True

@@ -75,8 +75,10 @@ def contact_versions(
 
 
 def _between(rng: random.Random, low: datetime, high: datetime) -> datetime:
+    """A moment in [low, high], to the millisecond: a version is never newer than its batch's end."""
     seconds = max(0, int((high - low).total_seconds()))
-    return low + timedelta(seconds=rng.randint(0, seconds), milliseconds=rng.randrange(1000))
+    moment = low + timedelta(seconds=rng.randint(0, seconds), milliseconds=rng.randrange(1000))
+    return max(low, min(moment, high))
 
 
 def _first_properties(

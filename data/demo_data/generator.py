@@ -2,8 +2,9 @@
 
 Batch 0 is the base generation over [as_of - days, as_of]. Batch K (`increment=K`) reads the manifest of the
 generation in the same directory, adds ~1% new persons, changes ~1% of existing records (CDC versions) and
-writes the orders and events between the previous as_of and this one. Every person, order plan and change is
-re-derived from the seed, so nothing but the manifest is read back, and memory stays flat at any scale.
+writes the orders and events between the previous as_of and this one (by default now, however short that
+window is). No timestamp a batch writes is after its as_of. Every person, order plan and change is re-derived
+from the seed, so nothing but the manifest is read back, and memory stays flat at any scale.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ class GeneratorConfig:
     increment: int = 0
     """0 for the base generation; K for the K-th incremental batch on top of it."""
     as_of: datetime | None = None
-    """End of this batch's window (UTC; naive values are taken as UTC). Default: now, to the minute."""
+    """End of this batch's window (UTC; naive values are taken as UTC). Default: now (the base's to the minute).
+    Nothing a batch writes is after its as_of, so with the default nothing is in the future."""
     rates: DirtRates | None = None
     """Dirt rates (default DirtRates()); an increment always reuses the base generation's rates."""
     part_lines: int = 100_000
@@ -106,7 +108,7 @@ def generate(config: GeneratorConfig, out_dir: Path, console: Console | None = N
     _validate(config)
     began = time.perf_counter()
     out_dir = Path(out_dir)
-    as_of = _as_of(config.as_of)
+    as_of = _as_of(config.as_of, config.increment)
     if config.increment == 0:
         remove_generation(out_dir)
         manifest = _base_manifest(config, as_of)
@@ -165,10 +167,13 @@ def _validate(config: GeneratorConfig) -> None:
         raise ValueError("; ".join(problems))
 
 
-def _as_of(value: datetime | None) -> datetime:
-    """Aware UTC; the default is now, truncated to the minute (so a rerun in the same minute is identical)."""
+def _as_of(value: datetime | None, increment: int) -> datetime:
+    """Aware UTC. The default is now: for the base truncated to the minute (so a rerun in the same minute is
+    identical), for an increment exact (so one typed right after the previous batch still has a window, and the
+    newest batch always ends now: nothing it writes is in the future)."""
     if value is None:
-        return datetime.now(UTC).replace(second=0, microsecond=0)
+        now = datetime.now(UTC)
+        return now if increment else now.replace(second=0, microsecond=0)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
@@ -220,6 +225,11 @@ def _increment_manifest(config: GeneratorConfig, out_dir: Path, as_of: datetime)
         raise ValueError("an increment reuses the base generation's dirt rates; do not pass other rates")
     previous = manifest["batches"][-1]
     previous_as_of = datetime.fromisoformat(previous["as_of"])
+    if as_of <= previous_as_of and config.as_of is None:
+        raise ValueError(
+            f"the previous batch ends at {previous_as_of.isoformat()}, not before now ({as_of.isoformat()}): "
+            "an increment covers the time since then, so pass a later --as-of for it"
+        )
     if as_of <= previous_as_of:
         raise ValueError(
             f"--as-of {as_of.isoformat()} must be after the previous batch's as_of "
@@ -386,8 +396,8 @@ def _write_shop(
 def _write_events(run: _Batch, index: int, messages: list[dict[str, Any]]) -> None:
     events: PartWriter = run.outputs.parts["events"]
     rng = rng_for(run.seed, Stream.DUPLICATES, run.batch, index)
-    window_start = run.timeline.window(run.batch)[0]
-    for message, is_redelivery in deliver(messages, rng, run.ledger, window_start, run.batch):
+    window = run.timeline.window(run.batch)
+    for message, is_redelivery in deliver(messages, rng, run.ledger, window, run.batch):
         line = orjson.dumps(message)
         if is_redelivery:
             run.redeliveries.append((events.rows + REDELIVERY_DELAY_LINES, line))
