@@ -3,6 +3,7 @@
     empty): data stopped arriving.
 #}
 {% test recency(model, column_name, datepart, interval) %}
+{{ config(meta={'max_failing_rate': none}) }}  {#- a whole-table test: dbt's rule, see get_test_sql #}
 select max({{ column_name }}) as newest
 from {{ model }}
 having max({{ column_name }}) is null

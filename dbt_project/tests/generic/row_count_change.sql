@@ -3,6 +3,7 @@
     (0.0: exactly equal). Catches fan-out from joins and rows silently lost between layers.
 #}
 {% test row_count_change(model, compare_model, max_change_ratio=0.0, compare_where='true') %}
+{{ config(meta={'max_failing_rate': none}) }}  {#- a whole-table test: dbt's rule, see get_test_sql #}
 with counts as (
     select
         (select count(*) from {{ model }}) as model_rows,
