@@ -15,6 +15,7 @@ from functools import cache
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -150,18 +151,27 @@ def build_source_freshness_check(source: Mapping[str, Any]) -> dg.AssetChecksDef
     )
     def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         with warehouse.read_only() as connection:
-            (age_seconds,) = connection.execute(f"SELECT epoch(now() - max({loaded_at})) FROM {relation}").fetchone()
+            try:
+                (age_seconds,) = connection.execute(
+                    f"SELECT epoch(now() - max({loaded_at})) FROM {relation}"
+                ).fetchone()
+            except duckdb.CatalogException:  # the system's first delivery has not come: not created yet
+                age_seconds = None
         age = timedelta(seconds=age_seconds) if age_seconds is not None else None
-        severity = dg.AssetCheckSeverity.WARN
-        passed = age is not None
-        if age is not None and error_after and age > error_after:
-            passed, severity = False, dg.AssetCheckSeverity.ERROR
-        elif age is not None and warn_after and age > warn_after:
-            passed = False
+        # No rows yet is not stale data: a warning that says so, which never stops a run.
+        severity, passed, description = dg.AssetCheckSeverity.WARN, False, "no data yet"
+        if age is not None:
+            passed, description = True, None
+            if error_after and age > error_after:
+                passed, severity = False, dg.AssetCheckSeverity.ERROR
+            elif warn_after and age > warn_after:
+                passed = False
         return dg.AssetCheckResult(
             passed=passed,
             severity=severity,
+            description=description,
             metadata={
+                "status": description or ("fresh" if passed else "stale"),
                 "age_minutes": None if age is None else round(age.total_seconds() / 60, 1),
                 "warn_after_minutes": warn_after.total_seconds() / 60 if warn_after else None,
                 "error_after_minutes": error_after.total_seconds() / 60 if error_after else None,
