@@ -22,6 +22,7 @@ import duckdb
 from ingestion.erasure import install_ledger, ledger_snapshot
 from ingestion.privacy import erasure_salt, install_subject_hash
 from ingestion.settings import Settings
+from orchestration.automation import DOWNSTREAM_CONDITION
 from orchestration.resources import OWNERS, WAREHOUSE_POOL, WarehouseResource
 
 MARTS_SCHEMA = "marts"
@@ -102,7 +103,7 @@ def publish_marts(
     try:
         connection = duckdb.connect(str(staging_file))
         try:
-            connection.execute(f"ATTACH '{warehouse}' AS warehouse (READ_ONLY)")
+            connection.execute(f"ATTACH {sql_string(str(warehouse))} AS warehouse (READ_ONLY)")
             tables = [
                 name
                 for (name,) in connection.execute(
@@ -149,9 +150,14 @@ def bi_expression(column: str, salt: str) -> str | None:
     if name in LEDGER_KIND_COLUMNS:
         return f'subject_hash_{LEDGER_KIND_COLUMNS[name]}("{column}")'
     if name in OTHER_IDENTIFIER_COLUMNS or name.endswith(("_email", "_phone", "_first_name", "_last_name")):
-        value, quoted_salt = f"nullif(trim(CAST({_quoted(column)} AS VARCHAR)), '')", salt.replace("'", "''")
-        return f"sha256('{quoted_salt}' || chr(31) || '{name}' || chr(31) || {value})"
+        value = f"nullif(trim(CAST({_quoted(column)} AS VARCHAR)), '')"
+        return f"sha256({sql_string(salt)} || chr(31) || {sql_string(name)} || chr(31) || {value})"
     return None
+
+
+def sql_string(text: str) -> str:
+    """`text` as a SQL string literal: a path from settings may hold a quote."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _quoted(identifier: str) -> str:
@@ -232,7 +238,9 @@ def build_serving_asset(mart_keys: Sequence[dg.AssetKey]) -> dg.AssetsDefinition
         owners=OWNERS,
         kinds={"duckdb"},
         pool=WAREHOUSE_POOL,
-        automation_condition=dg.AutomationCondition.eager(),
+        # Not plain eager(): automation would then publish marts whose blocking check failed after the run that
+        # built them stopped short of publishing.
+        automation_condition=DOWNSTREAM_CONDITION,
         description=(
             "Read-only copy of the marts (SERVING_PATH) with a masked `bi` schema for BI tools and the consented "
             "`activation` profiles for the ESP, replaced atomically after the marts' blocking checks passed. "

@@ -66,27 +66,42 @@ def test_an_updated_raw_table_requests_exactly_what_is_downstream_of_it(defs: dg
     assert _requested(result) == downstream
 
 
-def test_a_failed_blocking_check_on_a_raw_table_holds_everything_downstream(defs: dg.Definitions) -> None:
+def _after_check(defs: dg.Definitions, asset: dg.AssetKey, check: str, passed: bool) -> set[dg.AssetKey]:
+    """What automation requests after `asset` is materialized again and its `check` evaluates to `passed`."""
     graph = defs.resolve_asset_graph()
-    orders = dg.AssetKey(["raw_shop", "orders"])
     with dg.instance_for_test() as instance:
         _report_materialized(instance, graph, graph.toposorted_asset_keys)
         baseline = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=QUIET_TIME)
 
-        instance.report_runless_asset_event(dg.AssetMaterialization(orders))
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset))
         instance.report_runless_asset_event(
             dg.AssetCheckEvaluation(
-                asset_key=orders,
-                check_name="non_negative_prices",
-                passed=False,
-                severity=dg.AssetCheckSeverity.ERROR,
+                asset_key=asset, check_name=check, passed=passed, severity=dg.AssetCheckSeverity.ERROR
             )
         )
         result = dg.evaluate_automation_conditions(
             defs=defs, instance=instance, cursor=baseline.cursor, evaluation_time=QUIET_TIME + timedelta(minutes=1)
         )
+    return _requested(result)
 
-    assert _requested(result) == set()
+
+def test_a_failed_blocking_check_on_a_mart_holds_the_serving_copy(defs: dg.Definitions) -> None:
+    profiles = dg.AssetKey(["marts", "customer_profiles"])
+
+    assert dg.AssetKey(["serving", "marts"]) in _after_check(defs, profiles, "one_profile_per_customer", True)
+    assert _after_check(defs, profiles, "one_profile_per_customer", False) == set()
+
+
+def test_a_failed_raw_quality_suite_warns_and_the_data_keeps_flowing(defs: dg.Definitions) -> None:
+    orders = dg.AssetKey(["raw_shop", "orders"])
+    graph = defs.resolve_asset_graph()
+    downstream = {
+        key
+        for key in dg.AssetSelection.assets(orders).downstream().resolve(graph) - {orders}
+        if graph.get(key).automation_condition is not None
+    }
+
+    assert _after_check(defs, orders, "non_negative_prices", False) == downstream
 
 
 def test_a_new_landing_file_requests_its_raw_asset_once(defs: dg.Definitions, env: Path) -> None:
