@@ -49,3 +49,21 @@
     case when isfinite({{ expr }}) then make_timestamp(epoch_us({{ expr }}))
         else cast(timezone('UTC', {{ expr }}) as timestamp) end
 {%- endmacro %}
+
+
+{# Every day from `first_day` to `last_day` (date expressions, both included), one row each, as `date_day`. #}
+{% macro days_between(first_day, last_day) -%}
+    {{ return(adapter.dispatch('days_between', 'email_warehouse')(first_day, last_day)) }}
+{%- endmacro %}
+
+{% macro default__days_between(first_day, last_day) -%}
+    {{ exceptions.raise_compiler_error("days_between: no implementation for adapter " ~ adapter.type()) }}
+{%- endmacro %}
+
+{% macro duckdb__days_between(first_day, last_day) -%}
+    select cast(unnest(generate_series(cast({{ first_day }} as date), cast({{ last_day }} as date), interval 1 day)) as date) as date_day
+{%- endmacro %}
+
+{% macro spark__days_between(first_day, last_day) -%}
+    select explode(sequence(cast({{ first_day }} as date), cast({{ last_day }} as date), interval 1 day)) as date_day
+{%- endmacro %}

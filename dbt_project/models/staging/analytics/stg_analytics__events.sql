@@ -53,8 +53,27 @@ in_utc as (
         *,
         {{ to_utc_timestamp('"timestamp"') }} as timestamp_utc,
         {{ to_utc_timestamp('sent_at') }} as sent_at_utc,
-        {{ to_utc_timestamp('received_at') }} as received_at_utc
+        {{ to_utc_timestamp('received_at') }} as received_at_utc,
+        {{ dlt_loaded_at() }} as loaded_at_utc,
+        {{ try_cast(json_field_text('properties', 'product_id'), dbt.type_bigint()) }} as product_id_number
     from first_received
+),
+
+-- A device clock can be hours off: as Segment does, shift the client's timestamp by the gap between the
+-- client's send time and the server's receive time (receivedAt - (sentAt - timestamp)). Events queued offline
+-- keep their lateness: their sentAt is late too, the correction is only the skew. The shift is computed on the
+-- naive UTC times: on zoned ones DuckDB asks ICU for every row (7.6 s at 10M events, a quarter of this model).
+-- Not dbt.dateadd in microseconds: DuckDB multiplies that interval as a 32-bit number, which overflows past a
+-- 35-minute skew (the unit test's 12 hours).
+corrected as (
+    select
+        *,
+        case when sent_at_utc is not null and received_at_utc is not null
+            then received_at_utc - (sent_at_utc - timestamp_utc) else timestamp_utc end as corrected_at,
+        -- the latest an event can have happened: its receipt, or its load when the receipt time is not credible
+        case when {{ is_plausible_event_time('received_at_utc', 'loaded_at_utc') }}
+            then received_at_utc else loaded_at_utc end as latest_possible_at
+    from in_utc
 )
 
 select
@@ -74,23 +93,32 @@ select
     context__page__path as page_path,
     context__page__referrer as referrer,
     context__page__title as page_title,
-    {{ dbt.safe_cast(json_field_text('properties', 'product_id'), dbt.type_bigint()) }} as product_id,
+    product_id_number as product_id,
     {{ clean_text(json_field_text('properties', 'category')) }} as product_category,
     properties,
     traits,
 
-    -- timestamps (UTC). A device clock can be hours off: as Segment does, shift the client's timestamp by the
-    -- gap between the client's send time and the server's receive time (receivedAt - (sentAt - timestamp)).
-    -- Events queued offline keep their lateness: their sentAt is late too, the correction is only the skew.
-    -- The shift is computed on the naive UTC times: on zoned ones DuckDB asks ICU for every row (7.6 s at 10M
-    -- events, a quarter of this model). Not dbt.dateadd in microseconds: DuckDB multiplies that interval as a
-    -- 32-bit number, which overflows past a 35-minute skew (the unit test's 12 hours).
-    case when sent_at_utc is not null and received_at_utc is not null
-        then received_at_utc - (sent_at_utc - timestamp_utc) else timestamp_utc end as occurred_at,
+    -- timestamps (UTC). occurred_at is the skew-corrected time, else the client's own, else (no credible
+    -- time, as Segment defaults a missing timestamp) the receipt: never a year 0001 or a time after receipt.
+    case
+        when {{ is_plausible_event_time('corrected_at', 'latest_possible_at') }} then corrected_at
+        when {{ is_plausible_event_time('timestamp_utc', 'latest_possible_at') }} then timestamp_utc
+        else latest_possible_at
+    end as occurred_at,
     timestamp_utc as original_timestamp,
     sent_at_utc as sent_at,
     received_at_utc as received_at,
-    {{ dlt_loaded_at() }} as loaded_at,
-    _dlt_load_id
+    loaded_at_utc as loaded_at,
+    _dlt_load_id,
 
-from in_utc
+    -- what could not be kept, "; "-separated; null when clean
+    {{ list_problems([
+        "case when timestamp_utc is null then 'no timestamp' when not "
+            ~ is_plausible_event_time('timestamp_utc', 'latest_possible_at') ~ " then 'implausible timestamp' end",
+        "case when " ~ is_plausible_event_time('timestamp_utc', 'latest_possible_at') ~ " and not "
+            ~ is_plausible_event_time('corrected_at', 'latest_possible_at') ~ " then 'implausible sentAt' end",
+        "case when received_at_utc is not null and latest_possible_at <> received_at_utc then 'implausible receivedAt' end",
+        problem_when_lost(json_field_text('properties', 'product_id'), 'product_id_number', 'non-numeric product_id'),
+    ]) }} as invalid_reason
+
+from corrected
