@@ -14,7 +14,7 @@ from ingestion import landing
 from ingestion.pipelines import load
 from ingestion.settings import Settings, get_settings
 
-SHOPIFY_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "shopify"
+SHOPIFY_FIXTURES = Path(__file__).parent / "fixtures" / "shopify"
 
 
 @pytest.fixture
