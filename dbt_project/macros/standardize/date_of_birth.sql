@@ -3,8 +3,8 @@
 
     Formats tried: ISO, slashes (month first in the US, day first elsewhere, so the record's ISO country code
     is needed), "07.03.1985", "March 7, 1985", "7 March 1985", "19850307", and two-digit years ("7 Mar 85")
-    read as the last 100 years. A parsed date before var('dob_min_date') or after today is impossible:
-    null too. `date_of_birth_problem` says why a non-empty input gave null.
+    read as the last 100 years. A parsed date after today or older than var('dob_max_age_years') is
+    impossible: null too. `date_of_birth_problem` says why a non-empty input gave null.
 #}
 {% macro parsed_date_of_birth(expr, country_code) -%}
     {%- set text = clean_text(expr) -%}
@@ -27,7 +27,7 @@
 {% macro parse_date_of_birth(expr, country_code) -%}
     case
         when {{ parsed_date_of_birth(expr, country_code) }}
-            between cast('{{ var("dob_min_date") }}' as date) and current_date
+            between {{ oldest_possible_date_of_birth() }} and current_date
             then {{ parsed_date_of_birth(expr, country_code) }}
     end
 {%- endmacro %}
@@ -38,4 +38,9 @@
         when {{ parsed_date_of_birth(expr, country_code) }} is null then 'unparseable date of birth'
         when {{ parse_date_of_birth(expr, country_code) }} is null then 'impossible date of birth'
     end
+{%- endmacro %}
+
+{# The earliest credible date of birth today: var dob_max_age_years ago. #}
+{% macro oldest_possible_date_of_birth() -%}
+    cast({{ dbt.dateadd('year', -1 * var('dob_max_age_years'), 'current_date') }} as date)
 {%- endmacro %}

@@ -3,11 +3,14 @@
     lower({{ clean_text(expr) }})
 {%- endmacro %}
 
-{# True when the cleaned email has one @, a plausible local part and a dotted domain. #}
+{#
+    True when the cleaned email has one @, a local part of ASCII letters, digits and ._%+- that neither starts
+    nor ends with a dot nor holds two in a row, and a dotted domain with no trailing dot. Addresses with
+    non-ASCII letters (RFC 6531) are not accepted: few email platforms deliver to them.
+#}
 {% macro is_valid_email(expr) -%}
     coalesce(
-        {{ regex_contains(clean_email(expr), '^[a-z0-9._%+-]+@[a-z0-9-]+(\\.[a-z0-9-]+)*\\.[a-z]{2,}$') }}
-        and {{ clean_email(expr) }} not like '%..%',
+        {{ regex_contains(clean_email(expr), '^[a-z0-9_%+-]+(\\.[a-z0-9_%+-]+)*@[a-z0-9-]+(\\.[a-z0-9-]+)*\\.[a-z]{2,}$') }},
         false
     )
 {%- endmacro %}
