@@ -13,6 +13,7 @@ from test_ingestion_sources import rows, settings  # noqa: F401 (fixture)
 
 from ingestion.pipelines import load
 from ingestion.settings import Settings
+from orchestration.quality import RAW_SUITES
 
 AS_OF = datetime(2026, 1, 10, 12, 0)
 LATER = datetime(2026, 1, 11, 12, 0)
@@ -87,3 +88,21 @@ def test_base_then_increment_reads_only_new_files_and_merges_changes(settings: S
 
 def _utc(stamp: str) -> str:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def test_increments_without_as_of_pass_the_raw_no_future_timestamps_checks(settings: Settings) -> None:  # noqa: F811
+    """The README's commands, typed one after another: base, load, increment 1, increment 2, load."""
+    landing = settings.landing_dir
+    generate(GeneratorConfig(customers=200, days=5, seed=4), landing)
+    load(settings=settings)
+    generate(GeneratorConfig(seed=4, increment=1), landing)
+    generate(GeneratorConfig(seed=4, increment=2), landing)
+    load(settings=settings)
+
+    checks = [suite for suite in RAW_SUITES if suite.name == "no_future_timestamps"]
+    assert {tuple(suite.asset) for suite in checks} == {("raw_shop", "orders"), ("raw_analytics", "events")}
+    for suite in checks:
+        flagged = rows(settings, f"SELECT count(*), count(*) FILTER (WHERE is_future) FROM ({suite.sql})")
+        assert flagged[0][0] > 0 and flagged[0][1] == 0, suite.asset
+    newest = "SELECT max(received_at) <= now(), max(timestamp) <= now() FROM raw_analytics.events"
+    assert rows(settings, newest) == [(True, True)]  # not even within the checks' tolerance
