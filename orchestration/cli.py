@@ -110,13 +110,22 @@ def run(
         "daily_full_build"
     ),
 ) -> None:
-    """Materialize the Dagster asset graph in this process: load, build, check, publish the serving copy."""
+    """Materialize the Dagster asset graph in this process: load, build, check, publish the serving copy.
+
+    Runs whose process died are marked failed first, so they never keep the warehouse. A step waiting for the
+    warehouse says which run holds it. Ctrl-C or SIGTERM stops the run (marked canceled, or failed if a step was
+    running; exit code 130), and dbt never outlives this process.
+    """
+    import signal
     import sys
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from orchestration.headless import run_graph
 
+    # Ctrl-C and SIGTERM stop a run alike, also when a background shell started this with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -129,7 +138,21 @@ def run(
         def on_progress(done: int, total: int, running: str) -> None:
             progress.update(task, completed=done, total=total, description=running)
 
-        report = run_graph(job, progress=on_progress)
+        def notice(message: str) -> None:
+            progress.console.print(message, markup=False, highlight=False)
+
+        try:
+            report = run_graph(job, progress=on_progress, notice=notice)
+        except KeyboardInterrupt:
+            progress.stop()
+            console.print("[red]Interrupted[/] before any step ran: nothing was loaded or built.")
+            raise typer.Exit(code=130) from None
+    if report.interrupted:
+        console.print(
+            f"[red]Interrupted[/]: run {report.run_id[:8]} stopped; the serving copy keeps the last good marts. "
+            f"Logs: {report.log_path}"
+        )
+        raise typer.Exit(code=130)
     console.print(
         summary_table(
             f"Run {report.run_id[:8]} ({job})",
@@ -196,9 +219,15 @@ def ui(
     import signal
     import sys
 
+    import dagster as dg
+
+    from orchestration.dead_runs import fail_dead_runs
     from orchestration.headless import WORKSPACE_YAML, ensure_dagster_home
 
     home = ensure_dagster_home()
+    with dg.DagsterInstance.get() as instance:  # runs killed earlier would keep the warehouse pool from the UI's
+        for dead in fail_dead_runs(instance):
+            console.print(dead.describe(), markup=False, highlight=False)
     console.print(f"Dagster UI on http://127.0.0.1:{port} (instance in {home}); Ctrl-C stops it.")
     sys.stdout.flush()
     dagster = Path(sys.executable).with_name("dagster")
@@ -267,9 +296,10 @@ def load(
     ] = None,
 ) -> None:
     """Load new landing files into raw_crm / raw_shop / raw_analytics; bad lines are quarantined."""
+    from rich.markup import escape
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
-    from ingestion.pipelines import SYSTEMS, WarehouseBusy
+    from ingestion.pipelines import SYSTEMS, WarehouseUnavailable
     from ingestion.pipelines import load as run_load
 
     if system is not None and system not in SYSTEMS:
@@ -283,9 +313,9 @@ def load(
 
         try:
             summary = run_load(systems, on_system=advance)
-        except WarehouseBusy as error:
+        except WarehouseUnavailable as error:  # busy, or not writable: a message, not a traceback
             bar.stop()
-            console.print(f"[red]Not loaded:[/] {error}")
+            console.print(f"[red]Not loaded:[/] {escape(str(error))}", soft_wrap=True)
             raise typer.Exit(code=1) from error
     console.print(
         summary_table(
@@ -298,6 +328,8 @@ def load(
         f"{summary.rows_loaded:,} rows loaded, {summary.rows_quarantined:,} lines quarantined; "
         f"warehouse: {summary.warehouse_path}"
     )
+    for warning in summary.warnings:  # files not read or held back, fields kept as JSON (also in the log)
+        console.print(f"[yellow]Warning:[/] {escape(warning)}", soft_wrap=True)
 
 
 @app.command()

@@ -1,7 +1,8 @@
 """Run dbt against the warehouse the settings name: the one way the CLI, Dagster and tests invoke dbt.
 
 dbt runs in a subprocess (the `dbt` executable beside this interpreter), so that its global state, logging
-and DuckDB connection never leak into the caller, and several invocations in one process stay independent.
+and DuckDB connection never leak into the caller, and several invocations in one process stay independent. It
+starts through `orchestration/die_with_parent.py`, so a killed caller never leaves a dbt writing the warehouse.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingestion.settings import DBT_PROJECT_DIR, Settings, get_settings
+from orchestration import die_with_parent
 
 
 @dataclass(frozen=True)
@@ -63,14 +65,14 @@ def run_dbt(
     """
     settings = settings or get_settings()
     command = [
-        str(dbt_executable()),
+        *die_with_parent.command(dbt_executable()),
         *args,
         "--project-dir",
         str(project_dir),
         "--profiles-dir",
         str(project_dir),
     ]
-    env = dbt_env(settings)
+    env = {**dbt_env(settings), **die_with_parent.parent_environment()}
     if target_path is not None:
         command += ["--target-path", str(target_path)]
         env["DBT_LOG_PATH"] = str(target_path / "logs")

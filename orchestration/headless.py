@@ -6,6 +6,10 @@ the instance's event log while the run goes, and sums the run up from the events
 
 The instance lives in DAGSTER_HOME (default `<data dir>/dagster_home`, beside the warehouse), so
 `warehouse ui` shows the runs `warehouse run` made.
+
+A run records its process in its tags and first fails the runs whose process is gone (`orchestration.dead_runs`),
+so a killed run never keeps the warehouse pool. While a step waits for the pool, the run says who holds it and
+stops on Ctrl-C or SIGTERM (`orchestration.pool_wait`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 
 import dagster as dg
 import duckdb
+from dagster._core.events import RunFailureReason
 
 from ingestion.settings import PROJECT_ROOT, get_settings
 
@@ -29,6 +34,8 @@ WORKSPACE_YAML = PROJECT_ROOT / "workspace.yaml"
 
 Progress = Callable[[int, int, str], None]
 """Called with (steps finished, steps in the run, what is running now)."""
+Notice = Callable[[str], None]
+"""Called with a line for the person waiting: a dead run failed, whom a step waits for."""
 
 
 @dataclass
@@ -37,6 +44,8 @@ class RunReport:
 
     run_id: str
     success: bool
+    interrupted: bool = False
+    """Stopped by SIGINT or SIGTERM (the run is canceled, or failed if a step was running)."""
     materialized: list[str] = field(default_factory=list)
     checks_passed: list[str] = field(default_factory=list)
     checks_failed: list[str] = field(default_factory=list)
@@ -63,10 +72,17 @@ def run_graph(
     instance: dg.DagsterInstance | None = None,
     progress: Progress | None = None,
     tags: dict[str, str] | None = None,
+    notice: Notice | None = None,
 ) -> RunReport:
-    """Execute `job_name` in process; never raises for a failed step (see `RunReport.success`)."""
+    """Execute `job_name` in process; never raises for a failed step (see `RunReport.success`).
+
+    A SIGINT or SIGTERM while the graph executes ends the run (`RunReport.interrupted`); before that (the dbt
+    parse) it raises KeyboardInterrupt if the signal's handler does.
+    """
     from dagster._core.utils import make_new_run_id
 
+    from orchestration.dead_runs import fail_dead_runs, owner_tags
+    from orchestration.pool_wait import waiting_politely
     from orchestration.resources import prepare_manifest
 
     prepare_manifest(force=True)
@@ -75,6 +91,9 @@ def run_graph(
     if instance is None:
         ensure_dagster_home()
         instance = dg.DagsterInstance.get()
+    for dead in fail_dead_runs(instance):
+        if notice:
+            notice(dead.describe())
     job = defs.resolve_job_def(job_name)
     run_id = make_new_run_id()
     stop = threading.Event()
@@ -87,15 +106,18 @@ def run_graph(
     log_path.parent.mkdir(parents=True, exist_ok=True)
     try:
         # dbt's and dlt's log lines go to stdout (the UI keeps them per step); here, into a file.
-        with log_path.open("w") as log_file, contextlib.redirect_stdout(log_file):
+        with log_path.open("w") as log_file, contextlib.redirect_stdout(log_file), waiting_politely(notice):
             result = job.execute_in_process(
                 instance=instance,
                 run_id=run_id,
                 raise_on_error=False,
-                tags=tags,
+                tags={**(tags or {}), **owner_tags()},
                 # The CLI shows progress and a summary; Dagster's own console logger would drown them.
                 run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
             )
+    except KeyboardInterrupt:  # outside Dagster's handling of interrupts: while it prepared the run
+        _cancel(instance, run_id)
+        raise
     finally:
         stop.set()
         if watcher.is_alive():
@@ -103,6 +125,17 @@ def run_graph(
     report = _report(result)
     report.log_path = log_path
     return report
+
+
+def _cancel(instance: dg.DagsterInstance, run_id: str) -> None:
+    """Record a run interrupted before Dagster could as canceled, and free whatever it claimed."""
+    from orchestration.dead_runs import UNFINISHED
+
+    run = instance.get_run_by_id(run_id)
+    if run is not None and run.status in UNFINISHED:
+        instance.report_run_canceled(run, message="Interrupted (SIGINT or SIGTERM) while the run was prepared.")
+    if instance.event_log_storage.supports_global_concurrency_limits:
+        instance.event_log_storage.free_concurrency_slots_for_run(run_id)
 
 
 def _watch(instance: dg.DagsterInstance, run_id: str, steps: int, progress: Progress, stop: threading.Event) -> None:
@@ -134,6 +167,11 @@ def _report(result: dg.ExecuteInProcessResult) -> RunReport:
             (report.checks_passed if evaluation.passed else report.checks_failed).append(name)
         elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
             report.failures.append(f"{event.step_key}: {_failure_message(event.step_failure_data)}")
+        elif event.event_type == dg.DagsterEventType.RUN_CANCELED or (
+            event.event_type == dg.DagsterEventType.RUN_FAILURE
+            and getattr(event.event_specific_data, "failure_reason", None) == RunFailureReason.UNEXPECTED_TERMINATION
+        ):
+            report.interrupted = True  # what Dagster reports for a run it stopped on SIGINT / SIGTERM
     serving = get_settings().serving_path
     if serving.exists():
         report.serving_path = serving

@@ -28,7 +28,9 @@ from dagster_dlt import DagsterDltResource
 from packaging import version
 
 from ingestion.settings import DBT_PROJECT_DIR, get_settings
+from orchestration import die_with_parent
 from orchestration.dbt_cli import dbt_executable, run_dbt
+from orchestration.dead_runs import fail_dead_runs, owner_tags
 
 WAREHOUSE_POOL = "duckdb_warehouse"
 """Concurrency pool of everything that opens the warehouse file: one at a time, across runs and processes."""
@@ -53,6 +55,19 @@ class WarehouseResource(dg.ConfigurableResource):
     @property
     def serving(self) -> Path:
         return Path(self.serving_path) if self.serving_path else get_settings().serving_path
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Every run that may write the warehouse, however it was launched (`warehouse run`, `dagster dev`):
+        records its process in its tags, so a later run can tell when it died unannounced, and fails the runs
+        whose process is gone, so their place in the warehouse pool is free (`orchestration.dead_runs`)."""
+        instance, run = context.instance, context.dagster_run
+        if instance is None or run is None:
+            return
+        if not run.tags.keys() >= owner_tags().keys():
+            instance.add_run_tags(run.run_id, owner_tags())
+        for dead in fail_dead_runs(instance):
+            if context.log is not None:
+                context.log.warning(dead.describe())
 
     @contextmanager
     def read_only(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -82,20 +97,23 @@ class WarehouseResource(dg.ConfigurableResource):
 
 @contextmanager
 def dbt_environment() -> Iterator[None]:
-    """dbt's profile reads WAREHOUSE_PATH from the environment; give it the path the settings resolve to.
+    """dbt's profile reads WAREHOUSE_PATH from the environment; give it the path the settings resolve to, and
+    name this process as the parent dbt's launcher dies with (`orchestration.die_with_parent`).
 
-    dagster-dbt passes this process's environment to the dbt subprocess, so it is set for the duration of the
+    dagster-dbt passes this process's environment to the dbt subprocess, so both are set for the duration of the
     dbt invocation and restored afterwards.
     """
-    previous = os.environ.get("WAREHOUSE_PATH")
-    os.environ["WAREHOUSE_PATH"] = str(get_settings().warehouse_path)
+    values = {"WAREHOUSE_PATH": str(get_settings().warehouse_path), **die_with_parent.parent_environment()}
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
     try:
         yield
     finally:
-        if previous is None:
-            os.environ.pop("WAREHOUSE_PATH", None)
-        else:
-            os.environ["WAREHOUSE_PATH"] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 dbt_project = DbtProject(
@@ -140,7 +158,12 @@ def invocation_target_path(run_id: str, prepared: Path | None = None) -> Path:
 
 
 class WarehouseDbtCliResource(DbtCliResource):
-    """dagster-dbt's dbt resource without two costs of every invocation that this project has no use for.
+    """dagster-dbt's dbt resource, whose dbt dies with the run, without two costs of every invocation that this
+    project has no use for.
+
+    dagster-dbt starts `[dbt_executable, *global_config_flags, *args]`: `build_resources` makes that this
+    interpreter running `orchestration/die_with_parent.py` with the dbt beside it, so a killed run never leaves a
+    `dbt build` writing the warehouse.
 
     - `_cli_version`: dagster-dbt runs `dbt --version` in every run (2 s). The executable is the one beside
       this interpreter, so its version is this environment's dbt-core, read from the installed metadata.
@@ -153,7 +176,7 @@ class WarehouseDbtCliResource(DbtCliResource):
 
     @cached_property
     def _cli_version(self) -> version.Version:
-        if Path(self.dbt_executable) != dbt_executable():
+        if self.global_config_flags != die_with_parent.command(dbt_executable())[1:]:
             return super()._cli_version
         return version.parse(importlib.metadata.version("dbt-core"))
 
@@ -168,8 +191,10 @@ def build_resources() -> dict[str, object]:
         "dbt": WarehouseDbtCliResource(
             project_dir=str(DBT_PROJECT_DIR),
             profiles_dir=str(DBT_PROJECT_DIR),
-            # dagster-dbt shells out to `dbt` and does not install it: use the one beside this Python.
-            dbt_executable=str(dbt_executable()),
+            # dagster-dbt shells out to `dbt` and does not install it: the one beside this Python, started
+            # through the launcher that kills it with its parent.
+            dbt_executable=die_with_parent.command(dbt_executable())[0],
+            global_config_flags=die_with_parent.command(dbt_executable())[1:],
         ),
         "dlt": DagsterDltResource(),
     }

@@ -135,7 +135,8 @@ def test_the_dbt_resource_knows_the_version_of_its_executable_without_running_it
     from orchestration.resources import build_resources
 
     dbt = build_resources()["dbt"]
-    printed = subprocess.run([dbt.dbt_executable, "--version"], capture_output=True, text=True, check=True).stdout
+    command = [dbt.dbt_executable, *dbt.global_config_flags, "--version"]  # dbt, through its launcher
+    printed = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     (expected,) = re.findall(r"installed: (\d+\.\d+\.\d+)", printed)
 
     def no_subprocess(*args, **kwargs):
