@@ -500,3 +500,34 @@ def test_requests_no_client_library_sends_get_a_json_answer(
     assert _status(answer) == status
     assert _json_body(answer)["success"] is False
     assert _still_serving(collector)
+
+
+# -- stopping --------------------------------------------------------------------------------------------------
+
+
+def test_stopping_does_not_wait_for_idle_keep_alive_connections(tmp_path: Path) -> None:
+    server = _start(tmp_path, idle_timeout_seconds=120)
+    with requests.Session() as session:
+        session.headers["Authorization"] = AUTH
+        assert session.post(f"{server.url}/v1/track", json=_track(1), timeout=TIMEOUT).status_code == 200
+        assert server.active_connections == 1  # the session keeps its connection open
+        stopper = threading.Thread(target=server.stop)
+        stopper.start()
+        stopper.join(TIMEOUT)
+
+    assert not stopper.is_alive(), "stop() waited for the idle connection's timeout"
+    assert server.active_connections == 0
+
+
+def test_a_body_cut_off_by_stopping_is_503_so_the_client_retries(tmp_path: Path) -> None:
+    server = _start(tmp_path, request_timeout_seconds=120)
+    with _connect(server) as connection:
+        connection.sendall(_head(length=100) + b'{"batch": [')
+        assert _wait_for(lambda: server.active_connections == 1)
+        stopper = threading.Thread(target=server.stop)
+        stopper.start()
+        answer = _answer(connection)
+        stopper.join(TIMEOUT)
+
+    assert _status(answer) == 503
+    assert _json_body(answer)["code"] == "shutting_down"
