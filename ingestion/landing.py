@@ -19,7 +19,10 @@ How a batch is read (all in an in-memory DuckDB, so the heavy lifting is vectori
    the field's JSON text. Because it is always text, a later change of the field's type cannot corrupt the
    column; dbt decides what it means. dlt's schema contract is `columns: evolve` (new columns welcome) and
    `data_type: freeze` (a type change of an existing column fails loudly instead of creating a variant
-   column), which cannot trigger because every value is cast or quarantined here first.
+   column), which cannot trigger because every value is cast or quarantined here first. A field keeps its
+   column in every later run, and two fields whose names normalize alike get two (`foo_bar`, `foo_bar_2`).
+   Drift is capped (MAX_NEW_COLUMNS_PER_RUN, MAX_DRIFT_COLUMNS), and a field past the caps, or whose name
+   cannot name a column (empty, blank, a NUL), is kept in the record's `_overflow_fields` JSON instead.
 5. Each table's rows of every FLUSH_BYTES of input leave as one parquet file written by DuckDB, `_dlt_load_id`
    and `_dlt_id` included, in the column order of the pipeline's schema, which dlt imports without rewriting.
 
@@ -31,8 +34,14 @@ together with the load package, so a crash never records a file as read without 
 
 Gzip-compressed files (`*.jsonl.gz`, `*.json.gz`: Segment's S3 exports, bulk exports) are read the same way:
 their bytes consumed are compressed bytes, and a grown file is decompressed again and its lines already
-read are skipped. A stream that ends early is a file still being written (its complete lines are read now);
-one that is corrupt is read up to the damage, and the damage is quarantined with its line number and reason.
+read are skipped. A stream that ends early is a file still being written (its complete lines are read now,
+and the load's report says what waits); the lines of a damaged member are quarantined with their text, since
+zlib notices damage only after it has decoded altered text, and the file is not read past it.
+
+What is read at all: regular files inside the landing directory, of at most LANDING_MAX_FILE_BYTES of JSON
+text per run (decompressed). Links, FIFOs, folders outside the landing directory and bigger files are not
+read: quarantined once (line 0, or the first line not read) and reported on every run. A UTF-8 byte order mark
+at the start of a file is not part of its first record; a file name that is not UTF-8 is kept with escapes.
 """
 
 from __future__ import annotations
@@ -43,6 +52,7 @@ import json
 import logging
 import os
 import shutil
+import stat
 import tempfile
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
@@ -65,6 +75,7 @@ from ingestion.spec import (
     DECIMAL_PRECISION,
     DECIMAL_SCALE,
     LIST_POSITION,
+    OVERFLOW_COLUMN,
     QUARANTINE_COLUMNS,
     QUARANTINE_TABLE,
     ChildSpec,
@@ -87,7 +98,21 @@ LANDING_SUFFIXES = (".jsonl", ".json")
 """Landing files hold JSON lines or one JSON document; either may also be gzip-compressed (`.jsonl.gz`)."""
 GZIP_SUFFIX = ".gz"
 _INFLATE_STEP = 1024 * 1024
-"""Compressed bytes inflated per call: the most a corrupt gzip member loses beyond its damage."""
+"""Compressed bytes inflated per call (a damaged step is inflated again in small pieces, to keep its text)."""
+BOM = b"\xef\xbb\xbf"
+"""A UTF-8 byte order mark, which Windows tools write at the start of a file: not part of the first record."""
+MAX_NEW_COLUMNS_PER_RUN = 200
+"""Drift columns one run may add to a table; further new fields of the run are kept in OVERFLOW_COLUMN (JSON).
+Every column a batch reads costs the reader's DuckDB memory: 2,000 new fields in one file ran it out of 2GB
+(and a Shopify order brings ~70 fields the spec does not read)."""
+MAX_DRIFT_COLUMNS = 500
+"""Drift columns a table may get in all: past it every new field stays in OVERFLOW_COLUMN, so a client that puts
+ids in field names (`{"order_123": ...}`) cannot widen a table run after run."""
+DRIFT_COLUMNS_KEY = "drift_columns"
+"""Resource-state key of the drift columns named so far (field pointer -> column): a field keeps its column in
+every later run, and two fields whose names normalize alike never share one."""
+MAX_WARNINGS = 20
+"""Warnings a resource keeps for the load's report; the rest are counted (every one is logged)."""
 SCHEMA_CONTRACT = {"tables": "evolve", "columns": "evolve", "data_type": "freeze"}
 """New tables and columns are welcome (drift); an existing column never changes type."""
 
@@ -122,9 +147,10 @@ class Chunk:
     from_file: bool = True
     """Lineage columns `_source_file`/`_source_line` are filled for files and null for API pages."""
     damage: str | None = None
-    """Why the file could not be read past these lines (a corrupt gzip stream); quarantined at the next line."""
-    damaged_text: bytes = b""
-    """What was decoded of the line the damage cut off (kept in the quarantine row)."""
+    """Why the file is not read past these lines (a corrupt gzip stream, a refused file): one quarantine row at
+    the next line says so."""
+    quarantine: str | None = None
+    """Set for lines decoded from a damaged gzip member: each is quarantined with its text and this reason."""
 
     @cached_property
     def ends(self) -> np.ndarray:
@@ -145,6 +171,8 @@ class BatchCounts:
     """Per child table: marker rows written to clear a parent's emptied list (never inserted)."""
     erased: int = 0
     """Lines of people in the erasure ledger: skipped, never stored, never quarantined (ingestion.erasure)."""
+    warnings: list[str] = field(default_factory=list)
+    """What the load's report must say about this resource: files not read or held back, fields kept as JSON."""
 
 
 # --------------------------------------------------------------------------------------------- files & state
@@ -152,12 +180,13 @@ class BatchCounts:
 
 def file_mark(path: Path, offset: int, lines: int) -> dict[str, Any]:
     """What the state remembers of a file after consuming `offset` bytes and `lines` lines of it."""
-    with path.open("rb") as f:
+    with _open_regular(path) as f:
         head = f.read(min(offset, HASH_BYTES))
         f.seek(max(0, offset - HASH_BYTES))
         tail = f.read(min(offset, HASH_BYTES))
+        size = os.fstat(f.fileno()).st_size
     return {
-        "size": path.stat().st_size,
+        "size": size,
         "offset": offset,
         "lines": lines,
         "head": hashlib.sha256(head).hexdigest(),
@@ -170,7 +199,7 @@ def resume_point(path: Path, mark: dict[str, Any] | None) -> tuple[int, int] | N
 
     A file whose consumed prefix no longer hashes the same, or that shrank, was replaced: start over.
     """
-    size = path.stat().st_size
+    size = os.stat(path, follow_symlinks=False).st_size
     if not mark:
         return 0, 0
     offset = mark["offset"]
@@ -239,37 +268,143 @@ def is_gzip(path: Path) -> bool:
 
 
 def is_landing_file(path: Path) -> bool:
-    return path.is_file() and landing_suffix(path) is not None
+    """A regular file (not a link) named like a landing file."""
+    return path.is_file() and not path.is_symlink() and landing_suffix(path) is not None
+
+
+@dataclass(frozen=True)
+class LandingScan:
+    """What one entity's landing folder holds: the files to read, and what is named like one but not read."""
+
+    files: list[Path]
+    """Regular files, in delivery order (names sort in delivery order, contract section 1)."""
+    refused: list[tuple[Path, str]]
+    """(path, why it is not read): links, FIFOs, devices, folders, or the folder itself when it resolves outside
+    the landing directory."""
+
+
+def scan_landing(directory: Path, landing_dir: Path) -> LandingScan:
+    """The landing files of one entity folder, and the entries that are not read with the reason.
+
+    Only regular files inside the landing directory are read. A symbolic link is refused wherever it points
+    (`ln -s /etc/passwd x.jsonl` put that file's lines into the quarantine), and so is a FIFO (reading it waits
+    for a writer forever), a device or a folder named like a landing file, and a folder that resolves outside
+    the landing directory. Files are later opened without following links (`_open_regular`), so a link put in
+    place after this scan is refused too.
+    """
+    if not directory.is_dir():
+        return LandingScan([], [])
+    root, resolved = landing_dir.resolve(), directory.resolve()
+    if not resolved.is_relative_to(root):
+        why = f"not read: the folder resolves to {resolved}, outside the landing directory {root}"
+        return LandingScan([], [(directory, why)])
+    files, refused = [], []
+    for path in sorted(p for p in directory.iterdir() if landing_suffix(p) is not None):
+        try:
+            mode = os.lstat(path).st_mode
+            target = os.readlink(path) if stat.S_ISLNK(mode) else None
+        except OSError:  # gone since the listing (moved away): the next run sees what is there then
+            continue
+        if target is not None:
+            refused.append((path, f"not read: a symbolic link (to {target}); landing files must be regular files"))
+        elif not stat.S_ISREG(mode):
+            refused.append((path, "not read: not a regular file (a folder, FIFO or device named like one)"))
+        else:
+            files.append(path)
+    return LandingScan(files, refused)
 
 
 def landing_files(directory: Path) -> list[Path]:
-    """Landing files of one entity in delivery order (names sort in delivery order, contract section 1)."""
-    if not directory.is_dir():
-        return []
-    return sorted(p for p in directory.iterdir() if is_landing_file(p))
+    """Landing files of one entity in delivery order (see `scan_landing` for what is left out)."""
+    return scan_landing(directory, directory).files
 
 
-def gunzip(raw: bytes) -> tuple[bytes, str | None]:
-    """What the gzip bytes `raw` decompress to, and why the reading stopped early (None: it did not).
+def _open_regular(path: Path) -> Any:
+    """`path` opened for reading, never through a link and never blocking: OSError unless a regular file."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise OSError(f"{path} is not a regular file")
+    return os.fdopen(descriptor, "rb")
 
-    Members are read one after the other (a gzip file may be several, concatenated). A stream that just ends
-    early is a file still being written: what it holds so far is returned, with no reason. Bytes that are not
-    gzip, or a corrupt member, stop the reading at the damage, with zlib's reason.
+
+def _read_regular(path: Path, offset: int = 0) -> bytes:
+    with _open_regular(path) as f:
+        f.seek(offset)
+        return f.read()
+
+
+@dataclass(frozen=True)
+class Gunzipped:
+    """What `gunzip` made of a gzip file."""
+
+    data: bytes
+    """The JSON text of the members that decompressed whole and passed their CRC check, followed by what a last
+    member still being written (`ended_early`) holds so far."""
+    suspect: bytes = b""
+    """What a damaged member decoded before zlib gave up: its text may already be altered (zlib notices damage
+    only later, at the member's CRC at the latest), so its lines are quarantined, not loaded."""
+    damage: str | None = None
+    """zlib's reason the file is not read past `suspect` (bytes that are not gzip, a corrupt member)."""
+    ended_early: bool = False
+    """The last member has no end yet: a file still being written, or one cut short."""
+    too_big: bool = False
+    """The JSON text would exceed the limit: nothing is returned."""
+
+
+def gunzip(raw: bytes, limit: int) -> Gunzipped:
+    """The JSON text of the gzip bytes `raw`, holding at most `limit` bytes of it at any time.
+
+    Members are read one after the other (a gzip file may be several, concatenated); trailing zero padding is
+    not another member. zlib raises for a whole input step, losing what the step decoded before the damage:
+    the damaged step is inflated again in small pieces from a copy of the stream, so that text is kept.
     """
     out: list[bytes] = []
-    rest = memoryview(raw)
-    while len(rest) and any(rest[: min(len(rest), 64)]):  # trailing zero padding is not another member
+    size = position = 0
+    view = memoryview(raw)
+    while position < len(view) and any(view[position : position + 64]):
         inflate = zlib.decompressobj(31)  # 31: a gzip header and trailer around the deflate stream
+        member: list[bytes] = []
         try:
-            while len(rest) and not inflate.eof:
-                step = rest[:_INFLATE_STEP]
-                out.append(inflate.decompress(step))
-                rest = rest[len(step) - len(inflate.unused_data) :]
+            while not inflate.eof:
+                if position >= len(view):
+                    return Gunzipped(b"".join(out + member), ended_early=True)
+                step = view[position : position + _INFLATE_STEP]
+                before = inflate.copy()
+                try:
+                    piece = inflate.decompress(step, limit - size + 1)  # max_length: a bomb stops at the limit
+                except zlib.error:
+                    member += _inflate_until_error(before, step, limit - size)
+                    raise
+                position += len(step) - len(inflate.unconsumed_tail) - len(inflate.unused_data)
+                size += len(piece)
+                if size > limit:
+                    return Gunzipped(b"", too_big=True)
+                member.append(piece)
         except zlib.error as error:
-            return b"".join(out), f"not a valid gzip stream: {error}"
-        if not inflate.eof:
-            break  # ends early: still being written
-    return b"".join(out), None
+            return Gunzipped(b"".join(out), b"".join(member), f"not a valid gzip stream: {error}")
+        out += member
+    return Gunzipped(b"".join(out))
+
+
+def _inflate_until_error(inflate: Any, data: memoryview, budget: int) -> list[bytes]:
+    """What `inflate` decodes of `data` before zlib raises: fed 4 KiB at a time, the failing 4 KiB byte by byte."""
+    out: list[bytes] = []
+    for at in range(0, len(data), 4096):
+        piece, saved = data[at : at + 4096], inflate.copy()
+        try:
+            out.append(inflate.decompress(piece, budget + 1))
+        except zlib.error:
+            for i in range(len(piece)):
+                try:
+                    out.append(saved.decompress(piece[i : i + 1]))
+                except zlib.error:
+                    return out
+            return out
+        budget -= len(out[-1])
+        if budget < 0 or inflate.unconsumed_tail:
+            return out
+    return out
 
 
 def read_landing(
@@ -280,18 +415,38 @@ def read_landing(
     state: dict[str, Any],
     dedup: Dedup = "newest",
 ) -> Iterator[Any]:
-    """Yield dlt items for every new line under `directory`, recording progress in the resource `state`."""
+    """Yield dlt items for every new line under `directory`, recording progress in the resource `state`.
+
+    What is not read is said in the load's report on every run (`BatchCounts.warnings`) and quarantined once
+    (line 0: the file as a whole): links, FIFOs and folders named like landing files, folders outside the
+    landing directory, files over LANDING_MAX_FILE_BYTES. A file that cannot be opened this run (moved away
+    while the run lists them) is reported and read next run.
+    """
     seen: dict[str, Any] = state.setdefault("files", {})
-    reader = RecordReader(spec, resource, dedup, Target.current())
+    reader = RecordReader(spec, resource, dedup, Target.current(), state.setdefault(DRIFT_COLUMNS_KEY, {}))
     marks: dict[str, dict[str, Any]] = {}
+    limit = get_settings().landing_max_file_bytes
 
     def chunks() -> Iterator[Chunk]:
-        for path in landing_files(directory):
-            chunk, mark = _new_chunk(path, landing_dir, seen.get(_relative(path, landing_dir)), spec)
-            if mark is not None:
-                marks[chunk.origin] = mark
-                if chunk.data or chunk.damage:
-                    yield chunk
+        scan = scan_landing(directory, landing_dir)
+        for path, why in scan.refused:
+            origin = _relative(path, landing_dir)
+            reader.warn(f"{origin}: {why}")
+            if seen.get(origin) != {NOT_READ: why}:
+                marks[origin] = {NOT_READ: why}
+                yield Chunk(origin, b"", 0, damage=why)
+        for path in scan.files:
+            origin = _relative(path, landing_dir)
+            try:
+                read = _new_chunk(path, origin, seen.get(origin), spec, limit)
+            except OSError as error:
+                reader.warn(f"{origin}: not read this run ({error}); it is tried again on the next run")
+                continue
+            if read.warning:
+                reader.warn(f"{origin}: {read.warning}")
+            if read.mark is not None:
+                marks[origin] = read.mark
+            yield from (chunk for chunk in read.chunks if chunk.data or chunk.damage)
 
     try:
         yield from _read_batched(reader, _read_ahead(chunks()))
@@ -317,7 +472,7 @@ def read_pages(
     a cursor out of the parquet files the reader hands over, and the state is committed with the load package
     just the same.
     """
-    reader = RecordReader(spec, resource, dedup, Target.current())
+    reader = RecordReader(spec, resource, dedup, Target.current(), state.setdefault(DRIFT_COLUMNS_KEY, {}))
 
     def chunks() -> Iterator[Chunk]:
         line = 1
@@ -376,7 +531,7 @@ def _read_batched(reader: RecordReader, chunks: Iterable[Chunk]) -> Iterator[Any
                 staged = 0
     if batch:
         reader.read(batch)
-    yield from reader.flush()
+    yield from reader.flush(final=True)
 
 
 def api_origin(url: str) -> str:
@@ -391,6 +546,7 @@ RUN_COUNTS_KEY = "last_run"
 
 
 def _record_counts(resource: str, reader: RecordReader) -> None:
+    reader.report_overflow()
     counts = reader.counts
     log.info(
         "%s: %d rows, %d quarantined, %d repeated deliveries dropped, %d superseded by newer loaded versions, "
@@ -407,61 +563,156 @@ def _record_counts(resource: str, reader: RecordReader) -> None:
         "duplicates": counts.duplicates,
         "superseded": counts.superseded,
         "clearing_markers": counts.clearing_markers,
+        "warnings": _capped(counts.warnings),
     }
 
 
+def _capped(warnings: list[str]) -> list[str]:
+    """At most MAX_WARNINGS of `warnings`, and how many more there were: the state travels with every load."""
+    if len(warnings) <= MAX_WARNINGS:
+        return list(warnings)
+    return [*warnings[:MAX_WARNINGS], f"... and {len(warnings) - MAX_WARNINGS:,} more (see the log)"]
+
+
 def _relative(path: Path, landing_dir: Path) -> str:
+    """The landing-relative name of `path` (quarantine's source_file, the state's key): a name that is not UTF-8
+    shows its undecodable bytes as escapes (`events-\\xff.jsonl`), since the state and the tables hold text."""
     try:
-        return path.resolve().relative_to(landing_dir.resolve()).as_posix()
+        relative = path.relative_to(landing_dir).as_posix()
     except ValueError:
-        return path.resolve().as_posix()
+        try:
+            relative = path.resolve().relative_to(landing_dir.resolve()).as_posix()
+        except ValueError:
+            relative = path.resolve().as_posix()
+    return os.fsencode(relative).decode("utf-8", errors="backslashreplace")
 
 
-def _new_chunk(
-    path: Path, landing_dir: Path, mark: dict[str, Any] | None, spec: TableSpec
-) -> tuple[Chunk, dict[str, Any] | None]:
-    """The unread part of `path` and the state mark to record once it is loaded (None: nothing new)."""
-    origin = _relative(path, landing_dir)
-    resume = resume_point(path, mark)
+NOT_READ = "not_read"
+"""File-state key of an entry that is not a landing file (a link, ...): quarantined once, reported every run."""
+TOO_BIG = "too_big"
+"""File-state key of a file refused for its size: {size, limit, why}; read again once it or the limit changes."""
+HELD = "held"
+"""File-state key of what an unchanged file holds back (a gzip stream without its end): reported every run."""
+
+
+@dataclass
+class _FileRead:
+    """What one landing file gives this run: chunks to read, the state mark once loaded, what to report."""
+
+    chunks: list[Chunk] = field(default_factory=list)
+    mark: dict[str, Any] | None = None
+    """None: nothing new (the state keeps the file's mark)."""
+    warning: str | None = None
+
+
+def _new_chunk(path: Path, origin: str, mark: dict[str, Any] | None, spec: TableSpec, limit: int) -> _FileRead:
+    """The unread part of `path`, the state mark to record once it is loaded, and what to report about it."""
+    mark = mark or {}
+    size = os.stat(path, follow_symlinks=False).st_size
+    refused = mark.get(TOO_BIG)
+    if refused and refused["size"] == size and limit <= refused["limit"]:
+        return _FileRead(warning=refused["why"])
+    progress = {k: v for k, v in mark.items() if k not in (NOT_READ, TOO_BIG, HELD)} or None
+    resume = resume_point(path, progress)
     if resume is None:
-        return Chunk(origin, b""), None
+        return _FileRead(warning=mark.get(HELD))
     offset, lines = resume if landing_suffix(path) != ".json" else (0, 0)
     if is_gzip(path):
-        return _new_gzip_chunk(path, origin, offset, lines, spec)
-    with path.open("rb") as f:
-        f.seek(offset)
-        data = f.read()
-    if offset == 0 and is_document(path, data):
-        records = document_records(data, spec.envelope_keys)
+        return _new_gzip_chunk(path, origin, progress, lines, spec, limit)
+    if size - offset > limit:
+        return _refuse(origin, progress, lines, size, limit, f"{size - offset:,} bytes of JSON text to read")
+    data = _read_regular(path, offset)
+    bom = len(BOM) if offset == 0 and data.startswith(BOM) else 0
+    if offset == 0 and is_document(path, data[bom:]):
+        records = document_records(data[bom:], spec.envelope_keys)
         if records is not None:
-            return Chunk(origin, records_to_lines(records)), file_mark(path, len(data), len(records))
-    chunk = Chunk(origin, split_complete(data), lines + 1)
-    return chunk, file_mark(path, offset + len(chunk.data), lines + len(chunk.ends))
+            return _FileRead([Chunk(origin, records_to_lines(records))], file_mark(path, len(data), len(records)))
+    chunk = Chunk(origin, split_complete(data[bom:]), lines + 1)
+    read = lines + len(chunk.ends)
+    held = len(data) - bom - len(chunk.data)
+    warning = (
+        f"the last {held:,} bytes (line {read + 1}) are held back: no newline and not valid JSON yet, as while "
+        "a writer is still appending; they are read once complete"
+        if held
+        else None
+    )
+    return _FileRead([chunk], file_mark(path, offset + bom + len(chunk.data), read), warning)
 
 
 def _new_gzip_chunk(
-    path: Path, origin: str, offset: int, lines: int, spec: TableSpec
-) -> tuple[Chunk, dict[str, Any] | None]:
+    path: Path, origin: str, progress: dict[str, Any] | None, lines: int, spec: TableSpec, limit: int
+) -> _FileRead:
     """`_new_chunk` of a gzip file: all of it is decompressed, and the `lines` already read are skipped.
 
-    The mark counts compressed bytes, so a file that grew (a writer appending) is recognised as grown."""
-    raw = path.read_bytes()
-    data, damage = gunzip(raw)
-    if offset == 0 and not damage and is_document(path, data):
+    The mark counts compressed bytes, so a file that grew (a writer appending) is recognised as grown. Lines of
+    a damaged member come as a second chunk whose lines are quarantined with their text (see `Gunzipped`)."""
+    size = os.stat(path, follow_symlinks=False).st_size
+    if size > limit:
+        return _refuse(origin, progress, lines, size, limit, f"{size:,} bytes even compressed")
+    raw = _read_regular(path)
+    unzipped = gunzip(raw, limit)
+    if unzipped.too_big:
+        return _refuse(origin, progress, lines, size, limit, "JSON text that expands past that")
+    data, suspect = unzipped.data, unzipped.suspect
+    if data.startswith(BOM):
+        data = data[len(BOM) :]
+    if not lines and not suspect and not unzipped.damage and is_document(path, data):
         records = document_records(data, spec.envelope_keys)
         if records is not None:
-            return Chunk(origin, records_to_lines(records)), file_mark(path, len(raw), len(records))
+            return _FileRead([Chunk(origin, records_to_lines(records))], file_mark(path, len(raw), len(records)))
+    if unzipped.damage and data and not data.endswith(b"\n"):  # a line the damage cut off
+        cut = data.rfind(b"\n") + 1
+        data, suspect = data[:cut], data[cut:] + suspect
     if lines:
-        ends = line_ends(data)
-        data = data[ends[lines - 1] :] if len(ends) >= lines else b""
-    complete = split_complete(data)
-    if damage is None:
-        chunk = Chunk(origin, complete, lines + 1)
-    else:
-        log.warning("%s: %s; the lines before the damage are read, the damage is quarantined", path, damage)
-        chunk = Chunk(origin, complete, lines + 1, damage=damage, damaged_text=data[len(complete) :])
-    # a stream that ends early holds its incomplete last line back: the mark stays on the last complete one
-    return chunk, file_mark(path, len(raw), lines + len(chunk.ends))
+        data, suspect = _skip_lines(data, suspect, lines)
+    if unzipped.damage is None:
+        chunk = Chunk(origin, split_complete(data), lines + 1)
+        read = lines + len(chunk.ends)
+        mark = file_mark(path, len(raw), read)
+        held = len(data) - len(chunk.data)
+        if not (held or unzipped.ended_early):
+            return _FileRead([chunk], mark)
+        why = "the gzip stream ends early (a file still being written, or cut short)" if unzipped.ended_early else ""
+        why += " and " if held and why else ""
+        why += f"the last {held:,} bytes (line {read + 1}) are not a complete line" if held else ""
+        why += f": {read:,} lines read so far, held back until the file grows"
+        mark[HELD] = why
+        return _FileRead([chunk], mark, why)
+    # the stream (or its damaged member) stops here: the mark covers the whole file, so it is not read again
+    trusted = Chunk(origin, data, lines + 1, damage=None if suspect else unzipped.damage)
+    chunks = [trusted]
+    read = lines + len(trusted.ends)
+    if suspect:
+        reason = f"{unzipped.damage}: decoded from a damaged gzip member, whose text may be altered; not loaded"
+        chunks.append(Chunk(origin, suspect, read + 1, quarantine=reason))
+    quarantined = len(chunks[-1].ends) if suspect else 1
+    log.warning("%s: %s; lines before the damaged part read, the damaged part quarantined", path, unzipped.damage)
+    why = (
+        f"damaged: {unzipped.damage}; {read - lines:,} lines before the damaged gzip member read, "
+        f"{quarantined:,} quarantined, the file not read past it"
+    )
+    return _FileRead(chunks, file_mark(path, len(raw), read + (quarantined if suspect else 0)), why)
+
+
+def _skip_lines(data: bytes, suspect: bytes, lines: int) -> tuple[bytes, bytes]:
+    """`data` and `suspect` (read one after the other) without their first `lines` lines."""
+    ends = line_ends(data)
+    if len(ends) >= lines:
+        return data[ends[lines - 1] :], suspect
+    rest = lines - len(ends)
+    suspect_ends = line_ends(suspect)
+    return b"", suspect[suspect_ends[rest - 1] :] if len(suspect_ends) >= rest else b""
+
+
+def _refuse(origin: str, progress: dict[str, Any] | None, lines: int, size: int, limit: int, what: str) -> _FileRead:
+    """A file not read for its size: one quarantine row at its next line, and a mark that skips it until the file
+    or the limit changes (the progress before it is kept: a grown file is read on from there)."""
+    why = (
+        f"not read: {what}, more than the {limit:,} bytes one landing file may give a run "
+        "(LANDING_MAX_FILE_BYTES); split the file, or raise the limit and it is read on the next run"
+    )
+    mark = {**(progress or {}), TOO_BIG: {"size": size, "limit": limit, "why": why}}
+    return _FileRead([Chunk(origin, b"", lines + 1, damage=why)], mark, why)
 
 
 # --------------------------------------------------------------------------------------------- the target
@@ -502,6 +753,17 @@ class Target:
             return {}
         return {name: c.get("data_type", "text") for name, c in schema.get_table_columns(table).items()}
 
+    def has_table(self, table: str) -> bool:
+        """Whether the destination holds `table` (in the pipeline's dataset) already."""
+        with self._client as client:
+            if not client.has_dataset():
+                return False
+            (exists,) = client.native_connection.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+                [client.dataset_name, table],
+            ).fetchone()
+            return bool(exists)
+
     def loaded(self, table: str, key: str, cursor: str | None, keys: pa.Table) -> pa.Table | None:
         """(k, c): those of `keys` (column k) already in the destination `table`, with their `cursor` value."""
         with self._client as client:
@@ -534,6 +796,8 @@ class _Staged:
     first-seen order, the union of their column hints, and how to make the table's dlt hints of those."""
 
     make_hints: Any
+    materialize: bool = False
+    """Written even without rows: the table must exist for dbt and the checks (see `RecordReader.flush`)."""
     parts: list[str] = field(default_factory=list)
     """One SELECT per batch, of the table's columns."""
     tables: list[str] = field(default_factory=list)
@@ -556,12 +820,26 @@ class RecordReader:
     imports as it is: no row ever passes through Python.
     """
 
-    def __init__(self, spec: TableSpec, resource: str, dedup: Dedup, target: Target) -> None:
+    def __init__(
+        self,
+        spec: TableSpec,
+        resource: str,
+        dedup: Dedup,
+        target: Target,
+        drift_columns: dict[str, str] | None = None,
+    ) -> None:
         self.spec = spec
         self.resource = resource
         self.dedup = dedup
         self.target = target
         self.counts = BatchCounts()
+        self._drift_columns = drift_columns if drift_columns is not None else {}
+        """Field pointer -> its drift column, for every field named so far (the resource state's, updated here)."""
+        self._new_columns = 0
+        self._overflowed: dict[str, set[str]] = {"capped": set(), "unnamed": set()}
+        """Pointers of the fields this run kept in OVERFLOW_COLUMN: past the drift caps, or not nameable."""
+        self._written: set[str] = set()
+        """Tables this run has handed a file to dlt for."""
         settings = get_settings()
         settings.duckdb_temp_root.mkdir(parents=True, exist_ok=True)
         self._spill_dir = Path(tempfile.mkdtemp(prefix="reader-", dir=settings.duckdb_temp_root))
@@ -577,6 +855,8 @@ class RecordReader:
         self._con.execute("CREATE TEMP TABLE seen_keys (m UHUGEINT)")
         self._drift: list[tuple[str, str]] = []
         """(column, pointer) of the batch's fields the spec does not declare (drift), found by `_classify`."""
+        self._overflow: list[tuple[str, str]] = []
+        """(object pointer, key) of the batch's fields kept in OVERFLOW_COLUMN instead of columns of their own."""
         self._nonrecords = 0
         self._staged: dict[str, _Staged] = {}
         self._parts = itertools.count()
@@ -590,6 +870,28 @@ class RecordReader:
         self._con.close()
         shutil.rmtree(self._spill_dir, ignore_errors=True)
         self.target.close()
+
+    def warn(self, message: str) -> None:
+        """Log `message` and keep it for the load's report (the resource's table name is put before it there)."""
+        log.warning("%s: %s", self.spec.table, message)
+        self.counts.warnings.append(message)
+
+    def report_overflow(self) -> None:
+        """Warn about the fields this run kept in OVERFLOW_COLUMN instead of columns: once, with a few examples."""
+        capped, unnamed = self._overflowed["capped"], self._overflowed["unnamed"]
+        if capped:
+            self.warn(
+                f"{_fields(capped)} kept in {OVERFLOW_COLUMN} (JSON) instead of columns of their own: a run "
+                f"adds at most {MAX_NEW_COLUMNS_PER_RUN} columns to a table, and drift gives a table at most "
+                f"{MAX_DRIFT_COLUMNS} ({_examples(capped)})"
+            )
+        if unnamed:
+            self.warn(
+                f"{_fields(unnamed, '')} whose names cannot name a column (empty, blank or holding a NUL) kept in "
+                f"{OVERFLOW_COLUMN} (JSON) ({_examples(unnamed)})"
+            )
+        capped.clear()
+        unnamed.clear()
 
     def read(self, chunks: Sequence[Chunk]) -> None:
         """Validate and extract `chunks`; their rows wait in the reader's DuckDB until `flush`."""
@@ -610,12 +912,13 @@ class RecordReader:
         con.register("origins", origins)
         kept_typed = False
         try:
-            self._classify(lines)
+            self._classify(lines, chunks)
             # privacy (issue 7): lines of erased people become non-records before anything is extracted
             erased = drop_erased_lines(con, self.spec.table)
             self.counts.erased += erased
             self._nonrecords += erased
             self._extract()
+            self._extract_overflow()
             for i, child in enumerate(self.spec.children):
                 self._extract_child(i, child)
             self._keep()
@@ -627,38 +930,65 @@ class RecordReader:
         finally:
             if not kept_typed:
                 con.execute(f"DROP TABLE IF EXISTS {self._typed}")
+                con.execute(f"DROP TABLE IF EXISTS {self._overflow_table}")
             con.unregister("chunk_lines")
             con.unregister("origins")
             con.unregister("chunk_text")
 
-    def flush(self) -> list[Any]:
+    def flush(self, final: bool = False) -> list[Any]:
         """The dlt items of every row staged since the last flush: per table one parquet file with its hints.
 
         One file per table and flush, not per batch: DuckDB inserts one large file much faster than several
         small ones (a commit and a partly filled row group each), and dlt runs one load job per file. Each
         table's items are a table variant, because one resource writes several tables with different keys;
         the root's column hints travel the same way so that no variant inherits them.
+
+        The `final` flush of a run also hands dlt an empty file for each declared table (root, children,
+        quarantine) the destination does not hold yet and this run gave no rows: a system that has delivered
+        nothing, or only lines that were quarantined, still has every raw table, with its declared columns,
+        for dbt's sources and the checks to read. dlt's `materialize_table_schema()` cannot do it here: the
+        resources route items to tables by a function of the item, and an empty list has no item to route.
         """
         items: list[Any] = []
         order = [self.spec.table, *(child.table for child in self.spec.children), QUARANTINE_TABLE]
         for table in order:
             staged = self._staged.pop(table, None)
+            if staged is None and final and table not in self._written and not self.target.has_table(table):
+                staged = self._declared_empty(table)
             if staged is None:
                 continue
-            if staged.rows or table == QUARANTINE_TABLE:
+            if staged.rows or table == QUARANTINE_TABLE or staged.materialize:
                 # the quarantine is yielded even when empty: dbt's sources rely on raw_<system>.quarantine
                 path = self._write(table, staged)
                 hints = self._ordered_hints(staged.hints, table)
                 items += _file_items(table, path, staged.rows, staged.make_hints(hints))
+                self._written.add(table)
             for name in staged.tables:
                 self._con.execute(f"DROP TABLE {name}")
         return items
 
+    def _declared_empty(self, table: str) -> _Staged:
+        """No rows of `table`, with its declared columns and hints: `flush` writes it to create the table."""
+        if table == self.spec.table:
+            hints, make_hints = self.spec.dlt_columns(), partial(_root_hints, self.spec)
+        elif table == QUARANTINE_TABLE:
+            hints, make_hints = dict(QUARANTINE_COLUMNS), _quarantine_hints
+        else:
+            child = next(c for c in self.spec.children if c.table == table)
+            hints, make_hints = child.dlt_columns(self.spec.key_column.type), partial(_child_hints, child)
+        nulls = ", ".join(f'NULL::{_DLT_SQL_TYPES[h["data_type"]]} AS "{name}"' for name, h in hints.items())
+        staged = _Staged(make_hints, materialize=True)
+        staged.add(f"SELECT {nulls} LIMIT 0", [])
+        staged.columns.update(dict.fromkeys(hints))
+        staged.hints.update(hints)
+        return staged
+
     # -- SQL steps: each writes one temp table, named for what it holds
 
-    def _classify(self, lines: pa.Table) -> None:
-        """src: every line as text (rid, file_idx, line_no, txt); nonrecord: lines that are no JSON object;
-        `_drift`: fields of the objects' read paths that the spec does not declare.
+    def _classify(self, lines: pa.Table, chunks: Sequence[Chunk]) -> None:
+        """src: every line as text (rid, file_idx, line_no, txt); nonrecord: lines that are no JSON object, and
+        those of chunks to quarantine whole (`Chunk.quarantine`); `_drift` and `_overflow`: fields of the
+        objects' read paths that the spec does not declare (see `_place_drift`).
 
         A batch of valid UTF-8 (nearly always) reaches DuckDB as an Arrow string column, zero-copy; a batch
         with invalid bytes is decoded line by line instead, and its undecodable lines get a NULL text.
@@ -683,11 +1013,14 @@ class RecordReader:
         # grouped as JSON text: hashing and comparing a string is a fifth cheaper than a list of lists.
         paths = self.spec.object_paths()
         pointers = list(paths)
+        forced = "".join(
+            f" WHEN file_idx = {i} THEN {_lit(chunk.quarantine)}" for i, chunk in enumerate(chunks) if chunk.quarantine
+        )
         groups = con.execute(f"""
-            SELECT kind, to_json(shape) AS shape, list(rid) FILTER (WHERE kind <> 'object')
+            SELECT kind, to_json(shape) AS shape, count(*), list(rid) FILTER (WHERE kind <> 'object')
             FROM (SELECT rid, try(json_keys(txt, {_list_lit(p or "$" for p in pointers)})) AS shape,
-                         CASE WHEN txt IS NULL THEN 'invalid UTF-8'
-                              WHEN regexp_full_match(txt, '[ \t\r\n]*') THEN 'blank'
+                         CASE WHEN regexp_full_match(txt, '[ \t\r\n]*') THEN 'blank'{forced}
+                              WHEN txt IS NULL THEN 'invalid UTF-8'
                               WHEN shape IS NULL THEN 'not valid JSON'
                               WHEN NOT regexp_matches(txt, '^[ \t\r\n]*[{{]') THEN 'not a JSON object'
                               ELSE 'object' END AS kind
@@ -695,11 +1028,13 @@ class RecordReader:
             GROUP BY kind, shape
         """).fetchall()
         bad_rids, bad_reasons = [], []
-        unknown: set[tuple[int, str]] = set()
-        for kind, shape, rids in groups:
+        unknown: dict[tuple[int, str], int] = {}
+        for kind, shape, records, rids in groups:
             if kind == "object":
                 for i, keys in enumerate(json.loads(shape)):
-                    unknown.update((i, key) for key in keys or () if key not in paths[pointers[i]])
+                    for key in keys or ():
+                        if key not in paths[pointers[i]]:
+                            unknown[i, key] = unknown.get((i, key), 0) + records
             else:
                 bad_rids += rids
                 bad_reasons += [None if kind == "blank" else kind] * len(rids)
@@ -708,10 +1043,70 @@ class RecordReader:
         con.register("nonrecord_rows", rows)
         con.execute("CREATE OR REPLACE TEMP TABLE nonrecord AS SELECT * FROM nonrecord_rows")
         con.unregister("nonrecord_rows")
-        self._drift = []
-        for i, key in sorted(unknown):
-            escaped = key.replace("~", "~0").replace("/", "~1")
-            self._drift.append((self.spec.drift_column_name(pointers[i], key), f"{pointers[i]}/{escaped}"))
+        self._place_drift(pointers, unknown)
+
+    def _place_drift(self, pointers: list[str], unknown: dict[tuple[int, str], int]) -> None:
+        """Give each new field of the batch (object index, key -> records holding it) its column, or keep it in
+        OVERFLOW_COLUMN: `_drift` gets (column, field pointer), `_overflow` (object pointer, key).
+
+        A field named in an earlier run keeps its column (the resource state's `drift_columns`). A new one gets
+        a column while the run and the table are within MAX_NEW_COLUMNS_PER_RUN and MAX_DRIFT_COLUMNS, the fields
+        most records hold first, and a name no other field has (`spec.drift_column_name`); a field whose name
+        cannot name a column, or past the caps, is kept in OVERFLOW_COLUMN, and the run's report says so.
+        """
+        self._drift, self._overflow = [], []
+        taken = set(self._drift_columns.values())
+        for (i, key), _ in sorted(unknown.items(), key=lambda item: (-item[1], item[0])):
+            pointer = f"{pointers[i]}/{_escape_key(key)}"
+            name = self._drift_columns.get(pointer)
+            if name is None:
+                name = self.spec.drift_column_name(pointers[i], key, taken)
+                if name is None:
+                    self._overflowed["unnamed"].add(pointer)
+                elif self._new_columns >= MAX_NEW_COLUMNS_PER_RUN or len(self._drift_columns) >= MAX_DRIFT_COLUMNS:
+                    self._overflowed["capped"].add(pointer)
+                    name = None
+                else:
+                    self._drift_columns[pointer] = name
+                    taken.add(name)
+                    self._new_columns += 1
+            if name is None:
+                self._overflow.append((pointers[i], key))
+            else:
+                self._drift.append((name, pointer))
+        self._drift.sort(key=lambda drift: drift[1])
+        self._overflow.sort()
+
+    def _extract_overflow(self) -> None:
+        """overflow_<batch> (rid, OVERFLOW_COLUMN): for the records holding `_overflow` fields, those fields as
+        one JSON object keyed by their pointers. Keys reach DuckDB as data (a registered table), never as SQL
+        text, so an empty key or a NUL in one is just a value here."""
+        if not self._overflow:
+            return
+        fields = pa.table(
+            {
+                "object": [obj for obj, _ in self._overflow],
+                "key": [key for _, key in self._overflow],
+                "field": [f"{obj}/{_escape_key(key)}" for obj, key in self._overflow],
+            }
+        )
+        records = f"(SELECT rid, txt FROM src {'ANTI JOIN nonrecord USING (rid)' if self._nonrecords else ''})"
+        parts = [
+            f"""SELECT r.rid, f.field, e.value
+                FROM {records} r, json_each({"r.txt" if not obj else f"json_extract(r.txt, {_lit(obj)})"}) e
+                JOIN overflow_fields f ON f.object = {_lit(obj)} AND f.key = e.key"""
+            for obj in sorted({obj for obj, _ in self._overflow})
+        ]
+        self._con.register("overflow_fields", fields)
+        try:
+            self._con.execute(f"""
+                CREATE TEMP TABLE {self._overflow_table} AS
+                SELECT rid, '{{' || string_agg(to_json(field) || ':' || value, ',' ORDER BY field) || '}}'
+                       AS "{OVERFLOW_COLUMN}"
+                FROM ({" UNION ALL ".join(parts)}) GROUP BY rid
+            """)
+        finally:
+            self._con.unregister("overflow_fields")
 
     def _extract(self) -> None:
         """typed_<batch>: the declared columns cast to their types, child lists as JSON text, and the reasons a record
@@ -872,6 +1267,10 @@ class RecordReader:
         """This batch's typed table: named per batch because the flush reads it (see `_stage_root`)."""
         return f"typed_{self._batches}"
 
+    @property
+    def _overflow_table(self) -> str:
+        return f"overflow_{self._batches}"
+
     def _stage_root(self) -> bool:
         """Stage the kept records' rows; True when the batch's typed table now belongs to the staged rows."""
         if not self._count("kept"):
@@ -883,6 +1282,11 @@ class RecordReader:
         produced.update({name: f't."{column}"' for name, column in drift.items()})
         hints = self.spec.dlt_columns()
         hints.update({name: {"name": name, "data_type": "text", "nullable": True} for name in drift})
+        overflow = ""
+        if self._overflow:
+            produced[OVERFLOW_COLUMN] = f'x."{OVERFLOW_COLUMN}"'
+            hints[OVERFLOW_COLUMN] = {"name": OVERFLOW_COLUMN, "data_type": "text", "nullable": True}
+            overflow = f" LEFT JOIN {self._overflow_table} x USING (rid)"
         # The root's rows are the bulk of a batch: instead of copying them into a staging table, the flush
         # reads this batch's own typed table (named per batch: renaming it made its DROP cost 0.4-0.8 s).
         batch = self._batches
@@ -892,7 +1296,8 @@ class RecordReader:
         selects = ", ".join(f'{sql} AS "{name}"' for name, sql in produced.items())
         source = f"{self._typed} t SEMI JOIN kept_{batch} USING (rid) JOIN origins_{batch} o USING (file_idx)"
         staged = self._staged.setdefault(self.spec.table, _Staged(partial(_root_hints, self.spec)))
-        staged.add(f"SELECT {selects} FROM {source}", [self._typed, f"kept_{batch}", f"origins_{batch}"])
+        used = [self._typed, f"kept_{batch}", f"origins_{batch}"] + ([self._overflow_table] if overflow else [])
+        staged.add(f"SELECT {selects} FROM {source}{overflow}", used)
         staged.rows += kept
         staged.columns.update(dict.fromkeys(produced))
         staged.hints.update(hints)
@@ -1140,13 +1545,24 @@ def _summed(column: Column) -> tuple[str, str]:
 
 
 def _damage_rows(chunks: Sequence[Chunk]) -> list[tuple[str, int, bytes, str]]:
-    """A quarantine row per damaged chunk: at the line after its last readable one, with what was decoded of
-    that line and why the file could not be read further."""
-    return [
-        (c.origin, c.first_line + len(c.ends), c.damaged_text, c.damage)
-        for c in chunks
-        if c.damage is not None
-    ]
+    """A quarantine row per chunk with damage: at the line after its last readable one (line 0 for an entry
+    not read at all), saying why the file is not read further."""
+    return [(c.origin, c.first_line + len(c.ends), b"", c.damage) for c in chunks if c.damage is not None]
+
+
+def _escape_key(key: str) -> str:
+    """`key` as one step of a JSON pointer (RFC 6901)."""
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def _fields(pointers: set[str], kind: str = "new ") -> str:
+    return f"{len(pointers):,} {kind}field{'' if len(pointers) == 1 else 's'}"
+
+
+def _examples(pointers: set[str], count: int = 3) -> str:
+    """A few of the field `pointers`, shown as JSON strings (a NUL or a blank stays visible)."""
+    shown = ", ".join(json.dumps(p) for p in sorted(pointers)[:count])
+    return f"e.g. {shown}" + (", ..." if len(pointers) > count else "")
 
 
 def _raw_text(raw: bytes) -> str:

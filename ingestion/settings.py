@@ -22,6 +22,9 @@ DEFAULT_FRESHNESS_MINUTES = {"analytics": 15, "shop": 60, "crm": 24 * 60}
 # Threads are 2 for both (DuckDB's default is every core).
 DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
 DEFAULT_DUCKDB_THREADS = 2
+# The landing reader holds a file's JSON text in memory (a gzip file's decompressed): a bigger file is not read
+# but quarantined with the reason, so that a 1,000x gzip bomb or a runaway export cannot exhaust the machine.
+DEFAULT_LANDING_MAX_FILE_BYTES = 2 * 1024**3
 
 
 def _path(env_var: str, default: str) -> Path:
@@ -53,6 +56,9 @@ class Settings:
     default of `destination_memory_limit`."""
     duckdb_threads: int = DEFAULT_DUCKDB_THREADS
     """threads of each DuckDB the ingestion opens (WAREHOUSE_THREADS)."""
+    landing_max_file_bytes: int = DEFAULT_LANDING_MAX_FILE_BYTES
+    """The most JSON text the landing reader takes from one file in one run, decompressed (LANDING_MAX_FILE_BYTES);
+    a bigger file is refused with a quarantine row saying so, and read once the limit allows it."""
 
     @property
     def data_dir(self) -> Path:
@@ -119,4 +125,7 @@ def get_settings() -> Settings:
         duckdb_memory_limit=os.environ.get("WAREHOUSE_MEMORY_LIMIT", "").strip() or DEFAULT_DUCKDB_MEMORY_LIMIT,
         load_memory_limit=os.environ.get("WAREHOUSE_LOAD_MEMORY_LIMIT", "").strip() or None,
         duckdb_threads=int(os.environ.get("WAREHOUSE_THREADS", "").strip() or DEFAULT_DUCKDB_THREADS),
+        landing_max_file_bytes=int(
+            os.environ.get("LANDING_MAX_FILE_BYTES", "").strip() or DEFAULT_LANDING_MAX_FILE_BYTES
+        ),
     )

@@ -7,6 +7,7 @@ dlt resources turn the same spec into column hints, so the SQL and the destinati
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -135,16 +136,32 @@ class TableSpec:
                 known.setdefault(parent, set()).add(_unescape_pointer(part))
         return known
 
-    def drift_column_name(self, object_pointer: str, key: str) -> str:
-        """Name of the column for an unknown field `key` found in the object at `object_pointer`."""
+    def drift_column_name(self, object_pointer: str, key: str, taken: Collection[str] = ()) -> str | None:
+        """Name of the column for an unknown field `key` found in the object at `object_pointer`, or None when
+        the key cannot name a column (empty, blank, or holding a NUL, which SQL text cannot carry): such a field
+        is kept in OVERFLOW_COLUMN instead.
+
+        dlt's naming folds several keys into one name (`Foo Bar`, `foo_bar`, `foo bar`): a name in `taken` (the
+        drift columns other keys already have) gets the first free suffix `_2`, `_3`, ..., so no two keys ever
+        share a column and no value overwrites another.
+        """
+        if not key.strip() or "\x00" in key:
+            return None
         prefix = self.drift_prefixes.get(object_pointer)
         if prefix is None:
             parts = [_unescape_pointer(p) for p in object_pointer.strip("/").split("/") if p]
             prefix = "".join(f"{_NAMING.normalize_identifier(p)}__" for p in parts)
-        name = prefix + _NAMING.normalize_identifier(key)
-        taken = {c.name for c in self.columns} | set(_LINEAGE_HINTS)
-        if name in taken:
+        try:
+            name = prefix + _NAMING.normalize_identifier(key)
+        except ValueError:  # dlt's naming refuses what normalizes to nothing
+            return None
+        declared = {c.name for c in self.columns} | set(_LINEAGE_HINTS) | {OVERFLOW_COLUMN}
+        if name in declared:
             name = f"{_NAMING.normalize_identifier(object_pointer.strip('/') or 'extra')}__{name}"
+        base, suffix = name, 1
+        while name in declared or name in taken:
+            suffix += 1
+            name = f"{base}_{suffix}"
         return name
 
 
@@ -177,6 +194,11 @@ _LINEAGE_HINTS: dict[str, dict[str, Any]] = {
 }
 """Columns every row carries (contract section 2). The reader fills `_dlt_load_id` and `_dlt_id` itself, in
 DuckDB, so dlt imports its parquet files as they are instead of rewriting them to add the ids."""
+
+OVERFLOW_COLUMN = "_overflow_fields"
+"""Root tables: the fields of a record that have no column of their own, as one JSON object keyed by each
+field's JSON pointer (`{"/properties/": "x", "/k1234": 5}`): fields whose name cannot be a column (empty, blank,
+holding a NUL) and new fields past the drift caps of ingestion/landing.py. Null when a record has none."""
 
 QUARANTINE_TABLE = "quarantine"
 QUARANTINE_COLUMNS: dict[str, dict[str, Any]] = {

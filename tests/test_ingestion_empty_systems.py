@@ -31,7 +31,7 @@ TABLES = {
 }  # fmt: skip
 DUCKDB_TYPES = {
     "text": "VARCHAR",
-    "json": "VARCHAR",
+    "json": "JSON",
     "bigint": "BIGINT",
     "bool": "BOOLEAN",
     "timestamp": "TIMESTAMP WITH TIME ZONE",

@@ -142,6 +142,6 @@ def test_landing_files_are_jsonl_and_json_gzipped_or_not(tmp_path: Path) -> None
 
 
 def test_gunzip_reads_concatenated_members_and_ignores_zero_padding() -> None:
-    data, damage = gunzip(gzip.compress(b"a\n") + gzip.compress(b"b\n") + bytes(512))
+    result = gunzip(gzip.compress(b"a\n") + gzip.compress(b"b\n") + bytes(512), 1024)
 
-    assert (data, damage) == (b"a\nb\n", None)
+    assert (result.data, result.damage, result.ended_early) == (b"a\nb\n", None, False)

@@ -60,10 +60,7 @@ def test_bad_child_item_quarantines_its_parent_record(settings: Settings) -> Non
     assert rows(settings, "SELECT reason FROM raw_shop.quarantine") == [
         ("line_items[1] price: cheap is not a decimal",)
     ]
-    assert rows(
-        settings,
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw_shop' AND table_name = 'orders'",
-    ) == [(0,)]
+    assert rows(settings, "SELECT count(*) FROM raw_shop.orders") == [(0,)]  # the table exists, without the order
 
 
 def test_new_field_becomes_a_json_text_column(settings: Settings) -> None:  # noqa: F811
