@@ -13,6 +13,7 @@ re-read file changes nothing: a run killed with SIGKILL and run again ends exact
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -54,6 +55,9 @@ class LoadSummary:
 
     warehouse_path: str
     tables: list[TableCount] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """What the run did not read, held back or could not give a column, each `raw_<system>.<table>: ...`:
+    links and files refused, gzip streams without their end, damaged files, fields kept as JSON. Logged too."""
 
     @property
     def rows_loaded(self) -> int:
@@ -75,8 +79,16 @@ class LoadSummary:
         raise KeyError(f"{system}.{table}")
 
 
-class WarehouseBusy(RuntimeError):
+class WarehouseUnavailable(RuntimeError):
+    """The load cannot write the warehouse: nothing was read or written. The message says why and what to do."""
+
+
+class WarehouseBusy(WarehouseUnavailable):
     """Another process holds the warehouse file: DuckDB allows one writer, and while it writes, no one else."""
+
+
+class WarehouseNotWritable(WarehouseUnavailable):
+    """The warehouse file, its folder or dlt's pipelines folder cannot be written by this process."""
 
 
 @contextmanager
@@ -88,14 +100,17 @@ def warehouse_connection(settings: Settings | None = None) -> Iterator[duckdb.Du
     were these opens and closes. Closed (and checkpointed) once, when the block ends.
     """
     settings = settings or get_settings()
-    _make_warehouse_dirs(settings)
+    _require_writable(settings)
     # no temp_directory: the file's default, <warehouse>.tmp (see Settings.duckdb_config)
     try:
         connection = duckdb.connect(
             str(settings.warehouse_path), config=settings.duckdb_config(settings.load_memory_limit, None)
         )
     except duckdb.IOException as error:
-        if "lock" not in str(error).lower():
+        message = str(error).lower()
+        if any(sign in message for sign in ("permission denied", "read-only", "is a directory")):
+            raise _not_writable(settings.warehouse_path, error) from error
+        if "lock" not in message:
             raise
         raise WarehouseBusy(
             f"{settings.warehouse_path} is in use by another process, and DuckDB allows one writer at a time: "
@@ -175,6 +190,7 @@ def load(
             finish_pending(pipeline)
             pipeline.run(make_source(system, settings), loader_file_format="parquet")
             summary.tables.extend(_table_counts(pipeline, system, connection))
+            summary.warnings.extend(_run_warnings(pipeline, system))
     return summary
 
 
@@ -190,6 +206,35 @@ def finish_pending(pipeline: dlt.Pipeline) -> bool:
     if pipeline.list_normalized_load_packages():
         pipeline.load()
     return True
+
+
+def _require_writable(settings: Settings) -> None:
+    """Make the warehouse's folders and try writing in each, so that a folder this process cannot write is one
+    clear WarehouseNotWritable up front, not an error deep inside DuckDB or dlt halfway through a load."""
+    try:
+        _make_warehouse_dirs(settings)
+        settings.pipelines_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise _not_writable(error.filename or settings.warehouse_path.parent, error) from error
+    for folder in (settings.warehouse_path.parent, settings.duckdb_temp_root, settings.pipelines_dir):
+        try:
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as error:
+            raise _not_writable(folder, error) from error
+
+
+def _not_writable(path: object, error: Exception) -> WarehouseNotWritable:
+    if isinstance(error, FileExistsError | NotADirectoryError):
+        reason = "a file is where a folder must be"
+    elif isinstance(error, OSError) and error.strerror:
+        reason = error.strerror
+    else:
+        reason = str(error).splitlines()[0]
+    return WarehouseNotWritable(
+        f"the warehouse cannot be written: {path} ({reason}). A load writes the warehouse file and its folder "
+        "(WAREHOUSE_PATH) and dlt's pipelines folder (DLT_PIPELINES_DIR); nothing was loaded."
+    )
 
 
 def _make_warehouse_dirs(settings: Settings) -> None:
@@ -260,6 +305,19 @@ def _table_counts(pipeline: dlt.Pipeline, system: str, connection: duckdb.DuckDB
         if resource not in totals
     ]
     return counts
+
+
+def _run_warnings(pipeline: dlt.Pipeline, system: str) -> list[str]:
+    """The warnings the resources of this run recorded, each prefixed with its table (resource names are their
+    root table names)."""
+    trace = pipeline.last_trace
+    normalize = trace.last_normalize_info if trace else None
+    load_ids = list(normalize.loads_ids) if normalize else []
+    return [
+        f"raw_{system}.{resource}: {warning}"
+        for resource, counts in sorted(_dropped_by_resource(pipeline, system, load_ids).items())
+        for warning in counts.get("warnings", [])
+    ]
 
 
 def _dropped_by_resource(pipeline: dlt.Pipeline, system: str, load_ids: list[str]) -> dict[str, dict[str, Any]]:
