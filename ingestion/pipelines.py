@@ -190,7 +190,7 @@ def load(
             finish_pending(pipeline)
             pipeline.run(make_source(system, settings), loader_file_format="parquet")
             summary.tables.extend(_table_counts(pipeline, system, connection))
-            summary.warnings.extend(_run_warnings(pipeline, system))
+            summary.warnings.extend(run_warnings(pipeline, system))
     return summary
 
 
@@ -307,9 +307,10 @@ def _table_counts(pipeline: dlt.Pipeline, system: str, connection: duckdb.DuckDB
     return counts
 
 
-def _run_warnings(pipeline: dlt.Pipeline, system: str) -> list[str]:
-    """The warnings the resources of this run recorded, each prefixed with its table (resource names are their
-    root table names)."""
+def run_warnings(pipeline: dlt.Pipeline, system: str) -> list[str]:
+    """The warnings the resources of the pipeline's last run recorded, each prefixed with its table (resource
+    names are their root table names): what `load()` puts in `LoadSummary.warnings`, for callers that run the
+    pipeline themselves (the Dagster assets)."""
     trace = pipeline.last_trace
     normalize = trace.last_normalize_info if trace else None
     load_ids = list(normalize.loads_ids) if normalize else []
