@@ -23,6 +23,7 @@ select
     lines.line_amount,
     lines.unit_price_reporting,
     lines.line_amount_reporting,
+    lines.fx_rate_status,
     lines.is_revenue
 from lines
 inner join orders on lines.order_id = orders.order_id

@@ -1,5 +1,6 @@
 -- One row per order: amounts in the order currency and the reporting currency, with its customer,
--- shipping location and date. Test and cancelled orders stay, flagged by is_revenue.
+-- shipping location and date. Test and cancelled orders stay, flagged by is_revenue, as do orders without an
+-- FX rate (fx_rate_status).
 with
 
 orders as (
@@ -24,6 +25,8 @@ select
     orders.total_amount,
     orders.refunded_amount,
     orders.rate_to_reporting,
+    orders.fx_rate_date,
+    orders.fx_rate_status,
     orders.subtotal_reporting,
     orders.discount_reporting,
     orders.total_reporting,
