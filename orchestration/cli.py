@@ -148,8 +148,9 @@ def run(
             console.print("[red]Interrupted[/] before any step ran: nothing was loaded or built.")
             raise typer.Exit(code=130) from None
     if report.interrupted:
+        how = "canceled" if report.canceled else "failed in the step it was running"
         console.print(
-            f"[red]Interrupted[/]: run {report.run_id[:8]} stopped; the serving copy keeps the last good marts. "
+            f"[red]Interrupted[/]: run {report.run_id[:8]} {how}; the serving copy keeps the last good marts. "
             f"Logs: {report.log_path}"
         )
         raise typer.Exit(code=130)

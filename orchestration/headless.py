@@ -45,7 +45,8 @@ class RunReport:
     run_id: str
     success: bool
     interrupted: bool = False
-    """Stopped by SIGINT or SIGTERM (the run is canceled, or failed if a step was running)."""
+    """Stopped by SIGINT or SIGTERM: canceled (`canceled`), or failed if a step was running."""
+    canceled: bool = False
     materialized: list[str] = field(default_factory=list)
     checks_passed: list[str] = field(default_factory=list)
     checks_failed: list[str] = field(default_factory=list)
@@ -167,11 +168,13 @@ def _report(result: dg.ExecuteInProcessResult) -> RunReport:
             (report.checks_passed if evaluation.passed else report.checks_failed).append(name)
         elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
             report.failures.append(f"{event.step_key}: {_failure_message(event.step_failure_data)}")
-        elif event.event_type == dg.DagsterEventType.RUN_CANCELED or (
+        elif event.event_type == dg.DagsterEventType.RUN_CANCELED:
+            report.interrupted = report.canceled = True
+        elif (
             event.event_type == dg.DagsterEventType.RUN_FAILURE
             and getattr(event.event_specific_data, "failure_reason", None) == RunFailureReason.UNEXPECTED_TERMINATION
         ):
-            report.interrupted = True  # what Dagster reports for a run it stopped on SIGINT / SIGTERM
+            report.interrupted = True  # what Dagster reports for a run it stopped in a step on SIGINT / SIGTERM
     serving = get_settings().serving_path
     if serving.exists():
         report.serving_path = serving
