@@ -7,8 +7,9 @@ table and every mart with the baseline: row count and a content hash (order-free
 load/quarantine times ignored). The serving copy is opened after each kill: it is always a complete version.
 
 The kill points are the steps the Dagster graph runs: `ingestion.pipelines.load` (extract and load), `dbt build`
-(the same CLI and profile the dbt assets use) and `orchestration.serving.publish_marts`. The full graph
-(`run_graph`) takes minutes on the shared 2-core machine, too slow to run once per kill point.
+(the same CLI and profile the dbt assets use) and `orchestration.serving.publish_marts`, each from its own copy of
+the baseline. tests/test_reliability_kill_run.py kills the real `warehouse run` (the run record, its pool slot and
+its dbt child), in fewer runs: a whole run takes minutes on the shared 2-core machine.
 """
 
 from __future__ import annotations
