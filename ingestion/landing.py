@@ -78,11 +78,13 @@ from ingestion.spec import (
     OVERFLOW_COLUMN,
     QUARANTINE_COLUMNS,
     QUARANTINE_TABLE,
+    SQL_TYPES,
     ChildSpec,
     Column,
     ColumnType,
     TableSpec,
     pointer_keys,
+    sql_literal,
 )
 
 log = logging.getLogger(__name__)
@@ -119,11 +121,6 @@ SCHEMA_CONTRACT = {"tables": "evolve", "columns": "evolve", "data_type": "freeze
 Dedup = Literal["newest", "first"]
 """Which version of a key survives a batch: the newest cursor (entities) or the first delivery (events)."""
 
-_SQL_TYPES = {
-    ColumnType.BIGINT: "BIGINT",
-    ColumnType.DECIMAL: f"DECIMAL({DECIMAL_PRECISION},{DECIMAL_SCALE})",
-    ColumnType.TIMESTAMP: "TIMESTAMPTZ",
-}
 _DLT_SQL_TYPES = {
     "text": "VARCHAR",
     "json": "VARCHAR",
@@ -1121,16 +1118,12 @@ class RecordReader:
         casts, columns, failures, reasons = [], [], [], []
         for i, column in enumerate(strings):
             delivered = string_at[i]
-            value, _ = _typed(delivered, column)
-            casts.append(f'{value} AS "{column.name}"')
+            casts.append(f'{column.cast_sql(delivered)} AS "{column.name}"')
             columns.append(f'"{column.name}"')
             if column.type is not ColumnType.TEXT:
                 failed = f'{delivered} IS NOT NULL AND "{column.name}" IS NULL'
                 failures.append(failed)
-                reasons.append(
-                    f"CASE WHEN {failed} THEN {_lit(column.name + ': ')} || left({delivered}, 100) || "
-                    f"{_lit(' is not a ' + column.type.value)} END"
-                )
+                reasons.append(column.misfit_sql(delivered, f'"{column.name}"'))
         json_names = [c.name for c in spec.columns if c.type is ColumnType.JSON]
         json_names += [f"__list_{i}" for i in range(len(spec.children))]
         json_names += [f"__drift_{i}" for i in range(len(self._drift))]  # named on output
@@ -1159,9 +1152,8 @@ class RecordReader:
         plain = [c for c in child.columns if c.sum_over is None]
         selects, checks = [], ["CASE WHEN json_type(elem) <> 'OBJECT' THEN 'item is not an object' END"]
         for i, column in enumerate(plain, start=1):
-            value, check = _typed(f"s[{i}]", column)
-            selects.append(f'{value} AS "{column.name}"')
-            checks.append(check)
+            selects.append(f'{column.cast_sql(f"s[{i}]")} AS "{column.name}"')
+            checks.append(column.misfit_sql(f"s[{i}]"))
         for column in child.columns:
             if column.sum_over is not None:
                 value, check = _summed(column)
@@ -1514,27 +1506,10 @@ def _structure(leaves: Sequence[tuple[str, str]]) -> dict[str, Any] | None:
     return root if distinct_ignoring_case(root) else None
 
 
-def _typed(value: str, column: Column) -> tuple[str, str]:
-    """SQL for `value` (the delivered string) cast to the column's type, and the check that it fit."""
-    if column.type in (ColumnType.TEXT, ColumnType.JSON):
-        return value, "NULL"
-    if column.type is ColumnType.BIGINT:
-        cast = f"CASE WHEN regexp_full_match({value}, '-?[0-9]+') THEN TRY_CAST({value} AS BIGINT) END"
-    elif column.type is ColumnType.BOOL:
-        cast = f"CASE {value} WHEN 'true' THEN true WHEN 'false' THEN false END"
-    else:
-        cast = f"TRY_CAST({value} AS {_SQL_TYPES[column.type]})"
-    check = (
-        f"CASE WHEN {value} IS NOT NULL AND ({cast}) IS NULL THEN "
-        f"{_lit(column.name + ': ')} || left({value}, 100) || {_lit(' is not a ' + column.type.value)} END"
-    )
-    return cast, check
-
-
 def _summed(column: Column) -> tuple[str, str]:
     """SQL summing `column.path` over the items of the list `column.sum_over`, and the check on each item."""
     items = f"try_cast(json_extract(elem, {_lit(column.sum_over or '')}) AS JSON[])"
-    cast = f"TRY_CAST(json_extract_string(x, {_lit(column.path)}) AS {_SQL_TYPES[column.type]})"
+    cast = f"TRY_CAST(json_extract_string(x, {_lit(column.path)}) AS {SQL_TYPES[column.type.value]})"
     value = f"coalesce(list_sum(list_transform({items}, x -> {cast})), 0)"
     bad = f"json_extract_string(x, {_lit(column.path)}) IS NOT NULL AND {cast} IS NULL"
     check = (
@@ -1570,8 +1545,7 @@ def _raw_text(raw: bytes) -> str:
     return raw[:RAW_LINE_MAX_BYTES].decode("utf-8", errors="backslashreplace").rstrip("\r\n")
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+_lit = sql_literal
 
 
 def _list_lit(items: Iterable[str]) -> str:

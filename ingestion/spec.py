@@ -20,6 +20,18 @@ DECIMAL_SCALE = 9
 
 _NAMING = NamingConvention()
 
+SQL_TYPES = {
+    "bigint": "BIGINT",
+    "decimal": f"DECIMAL({DECIMAL_PRECISION},{DECIMAL_SCALE})",
+    "timestamp": "TIMESTAMPTZ",
+}
+"""DuckDB type of each column type the reader casts to with TRY_CAST (text and JSON stay text; bool is spelt)."""
+
+
+def sql_literal(text: str) -> str:
+    """`text` as a SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
 
 class ColumnType(StrEnum):
     """The few types raw tables use (contract section 2): everything free-form stays text."""
@@ -45,6 +57,36 @@ class Column:
     path: str
     type: ColumnType = ColumnType.TEXT
     sum_over: str | None = None
+
+    def cast_sql(self, value: str) -> str:
+        """The loader's rule for this column: SQL casting `value` (the SQL of the delivered string, as
+        `json_extract_string` gives it) to the column's type, NULL when it does not fit.
+
+        Text and JSON are taken as delivered; a bigint is digits with an optional minus (no `1e3`, no `7.0`), a
+        bool exactly `true` or `false`; a decimal and a timestamp are whatever DuckDB's TRY_CAST takes. A
+        timestamp without an offset is read in the session's time zone: run it in a session set to UTC, as the
+        landing reader's and the collector's are. Whoever must judge a value as the loader does (the collector,
+        at its door) runs this SQL in DuckDB instead of writing the rule again.
+        """
+        if self.type in (ColumnType.TEXT, ColumnType.JSON):
+            return value
+        if self.type is ColumnType.BIGINT:
+            return f"CASE WHEN regexp_full_match({value}, '-?[0-9]+') THEN TRY_CAST({value} AS BIGINT) END"
+        if self.type is ColumnType.BOOL:
+            return f"CASE {value} WHEN 'true' THEN true WHEN 'false' THEN false END"
+        return f"TRY_CAST({value} AS {SQL_TYPES[self.type.value]})"
+
+    def misfit_sql(self, value: str, cast: str | None = None) -> str:
+        """SQL of the reason the loader refuses `value` for this column (`updated_at: yesterday is not a
+        timestamp`, the delivered text cut at 100 characters), NULL when it fits or is null.
+
+        `cast` is the SQL of the value already cast by `cast_sql`, when the caller has it in a column: the cast
+        is then not done twice."""
+        if self.type in (ColumnType.TEXT, ColumnType.JSON):
+            return "NULL"
+        cast = cast or f"({self.cast_sql(value)})"
+        prefix, suffix = sql_literal(f"{self.name}: "), sql_literal(f" is not a {self.type.value}")
+        return f"CASE WHEN {value} IS NOT NULL AND {cast} IS NULL THEN {prefix} || left({value}, 100) || {suffix} END"
 
     def dlt_hint(self) -> dict[str, Any]:
         """Every column is nullable in the table: the reader quarantines a missing key before dlt sees it, and

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import ast
 import json
+from pathlib import Path
 
+import duckdb
 from test_ingestion_sources import columns, contact, event, rows, settings, write_jsonl  # noqa: F401 (fixture)
 
+from ingestion.collector.contract import LoaderContract
 from ingestion.landing import _structure
 from ingestion.pipelines import load
 from ingestion.settings import Settings
+from ingestion.spec import Column, ColumnType
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_malformed_lines_are_quarantined_with_file_line_and_reason(settings: Settings) -> None:  # noqa: F811
@@ -150,3 +157,60 @@ def test_valid_json_that_is_not_an_object_is_quarantined_and_blank_lines_skipped
         ("m-1", 3),
         ("m-2", 6),
     ]
+
+
+# -- one cast rule, public, for the loader and the collector's door ---------------------------------------------
+
+ODD_TIMESTAMPS = ("2026-12-06T10:00:00Z", "2026-12-06 10:00:00", "20261206T100000Z", "2026-W49-7", "yesterday")
+
+
+def test_the_cast_rule_is_public_and_says_why_a_value_does_not_fit() -> None:
+    stamp, count, flag = (Column(n, f"/{n}", t) for n, t in [("ts", ColumnType.TIMESTAMP), ("n", ColumnType.BIGINT),
+                                                            ("b", ColumnType.BOOL)])  # fmt: skip
+    with duckdb.connect() as con:
+        con.execute("SET TimeZone = 'UTC'")
+
+        def misfit(column: Column, value: str) -> str | None:
+            return con.execute(f"SELECT {column.misfit_sql('$1::VARCHAR')}", [value]).fetchone()[0]
+
+        assert [misfit(stamp, v) for v in ODD_TIMESTAMPS] == [
+            None, None, "ts: 20261206T100000Z is not a timestamp", "ts: 2026-W49-7 is not a timestamp",
+            "ts: yesterday is not a timestamp",
+        ]  # fmt: skip
+        assert [misfit(count, v) for v in ("42", "-7", "1e3", "7.0")] == [
+            None, None, "n: 1e3 is not a bigint", "n: 7.0 is not a bigint",
+        ]  # fmt: skip
+        assert [misfit(flag, v) for v in ("true", "false", "yes")] == [None, None, "b: yes is not a bool"]
+        cast = con.execute(f"SELECT {stamp.cast_sql('$1::VARCHAR')}", ["2026-12-06 10:00:00"]).fetchone()[0]
+        assert cast.isoformat() == "2026-12-06T10:00:00+00:00", "no offset: read in the session's zone (UTC)"
+
+
+def test_the_collector_judges_timestamps_by_the_rule_the_loader_quarantines_by(settings: Settings) -> None:  # noqa: F811
+    messages = [event(f"m-{i}", timestamp=value) for i, value in enumerate(ODD_TIMESTAMPS)]
+    write_jsonl(settings, "analytics/events/e.jsonl", messages)
+
+    load(["analytics"], settings)
+
+    quarantined = dict(rows(settings, "SELECT source_line, reason FROM raw_analytics.quarantine"))
+    contract = LoaderContract()
+    try:
+        at_the_door = contract.misfits(messages)
+    finally:
+        contract.close()
+    assert [[m.reason for m in found] for found in at_the_door] == [
+        [quarantined[line]] if line in quarantined else [] for line in range(1, len(messages) + 1)
+    ]
+    assert len(quarantined) == 3
+
+
+def test_no_module_imports_a_private_name_of_the_landing_reader() -> None:
+    """The collector used `ingestion.landing._typed`: a rule others rely on is public, documented, in one place."""
+    private = []
+    for path in sorted((PROJECT_ROOT / "ingestion").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "ingestion.landing":
+                private += [f"{path.name}: {a.name}" for a in node.names if a.name.startswith("_")]
+            attribute = isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+            if attribute and node.value.id == "landing" and node.attr.startswith("_") and node.attr[:2] != "__":
+                private.append(f"{path.name}: landing.{node.attr}")
+    assert private == []

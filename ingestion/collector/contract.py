@@ -4,7 +4,7 @@
 delivered value in DuckDB and quarantines a line whose value does not fit. A collector that judged timestamps
 by another rule (Python's `fromisoformat` takes `20261206T100000Z` and `2026-W49-7`, DuckDB's TIMESTAMPTZ cast
 does not) answered 200 for messages the loader then quarantined, and the client never knew. So the collector
-asks DuckDB the reader's very SQL (`ingestion.landing._typed`, for the columns of the same
+asks DuckDB the reader's very SQL (`Column.misfit_sql` of ingestion/spec.py, for the columns of the same
 `ingestion.analytics.EVENTS` spec, in a session in UTC as the reader's): one rule, in one place.
 
 The reader casts `json_extract_string(line, pointer)`; the collector casts `json_extract_string(value, '$')` of
@@ -26,7 +26,6 @@ from typing import Any
 import duckdb
 
 from ingestion.analytics import EVENTS
-from ingestion.landing import _typed
 from ingestion.spec import Column, ColumnType, pointer_keys
 
 _UNTYPED = (ColumnType.TEXT, ColumnType.JSON)
@@ -56,7 +55,7 @@ class LoaderContract:
         self._database = duckdb.connect(":memory:", config={"threads": 1, "memory_limit": "256MB"})
         self._local = threading.local()
         value = "json_extract_string(v, '$')"  # the string the reader's json_extract_string(line, pointer) gives
-        cases = " ".join(f"WHEN {i} THEN {_typed(value, column)[1]}" for i, column in enumerate(TYPED_FIELDS))
+        cases = " ".join(f"WHEN {i} THEN {column.misfit_sql(value)}" for i, column in enumerate(TYPED_FIELDS))
         self._sql = f"SELECT k, v, CASE k {cases} END FROM (SELECT unnest($1) AS k, unnest($2) AS v)"
         self.misfits([{"timestamp": "1970-01-01T00:00:00Z"}])  # DuckDB loads its JSON extension on first use
 
