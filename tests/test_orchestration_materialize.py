@@ -78,9 +78,11 @@ def test_the_run_s_dbt_build_starts_from_the_prepared_partial_parse(built: Built
     assert any(message.startswith("Partial parsing enabled") for message in messages)
 
 
-def test_a_corrupted_raw_row_fails_a_blocking_check_and_the_marts_keep_their_last_good_version(
+def test_a_bad_row_warns_and_flows_while_a_collapsed_segment_holds_the_serving_copy(
     built: Built, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """One order with a negative total is flagged and the rest is built; a segment that collapsed since the last
+    publish fails a blocking check, so the serving copy keeps the last good marts."""
     for name, value in settings_for(built.root).items():
         monkeypatch.setenv(name, value)
     from orchestration.headless import run_graph
@@ -90,16 +92,28 @@ def test_a_corrupted_raw_row_fails_a_blocking_check_and_the_marts_keep_their_las
     order.update(id=order["id"] + 10**9, name="#corrupt", order_number=999_999, total_price="-250.00")
     (orders / "orders-b9999-p0000.jsonl").write_text(json.dumps(order) + "\n")
     serving = built.root / "serving.duckdb"
+    with duckdb.connect(str(serving)) as connection:  # the last publish had a far larger segment
+        (segment,) = connection.execute(
+            "SELECT segment_name FROM marts.customer_segments GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+        ).fetchone()
+        connection.execute(
+            "INSERT INTO marts.customer_segments BY NAME "
+            "SELECT s.* REPLACE (s.customer_id || '-' || CAST(c.n AS VARCHAR) AS customer_id) "
+            "FROM marts.customer_segments AS s CROSS JOIN range(30) AS c(n) WHERE s.segment_name = ?",
+            [segment],
+        )
     published = serving.stat().st_ino
-    with duckdb.connect(str(built.root / "warehouse.duckdb"), read_only=True) as connection:
-        orders_before = connection.execute("SELECT count(*) FROM marts.fct_orders").fetchone()[0]
 
     report = run_graph(instance=built.instance)
 
     assert not report.success
-    assert "raw_shop/orders:non_negative_prices" in report.checks_failed, report.failures
-    assert not any(key.startswith(("marts/", "serving/")) for key in report.materialized)
+    assert "raw_shop/orders:non_negative_prices" in report.checks_failed
+    assert "marts/customer_segments:segment_sizes_within_bounds" in report.checks_failed, report.failures
+    assert "marts/fct_orders" in report.materialized, "a warning on raw data does not stop the build"
     with duckdb.connect(str(built.root / "warehouse.duckdb"), read_only=True) as connection:
-        assert connection.execute("SELECT count(*) FROM raw_shop.orders WHERE total_price < 0").fetchone()[0] == 1
-        assert connection.execute("SELECT count(*) FROM marts.fct_orders").fetchone()[0] == orders_before
+        flagged = connection.execute(
+            "SELECT invalid_reason FROM staging.stg_shop__orders WHERE order_name = '#corrupt'"
+        ).fetchall()
+    assert flagged == [("negative total",)]
+    assert not any(key.startswith("serving/") for key in report.materialized)
     assert serving.stat().st_ino == published, "the serving copy was not republished"
