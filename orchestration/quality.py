@@ -197,7 +197,7 @@ def build_check(suite: Suite) -> dg.AssetChecksDefinition:
 def missing_table_result(suite: Suite, error: duckdb.CatalogException) -> dg.AssetCheckResult:
     """A suite whose table does not exist. Before a system's first delivery its raw tables are "no data yet",
     which is no fault of the data; a blocking suite's mart missing after its build is a failure, said plainly."""
-    reason = str(error).splitlines()[-1].strip()
+    reason = str(error).strip().splitlines()[0].removeprefix("Catalog Error: ")
     if suite.blocking:
         return dg.AssetCheckResult(
             passed=False, severity=dg.AssetCheckSeverity.ERROR, description=f"table missing: {reason}",
