@@ -216,7 +216,8 @@ def split_complete(data: bytes) -> bytes:
     """The part of `data` made of complete lines.
 
     A last line without newline is kept when it parses as JSON (a file that simply lacks a final newline) and
-    held back otherwise (a writer still appending): the next run reads it once it is complete.
+    held back otherwise (a writer still appending): the next run reads it once it is complete. One nested deeper
+    than Python parses is kept: the reader's DuckDB judges it like any line.
     """
     cut = data.rfind(b"\n") + 1
     tail = data[cut:]
@@ -225,28 +226,48 @@ def split_complete(data: bytes) -> bytes:
             json.loads(tail)
         except ValueError:
             return data[:cut]
+        except RecursionError:
+            return data
     return data
 
 
-def document_records(data: bytes, envelope_keys: frozenset[str]) -> list[Any] | None:
-    """The records of a file holding one JSON document (an API response), or None if it is not one.
+def document_records(data: bytes, spec: TableSpec) -> list[Any] | None:
+    """The records of a file holding one JSON document (an API response, a request body), or None if it is not
+    one.
 
-    Accepted: a list of records, an envelope `{"orders": [...]}` or `{"customer": {...}}`, or a single record.
+    Accepted: a list of records; an envelope in which exactly one of `spec.envelope_keys` holds a list, beside
+    any metadata (`{"orders": [...]}`, HubSpot's `{"results": [...], "paging": ...}` and `{"total": 2, "results":
+    [...]}`, a Segment `/v1/batch` body), its records given the metadata by `spec.envelope_records`; a single
+    record enveloped (`{"customer": {...}}`); or a single record. An object holding the record key at its top
+    (`id`, `messageId`) is a record, whatever else it holds. Raises ValueError (the reason) for an envelope whose
+    metadata `spec.envelope_records` cannot give its records.
     """
     try:
         document = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python parses; read as lines
         return None
-    if isinstance(document, dict) and len(document) == 1:
-        ((key, content),) = document.items()
-        if key in envelope_keys:
-            document = content
+    if isinstance(document, dict) and pointer_keys(spec.key_column.path)[0] not in document:
+        lists = [key for key in spec.envelope_keys if isinstance(document.get(key), list)]
+        if len(lists) == 1:
+            records = document[lists[0]]
+            return spec.envelope_records(document, records) if spec.envelope_records else records
+        if len(document) == 1 and next(iter(document)) in spec.envelope_keys:
+            document = next(iter(document.values()))
     return document if isinstance(document, list) else [document]
 
 
 def records_to_lines(records: Iterable[Any]) -> bytes:
     """Serialize records as JSONL, so API pages and documents go through the line reader like files."""
-    return b"".join(json.dumps(r, ensure_ascii=False).encode() + b"\n" for r in records)
+    return b"".join(_record_line(record) for record in records)
+
+
+def _record_line(record: Any) -> bytes:
+    """One record as a JSON line. A string holding a lone surrogate (`"\\ud800"` in the delivered JSON, which no
+    UTF-8 text can hold) keeps it escaped, as delivered, and the line reader judges it like any line."""
+    try:
+        return json.dumps(record, ensure_ascii=False).encode() + b"\n"
+    except UnicodeEncodeError:
+        return json.dumps(record).encode() + b"\n"
 
 
 def is_document(path: Path, data: bytes) -> bool:
@@ -621,9 +642,9 @@ def _new_chunk(path: Path, origin: str, mark: dict[str, Any] | None, spec: Table
     data = _read_regular(path, offset)
     bom = len(BOM) if offset == 0 and data.startswith(BOM) else 0
     if offset == 0 and is_document(path, data[bom:]):
-        records = document_records(data[bom:], spec.envelope_keys)
-        if records is not None:
-            return _FileRead([Chunk(origin, records_to_lines(records))], file_mark(path, len(data), len(records)))
+        read = _document_read(path, origin, data[bom:], spec, len(data))
+        if read is not None:
+            return read
     chunk = Chunk(origin, split_complete(data[bom:]), lines + 1)
     read = lines + len(chunk.ends)
     held = len(data) - bom - len(chunk.data)
@@ -634,6 +655,22 @@ def _new_chunk(path: Path, origin: str, mark: dict[str, Any] | None, spec: Table
         else None
     )
     return _FileRead([chunk], file_mark(path, offset + bom + len(chunk.data), read), warning)
+
+
+def _document_read(path: Path, origin: str, data: bytes, spec: TableSpec, consumed: int) -> _FileRead | None:
+    """The records of a landing file holding one JSON document as lines to read, or None when it is not one.
+
+    An envelope whose metadata cannot be given to its records (a Segment batch whose context is not an object)
+    is quarantined whole, as one line with the reason, and reported."""
+    try:
+        records = document_records(data, spec)
+    except ValueError as refused:
+        why = f"an envelope not read: {refused}"
+        whole = _record_line(json.loads(data))
+        return _FileRead([Chunk(origin, whole, quarantine=why)], file_mark(path, consumed, 1), f"{why}; quarantined")
+    if records is None:
+        return None
+    return _FileRead([Chunk(origin, records_to_lines(records))], file_mark(path, consumed, len(records)))
 
 
 def _new_gzip_chunk(
@@ -654,9 +691,9 @@ def _new_gzip_chunk(
     if data.startswith(BOM):
         data = data[len(BOM) :]
     if not lines and not suspect and not unzipped.damage and is_document(path, data):
-        records = document_records(data, spec.envelope_keys)
-        if records is not None:
-            return _FileRead([Chunk(origin, records_to_lines(records))], file_mark(path, len(raw), len(records)))
+        read = _document_read(path, origin, data, spec, len(raw))
+        if read is not None:
+            return read
     if unzipped.damage and data and not data.endswith(b"\n"):  # a line the damage cut off
         cut = data.rfind(b"\n") + 1
         data, suspect = data[:cut], data[cut:] + suspect

@@ -7,7 +7,7 @@ dlt resources turn the same spec into column hints, so the SQL and the destinati
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -146,7 +146,12 @@ class TableSpec:
     cursor: str | None = None
     """Column whose newest value wins when one load holds several versions of a record."""
     envelope_keys: frozenset[str] = frozenset()
-    """Keys of API envelopes (`{"orders": [...]}`, `{"order": {...}}`) whose content are the records."""
+    """Keys of API envelopes (`{"orders": [...]}`, `{"order": {...}}`) whose content are the records. Other keys
+    beside the one holding the list are the envelope's metadata (`paging`, `total`, a Segment batch's `sentAt`)."""
+    envelope_records: Callable[[dict[str, Any], list[Any]], list[Any]] | None = None
+    """How the records of an envelope take its metadata: called with the envelope and its list, returns the
+    records to read (a Segment batch gives each message its context and sentAt), or raises ValueError with the
+    reason the envelope cannot be read, which quarantines it whole. None: the records are read as they are."""
     drift_prefixes: dict[str, str] = field(default_factory=dict)
     """Object pointer -> column-name prefix for unknown fields found there; the default is dlt's `__` path."""
 

@@ -250,6 +250,37 @@ def test_a_utf8_byte_order_mark_at_the_start_of_a_file_is_not_part_of_the_first_
     assert load(["analytics"], settings).table("analytics", "events").loaded == 1
 
 
+# -- documents (one JSON value per file) ------------------------------------------------------------------------
+
+HOSTILE_DOCUMENTS = {
+    "nested deeper than Python parses": (b"[" * 100_000 + b"]" * 100_000, "not a JSON object"),
+    "a lone surrogate escaped in a string": (b'[{"messageId": "m-s", "event": "\\ud800"}]', "not valid JSON"),
+    "a Segment batch whose context is no object": (
+        json.dumps({"batch": [event("m-b")], "context": "web"}).encode(),
+        "an envelope not read: the batch's context must be a JSON object",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_DOCUMENTS))
+def test_a_hostile_json_document_is_quarantined_whole_and_the_rest_loads(
+    settings: Settings,  # noqa: F811
+    case: str,
+) -> None:
+    """Python's parser raised RecursionError, its encoder UnicodeEncodeError: the extract, and every later one, died."""
+    document, reason = HOSTILE_DOCUMENTS[case]
+    write_bytes(settings, "analytics/events/hostile.json", document)
+    write_bytes(settings, EVENTS, jsonl([event("m-1")]))
+
+    summary = load(["analytics"], settings)
+
+    assert rows(settings, "SELECT message_id FROM raw_analytics.events") == [("m-1",)]
+    assert rows(settings, "SELECT source_file, source_line, reason FROM raw_analytics.quarantine") == [
+        ("analytics/events/hostile.json", 1, reason)
+    ]
+    assert summary.rows_quarantined == 1
+
+
 # -- gzip: held back, damaged, bombs ----------------------------------------------------------------------------
 
 

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from test_ingestion_sources import rows, settings  # noqa: F401 (fixture)
+from test_ingestion_sources import columns, rows, settings  # noqa: F401 (fixture)
 
 from ingestion.collector import make_server
 from ingestion.crm import crm_source
 from ingestion.pipelines import load, make_pipeline
-from ingestion.settings import Settings
+from ingestion.settings import Settings, get_settings
 from tests.fakes.server import FakeApiServer, RecordedRequest, Reply
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -130,6 +131,23 @@ def test_hubspot_documented_contacts_as_landing_lines_load_every_contact(setting
     assert rows(settings, "SELECT email FROM raw_crm.contacts WHERE id = '1052'") == [("olafur.jonsson@example.is",)]
 
 
+def test_hubspot_list_and_search_responses_saved_as_landing_files_load_every_contact(
+    settings: Settings,  # noqa: F811
+) -> None:
+    """A list page has `paging` beside `results`, a search response `total`: envelope metadata, not a record."""
+    folder = settings.landing_dir / "crm" / "contacts"
+    folder.mkdir(parents=True)
+    for name in ("contacts_page_1.json", "contacts_search.json"):
+        shutil.copy(FIXTURES / "hubspot" / name, folder / name)
+
+    summary = load(["crm"], settings)
+
+    assert_nothing_lost(settings, "crm", "contacts", "id", hubspot_ids("contacts_page_1.json", "contacts_search.json"))
+    assert summary.rows_quarantined == 0
+    assert rows(settings, "SELECT email FROM raw_crm.contacts WHERE id = '1052'") == [("olafur.jonsson@example.is",)]
+    assert "paging" not in {c.split("__")[0] for c in columns(settings, "raw_crm", "contacts")}
+
+
 # ------------------------------------------------------------------------------------------------ Segment
 
 
@@ -180,3 +198,60 @@ def test_segment_spec_messages_sent_to_the_collector_load_every_message(settings
     assert batch_rows == [
         (m["type"], m.get("userId") or m.get("anonymousId"), batch["context"]["ip"]) for m in batch["batch"]
     ]
+
+
+COLLECTOR_STAMPS = {"message_id", "received_at", "_source_file", "_source_line", "_dlt_load_id", "_dlt_id"}
+"""What the collector adds to a message (an id where the client gave none, the receive time) and lineage."""
+
+
+def loaded_events(settings: Settings) -> list[dict[str, Any]]:  # noqa: F811
+    """raw_analytics.events without the collector's stamps, as dicts in timestamp order."""
+    names = [c for c in columns(settings, "raw_analytics", "events") if c not in COLLECTOR_STAMPS]
+    found = rows(settings, f"SELECT {', '.join(f'{chr(34)}{n}{chr(34)}' for n in names)} FROM raw_analytics.events "
+                 "ORDER BY timestamp")  # fmt: skip
+    return [dict(zip(names, row, strict=True)) for row in found]
+
+
+def test_segment_batch_body_saved_as_a_landing_file_loads_as_the_collector_stores_it(
+    settings: Settings,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The batch's context (under each message's own), integrations and sentAt reach every message, and the
+    messages without messageId get ids that stay the same when the body is read again."""
+    batch = fixture("segment", "batch.json")
+    saved = settings.landing_dir / "analytics" / "events" / "batch.json"
+    saved.parent.mkdir(parents=True)
+    shutil.copy(FIXTURES / "segment" / "batch.json", saved)
+
+    summary = load(["analytics"], settings)
+
+    ids = {message_id for (message_id,) in rows(settings, "SELECT message_id FROM raw_analytics.events")}
+    assert summary.rows_quarantined == 0 and len(ids) == len(batch["batch"])
+    assert "batch-msg-3" in ids, "a message's own id is kept"
+    assert_nothing_lost(settings, "analytics", "events", "message_id", ids)
+    from_file = loaded_events(settings)
+
+    shutil.copy(saved, saved.with_name("batch-again.json"))  # the same body saved twice: its messages once
+    again = load(["analytics"], settings)
+    assert again.table("analytics", "events").loaded == 0
+    assert {i for (i,) in rows(settings, "SELECT message_id FROM raw_analytics.events")} == ids
+
+    monkeypatch.setenv("LANDING_DIR", str(tmp_path / "collected"))
+    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "collected.duckdb"))
+    monkeypatch.setenv("DLT_PIPELINES_DIR", str(tmp_path / "collected-dlt"))
+    through_collector = get_settings()
+    server = make_server("127.0.0.1", 0, through_collector.landing_dir, WRITE_KEY)
+    server.serve_in_background()
+    auth = {"Authorization": "Basic " + base64.b64encode(f"{WRITE_KEY}:".encode()).decode()}
+    try:
+        answer = requests.post(f"{server.url}/v1/batch", json=batch, headers=auth, timeout=10)
+        assert answer.status_code == 200, answer.text
+    finally:
+        server.stop()
+    load(["analytics"], through_collector)
+
+    assert from_file == loaded_events(through_collector)
+    assert {(e["context__ip"], e["integrations"], e["sent_at"].isoformat()) for e in from_file} == {
+        ("198.51.100.23", '{"All":true}', "2024-05-14T09:02:01+00:00")
+    }

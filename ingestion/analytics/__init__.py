@@ -17,6 +17,7 @@ from typing import Any, Literal
 import dlt
 from dlt.sources import DltResource
 
+from ingestion.analytics.batch import batch_messages
 from ingestion.landing import SCHEMA_CONTRACT, read_landing, routed_table
 from ingestion.settings import get_settings
 from ingestion.spec import Column, ColumnType, TableSpec
@@ -27,6 +28,7 @@ EVENTS = TableSpec(
     table="events",
     primary_key="message_id",
     envelope_keys=frozenset({"batch"}),
+    envelope_records=batch_messages,  # a /v1/batch body saved as a file: each message inherits the batch's fields
     columns=(
         Column("message_id", "/messageId"),
         Column("type", "/type"),

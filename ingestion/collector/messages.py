@@ -23,13 +23,13 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from ingestion.analytics.batch import batch_defaults, inherit_batch_defaults, unusable_defaults
 from ingestion.collector.contract import LoaderContract
 
 MESSAGE_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 BATCH_PATHS = ("/v1/batch", "/v1/import")
 SINGLE_PATHS = {f"/v1/{kind}": kind for kind in MESSAGE_TYPES}
 _OBJECT_FIELDS = ("context", "properties", "traits", "integrations")
-_BATCH_DEFAULTS = ("context", "integrations", "sentAt")
 _NOT_IN_DIGEST = ("sentAt",)
 """A retry re-stamps `sentAt`; without it, a retry has the content of the first delivery."""
 _ERRORS_IN_MESSAGE = 3
@@ -195,10 +195,9 @@ def _split(path: str, document: Any) -> tuple[list[Any], dict[str, Any]]:
         batch = document.get("batch")
         if not isinstance(batch, list):
             raise Rejection(400, "invalid_request", "a batch body needs a 'batch' list of messages")
-        defaults = {k: document[k] for k in _BATCH_DEFAULTS if document.get(k) is not None}
-        for key in ("context", "integrations"):
-            if key in defaults and not isinstance(defaults[key], dict):
-                raise Rejection(400, "invalid_request", f"the batch's {key} must be a JSON object")
+        defaults = batch_defaults(document)  # shared with the landing reader: ingestion/analytics/batch.py
+        if (refused := unusable_defaults(defaults)) is not None:
+            raise Rejection(400, "invalid_request", refused)
         return batch, defaults
     kind = SINGLE_PATHS[path]
     if document.get("type", kind) != kind:
@@ -215,11 +214,7 @@ def _normalize(
     message = {k: v for k, v in raw.items() if k != "writeKey"}  # a secret: never written to disk
     _require_valid_fields(message, label)
     digest = _digest(message) if message.get("messageId") is not None else None
-    for key, value in defaults.items():
-        if key == "context":
-            message["context"] = {**value, **(message.get("context") or {})}
-        elif message.get(key) is None:
-            message[key] = value
+    message = inherit_batch_defaults(message, defaults)
     message["messageId"] = str(message.get("messageId") or uuid.uuid4())
     for key in ("userId", "anonymousId", "groupId", "previousId"):
         if message.get(key) is not None:
