@@ -55,7 +55,7 @@ import shutil
 import stat
 import tempfile
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -74,6 +74,7 @@ from ingestion.spec import (
     CLEARS_PARENT,
     DECIMAL_PRECISION,
     DECIMAL_SCALE,
+    LINEAGE_COLUMNS,
     LIST_POSITION,
     OVERFLOW_COLUMN,
     QUARANTINE_COLUMNS,
@@ -157,13 +158,18 @@ class Chunk:
 
 @dataclass
 class BatchCounts:
-    """What one resource read: lines that became rows, lines quarantined, repeated deliveries dropped, and
-    entity versions dropped because the destination already holds a newer one (`superseded`)."""
+    """What one resource read: lines that became rows, lines quarantined, repeated deliveries dropped, entity
+    versions dropped because the destination already holds a newer one (`superseded`), and event ids reused for
+    other content (`conflicts`)."""
 
     rows: int = 0
     quarantined: int = 0
     duplicates: int = 0
+    """Repeated deliveries of a key dropped: retries of the first delivery (events), older versions (entities)."""
     superseded: int = 0
+    conflicts: int = 0
+    """Events: deliveries of a message id already delivered with other content (`TableSpec.delivery_columns`
+    aside). The first delivery is kept; these are quarantined (and counted in `quarantined` too)."""
     clearing_markers: dict[str, int] = field(default_factory=dict)
     """Per child table: marker rows written to clear a parent's emptied list (never inserted)."""
     erased: int = 0
@@ -567,18 +573,20 @@ def _record_counts(resource: str, reader: RecordReader) -> None:
     reader.report_overflow()
     counts = reader.counts
     log.info(
-        "%s: %d rows, %d quarantined, %d repeated deliveries dropped, %d superseded by newer loaded versions, "
-        "%d lines of erased people skipped",
+        "%s: %d rows, %d quarantined, %d repeated deliveries dropped, %d ids reused with other content "
+        "quarantined, %d superseded by newer loaded versions, %d lines of erased people skipped",
         resource,
         counts.rows,
         counts.quarantined,
         counts.duplicates,
+        counts.conflicts,
         counts.superseded,
         counts.erased,
     )
     dlt.current.resource_state()[RUN_COUNTS_KEY] = {
         "load_id": reader.target.load_id,
         "duplicates": counts.duplicates,
+        "conflicts": counts.conflicts,
         "superseded": counts.superseded,
         "clearing_markers": counts.clearing_markers,
         "warnings": _capped(counts.warnings),
@@ -798,8 +806,11 @@ class Target:
             ).fetchone()
             return bool(exists)
 
-    def loaded(self, table: str, key: str, cursor: str | None, keys: pa.Table) -> pa.Table | None:
-        """(k, c): those of `keys` (column k) already in the destination `table`, with their `cursor` value."""
+    def loaded(
+        self, table: str, key: str, cursor: str | None, keys: pa.Table, rowids: bool = False
+    ) -> pa.Table | None:
+        """(k, c): those of `keys` (column k) already in the destination `table`, with their `cursor` value; and
+        with `rowids`, r: where the row is (for `rows_at`)."""
         with self._client as client:
             if not client.has_dataset():
                 return None
@@ -811,14 +822,28 @@ class Target:
             if not exists:
                 return None
             value = f't."{cursor}"' if cursor else "NULL"
+            rowid = ", t.rowid AS r" if rowids else ""
             con.register("reader_batch_keys", keys)
             try:
                 return con.execute(
-                    f"SELECT b.k, {value} AS c FROM reader_batch_keys b "
+                    f"SELECT b.k, {value} AS c{rowid} FROM reader_batch_keys b "
                     f'JOIN {client.make_qualified_table_name(table)} t ON t."{key}" = b.k'
                 ).fetch_arrow_table()
             finally:
                 con.unregister("reader_batch_keys")
+
+
+    def select_at(self, table: str, rowids: list[int], select: Callable[[list[str]], str]) -> pa.Table:
+        """`select(columns of table)`, a SELECT list, of the rows of the destination `table` at `rowids` (from
+        `loaded`). DuckDB skips the row groups that hold none of them: rows loaded close together (retries of
+        recent messages) cost little, rows spread over the whole table a scan of it."""
+        with self._client as client:
+            con = client.native_connection
+            name = client.make_qualified_table_name(table)
+            columns = [column for (column, *_) in con.execute(f"DESCRIBE {name}").fetchall()]
+            return con.execute(
+                f"SELECT {select(columns)} FROM {name} WHERE rowid = ANY($1)", [rowids]
+            ).fetch_arrow_table()
 
 
 # --------------------------------------------------------------------------------------------- the reader
@@ -887,6 +912,15 @@ class RecordReader:
         # 10M, the same). Two different ids of one run share an MD5 with a chance of about n^2 / 2^129 (1e-23 at
         # 100M events): far below any failure of the machine itself.
         self._con.execute("CREATE TEMP TABLE seen_keys (m UHUGEINT)")
+        if dedup == "first":
+            key_type = _DLT_SQL_TYPES[spec.key_column.type.value]
+            self._con.execute(f"CREATE TEMP TABLE first_content (k {key_type}, h UBIGINT, place VARCHAR)")
+        """For "first": the content hash of the first delivery of each key that was delivered again, and where it
+        was read (see `_quarantine_conflicts`): looked up once per key and run."""
+        self._flushed_root: list[Path] = []
+        """The root table's parquet files flushed so far this run (their rows' first deliveries are looked up)."""
+        self._in_destination: pa.Table | None = None
+        """(k, c, r) of the batch's keys the destination already holds, r the row's rowid there."""
         self._drift: list[tuple[str, str]] = []
         """(column, pointer) of the batch's fields the spec does not declare (drift), found by `_classify`."""
         self._overflow: list[tuple[str, str]] = []
@@ -957,6 +991,8 @@ class RecordReader:
                 self._extract_child(i, child)
             self._keep()
             self._drop_what_the_destination_has()
+            if self.dedup == "first":
+                self._quarantine_conflicts()
             for i, child in enumerate(self.spec.children):
                 self._stage_child(i, child)
             self._stage_quarantine(lines, chunks)
@@ -994,6 +1030,8 @@ class RecordReader:
             if staged.rows or table == QUARANTINE_TABLE or staged.materialize:
                 # the quarantine is yielded even when empty: dbt's sources rely on raw_<system>.quarantine
                 path = self._write(table, staged)
+                if table == self.spec.table:
+                    self._flushed_root.append(path)
                 hints = self._ordered_hints(staged.hints, table)
                 items += _file_items(table, path, staged.rows, staged.make_hints(hints))
                 self._written.add(table)
@@ -1261,8 +1299,11 @@ class RecordReader:
         con = self._con
         if self.dedup == "first" or self.spec.cursor:
             keys = con.execute("SELECT k FROM kept").fetch_arrow_table()
-            cursor = None if self.dedup == "first" else self.spec.cursor
-            loaded = self.target.loaded(self.spec.table, self.spec.primary_key, cursor, keys) if len(keys) else None
+            first = self.dedup == "first"
+            cursor = None if first else self.spec.cursor
+            table, key = self.spec.table, self.spec.primary_key
+            loaded = self.target.loaded(table, key, cursor, keys, rowids=first) if len(keys) else None
+            self._in_destination = loaded if first and loaded is not None and loaded.num_rows else None
             if loaded is not None and loaded.num_rows:
                 con.register("loaded", loaded)
                 try:
@@ -1282,6 +1323,121 @@ class RecordReader:
                     con.unregister("loaded")
         if self.dedup == "first":
             con.execute("INSERT INTO seen_keys SELECT m FROM kept")
+
+    def _quarantine_conflicts(self) -> None:
+        """Events: a delivery of a message id already delivered with other content is quarantined, not dropped.
+
+        A retry (the same message, re-stamped `sentAt` / `receivedAt`: `spec.delivery_columns`) is a harmless
+        duplicate; the same id with other content is a client bug, and its version would otherwise live only in
+        its landing file. Only the batch's repeats are compared, each with the first delivery of its id, which
+        is in this batch, in an earlier batch of the run (its staged rows or the parquet files flushed), or in
+        the destination (fetched by rowid). Content is compared as the rows would be stored: every column but
+        the key, the delivery stamps and lineage, nulls left out, so key order and equal values written
+        differently (`.000Z`) are the same content, and a field kept in `_overflow_fields` by one run and given
+        a column by a later one is not.
+        """
+        con = self._con
+        con.execute("CREATE OR REPLACE TEMP TABLE repeats AS SELECT rid, k FROM candidates ANTI JOIN kept USING (rid)")
+        if not self._count("repeats"):
+            return
+        # the batch's repeats and the first deliveries among its kept rows, hashed in one pass over the batch
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE hashed AS {self._batch_content(
+                "t.rid IN (SELECT rid FROM repeats UNION ALL SELECT rid FROM kept SEMI JOIN repeats USING (k))"
+            )}
+        """)
+        con.execute("CREATE OR REPLACE TEMP TABLE firsts AS SELECT k, h, place FROM hashed SEMI JOIN kept USING (rid)")
+        con.execute("INSERT INTO first_content SELECT * FROM firsts")
+        # the first delivery in the destination (a key loaded by an earlier run)
+        if self._in_destination is not None:
+            rowids = self._in_destination.column("r").to_pylist()
+            # hashed in the destination's DuckDB: only (k, h, place) travel (the hash needs no session setting)
+            found = self.target.select_at(self.spec.table, rowids, self._stored_content)
+            con.register("destination_firsts", found)
+            try:
+                con.execute("INSERT INTO firsts SELECT * FROM destination_firsts")
+            finally:
+                con.unregister("destination_firsts")
+        # the first delivery in an earlier batch of this run
+        self._find_earlier_firsts()
+        key_field = pointer_keys(self.spec.key_column.path)[-1]
+        reason = f"{_lit(key_field + ' already delivered with different content (the first delivery, kept: ')}"
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE conflicts AS
+            SELECT r.rid, {reason} || coalesce(f.place, 'already loaded') || ')' AS reason
+            FROM hashed r SEMI JOIN repeats USING (rid) JOIN firsts f USING (k) WHERE r.h <> f.h
+        """)
+        missing = self._count("(SELECT k FROM repeats ANTI JOIN firsts USING (k))")
+        if missing:  # not expected: each repeat's first delivery is in one of the places searched
+            self.warn(f"{missing:,} repeated deliveries could not be compared with their first delivery")
+        conflicts = self._count("conflicts")
+        if conflicts:
+            con.execute("INSERT INTO bad SELECT rid, reason FROM conflicts")
+            self.counts.conflicts += conflicts
+            self.counts.duplicates -= conflicts
+
+    def _find_earlier_firsts(self) -> None:
+        """Add to `firsts` the first deliveries of the repeats whose key an earlier batch of the run loaded: from
+        the keys already looked up, then the staged rows of the batches since the last flush, then the flushed
+        parquet files, newest first (a retry follows its first delivery closely), until every key is found."""
+        con = self._con
+        pending = "(SELECT DISTINCT k FROM repeats ANTI JOIN firsts USING (k))"
+        con.execute(f"INSERT INTO firsts SELECT * FROM first_content SEMI JOIN {pending} USING (k)")
+        key = f'"{self.spec.primary_key}"'
+        staged = self._staged.get(self.spec.table)
+        sources = []
+        if staged is not None and staged.parts:
+            sources.append((" UNION ALL BY NAME ".join(f"({part})" for part in staged.parts), list(staged.columns)))
+        for path in reversed(self._flushed_root):
+            parquet = f"SELECT * FROM read_parquet({_lit(str(path))})"
+            sources.append((parquet, [name for (name, *_) in con.execute(f"DESCRIBE {parquet}").fetchall()]))
+        for rows, names in sources:
+            if not self._count(pending):
+                return
+            con.execute(f"""
+                CREATE OR REPLACE TEMP TABLE found AS
+                SELECT {self._stored_content(names)} FROM ({rows}) WHERE {key} IN (SELECT k FROM {pending})
+            """)
+            con.execute("INSERT INTO first_content SELECT * FROM found")
+            con.execute("INSERT INTO firsts SELECT * FROM found")
+
+    def _content_hash(self, columns: dict[str, str]) -> str:
+        """SQL of a hash of what a row says, whatever columns its table has: the XOR of a hash of each (column,
+        value) that is not null, so a column a row lacks and a null one are the same. The key,
+        `spec.delivery_columns` and lineage are left out. `columns`: column name -> SQL of its value. Timestamps
+        are hashed as microseconds since the epoch, everything else as text: the same in any DuckDB session."""
+        skip = {self.spec.primary_key, *self.spec.delivery_columns, *LINEAGE_COLUMNS}
+        timestamps = {c.name for c in self.spec.columns if c.type is ColumnType.TIMESTAMP}
+        terms = []
+        for name, sql in sorted(columns.items()):
+            if name not in skip:
+                value = f"epoch_us({sql})" if name in timestamps else f"({sql})::VARCHAR"
+                terms.append(f"CASE WHEN {value} IS NULL THEN 0::UBIGINT ELSE hash({_lit(name)}, {value}) END")
+        while len(terms) > 1:  # a balanced tree of XORs: DuckDB limits how deep an expression nests
+            pairs = [terms[i : i + 2] for i in range(0, len(terms), 2)]
+            terms = [f"xor({pair[0]}, {pair[1]})" if len(pair) == 2 else pair[0] for pair in pairs]
+        return terms[0] if terms else "0::UBIGINT"
+
+    def _batch_content(self, where: str) -> str:
+        """(rid, k, h, place) of this batch's typed rows matching `where`: key, content hash, where it was read."""
+        columns = {c.name: f't."{c.name}"' for c in self.spec.columns}
+        columns.update({name: f't."__drift_{i}"' for i, (name, _) in enumerate(self._drift)})
+        overflow = ""
+        if self._overflow:
+            columns[OVERFLOW_COLUMN] = f'x."{OVERFLOW_COLUMN}"'
+            overflow = f" LEFT JOIN {self._overflow_table} x USING (rid)"
+        return f"""
+            SELECT t.rid, t."{self.spec.primary_key}" AS k, {self._content_hash(columns)} AS h,
+                   o.origin || ' line ' || t.line_no AS place
+            FROM {self._typed} t JOIN origins o USING (file_idx){overflow} WHERE {where}"""
+
+    def _stored_content(self, names: Iterable[str]) -> str:
+        """The SELECT list (k, h, place) of rows as they are stored, with columns `names` (named as in the table:
+        the destination's, a flushed file's, the staged rows'): key, content hash, where the row was read."""
+        columns = {name: f'"{name}"' for name in names}
+        return f"""
+            "{self.spec.primary_key}" AS k, {self._content_hash(columns)} AS h,
+            "_source_file" || ' line ' || "_source_line" AS place"""
 
     def _filled(self, names: list[str]) -> list[str]:
         """Those of `names` (typed columns) that at least one kept record fills."""

@@ -38,6 +38,8 @@ class TableCount:
     `superseded`: records of this run not loaded because the table already holds a newer version of them
     (newer `updated_at`); `duplicates`: re-deliveries of a key dropped (the same message twice, or an older
     version of a record beside a newer one in the same run). Both count source lines, not table rows.
+    `conflicts`: deliveries of an event id already delivered with other content, quarantined (so counted in
+    `quarantined` too), the first delivery kept.
     """
 
     system: str
@@ -47,6 +49,7 @@ class TableCount:
     total: int
     superseded: int = 0
     duplicates: int = 0
+    conflicts: int = 0
 
 
 @dataclass
@@ -295,6 +298,7 @@ def _table_counts(pipeline: dlt.Pipeline, system: str, connection: duckdb.DuckDB
             total=totals[table],
             superseded=dropped.get(table, {}).get("superseded", 0),
             duplicates=dropped.get(table, {}).get("duplicates", 0),
+            conflicts=dropped.get(table, {}).get("conflicts", 0),
         )
         for table in tables
     ]

@@ -152,6 +152,9 @@ class TableSpec:
     """How the records of an envelope take its metadata: called with the envelope and its list, returns the
     records to read (a Segment batch gives each message its context and sentAt), or raises ValueError with the
     reason the envelope cannot be read, which quarantines it whole. None: the records are read as they are."""
+    delivery_columns: tuple[str, ...] = ()
+    """Columns a delivery stamps, which a retry of the same record changes (Segment's `sentAt`, `receivedAt`):
+    left out when two deliveries of one key are compared for their content."""
     drift_prefixes: dict[str, str] = field(default_factory=dict)
     """Object pointer -> column-name prefix for unknown fields found there; the default is dlt's `__` path."""
 
@@ -232,6 +235,9 @@ CLEARS_PARENT = "_clears_parent"
 """Child tables' hard-delete column. The reader writes one marker row (parent key set, this column true) for a
 parent whose new version has an empty list: the merge deletes the parent's old items by merge key and never
 inserts the marker, so the column is always null in the table."""
+
+LINEAGE_COLUMNS = ("_source_file", "_source_line", "_dlt_load_id", "_dlt_id")
+"""Where a row was read and which load wrote it: not part of what the record says."""
 
 _LINEAGE_HINTS: dict[str, dict[str, Any]] = {
     "_source_file": {"name": "_source_file", "data_type": "text", "nullable": True},

@@ -329,6 +329,12 @@ def load(
         f"{summary.rows_loaded:,} rows loaded, {summary.rows_quarantined:,} lines quarantined; "
         f"warehouse: {summary.warehouse_path}"
     )
+    for t in (t for t in summary.tables if t.conflicts):  # ids reused for other content: quarantined, not dropped
+        console.print(
+            f"[yellow]Conflicts:[/] raw_{t.system}.{t.table}: {t.conflicts:,} deliveries reused an id already "
+            f"delivered with different content; quarantined in raw_{t.system}.quarantine, the first delivery kept",
+            soft_wrap=True,
+        )
     for warning in summary.warnings:  # files not read or held back, fields kept as JSON (also in the log)
         console.print(f"[yellow]Warning:[/] {escape(warning)}", soft_wrap=True)
 
