@@ -331,8 +331,9 @@ def load(
     )
     for t in (t for t in summary.tables if t.conflicts):  # ids reused for other content: quarantined, not dropped
         console.print(
-            f"[yellow]Conflicts:[/] raw_{t.system}.{t.table}: {t.conflicts:,} deliveries reused an id already "
-            f"delivered with different content; quarantined in raw_{t.system}.quarantine, the first delivery kept",
+            f"[yellow]Conflicts:[/] raw_{t.system}.{t.table}: {t.conflicts:,} "
+            f"{'delivery' if t.conflicts == 1 else 'deliveries'} re-used an id already delivered with different "
+            f"content; quarantined in raw_{t.system}.quarantine, the first delivery kept",
             soft_wrap=True,
         )
     for warning in summary.warnings:  # files not read or held back, fields kept as JSON (also in the log)

@@ -113,4 +113,4 @@ def test_warehouse_load_reports_the_conflicts(settings: Settings) -> None:  # no
     result = CliRunner().invoke(app, ["load", "--system", "analytics"], env={"COLUMNS": "200"})
 
     assert result.exit_code == 0, result.output
-    assert "raw_analytics.events: 1 deliveries reused an id already delivered with different content" in result.output
+    assert "raw_analytics.events: 1 delivery re-used an id already delivered with different content" in result.output
