@@ -1,9 +1,9 @@
 """The message ids the collector stored lately, to tell a client's retry from a reused id with other content.
 
-The loader keeps one delivery per `messageId` (the first) and counts the others as re-deliveries, whatever
-their content. A retry (same content, a new `sentAt`) is harmless; the same id with other content is a client
-bug whose second version the loader drops. The collector sees both at the door: it counts each kind, and it
-names the conflicting ids in its answer and its log, so the drop is never silent. It remembers a bounded
+The loader keeps one delivery per `messageId` (the first), counts a retry (same content, a new `sentAt`) as a
+re-delivery, and quarantines a delivery with other content as a conflict: a client bug. The collector sees both
+at the door: it counts each kind, and it names the conflicting ids in its answer and its log, so the client is
+told at once. It remembers a bounded
 number of recent ids (`CollectorLimits.remembered_message_ids`), and forgets them on restart: the loader's
 de-duplication, not this memory, is what keeps `raw_analytics.events` exactly-once.
 """
