@@ -7,14 +7,17 @@ declares its `TableSpec` (ingestion/spec.py).
 How a batch is read (all in an in-memory DuckDB, so the heavy lifting is vectorised C++, not Python rows):
 
 1. Bytes are cut into lines with numpy and handed to DuckDB as one Arrow string column, zero-copy (a batch
-   with invalid UTF-8 is decoded line by line instead).
+   with invalid UTF-8 is decoded line by line instead). A file holding one JSON document (an API response, a
+   Segment batch body) is first unwrapped into one line per record, each record given the envelope's metadata
+   where the spec says how (`document_records`).
 2. Each line is classified: invalid UTF-8, not JSON, not an object, missing key, a known column whose value
    does not fit its declared type, a child list item that does not fit. Such lines go to the quarantine table
    with file, line, raw text (64 KiB at most) and reason; nothing is dropped silently.
 3. The declared columns are extracted with one typed parse per line (`from_json` into a struct of exactly
    the fields read); lists become child tables carrying the parent key; within a batch one version per key
    survives (newest cursor for entities, first delivery for events); against the destination, events it
-   already holds and entity versions older than the one it holds (`superseded`) are dropped and counted.
+   already holds and entity versions older than the one it holds (`superseded`) are dropped and counted. An
+   event id delivered again with other content is not a retry: it is quarantined and counted as a conflict.
 4. Schema drift: a field in a read object that the spec does not declare becomes a new text column holding
    the field's JSON text. Because it is always text, a later change of the field's type cannot corrupt the
    column; dbt decides what it means. dlt's schema contract is `columns: evolve` (new columns welcome) and
