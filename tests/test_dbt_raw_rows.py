@@ -10,9 +10,11 @@ from pathlib import Path
 
 import duckdb
 
-LOAD_1 = "1795000000.000001"
-LOAD_2 = "1795090000.000001"
-LOAD_3 = "1795180000.000001"
+# Loads after every event they carry (the latest is 2026-11-29): staging treats an event dated after its load
+# as a clock error.
+LOAD_1 = "1796000000.000001"  # 2026-11-29 23:33 UTC
+LOAD_2 = "1796090000.000001"
+LOAD_3 = "1796180000.000001"
 
 _TABLES = {
     "raw_crm.contacts": """
