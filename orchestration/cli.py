@@ -161,6 +161,7 @@ def run(
             [
                 ("assets materialized", len(report.materialized)),
                 ("checks passed", len(report.checks_passed)),
+                ("checks warned", len(report.checks_warned)),
                 ("checks failed", len(report.checks_failed)),
             ],
         )
@@ -169,8 +170,11 @@ def run(
         console.print(
             summary_table("Marts (serving copy)", ["mart", "rows"], sorted(report.mart_rows.items()))
         )
-    for check in report.checks_failed:
-        console.print(f"[yellow]check failed[/]: {check}")
+    verdicts = (("[yellow]check warned[/]", report.checks_warned), ("[red]check failed[/]", report.checks_failed))
+    for label, checks in verdicts:
+        for check in checks:
+            reason = report.check_reasons.get(check)
+            console.print(f"{label}: {check}" + (f" ({reason})" if reason else ""), highlight=False)
     if not report.success:
         for failure in report.failures:
             console.print(f"[red]failed[/]: {failure}")

@@ -50,6 +50,11 @@ class RunReport:
     materialized: list[str] = field(default_factory=list)
     checks_passed: list[str] = field(default_factory=list)
     checks_failed: list[str] = field(default_factory=list)
+    """Checks that failed with ERROR severity: the blocking ones stop what is downstream of their asset."""
+    checks_warned: list[str] = field(default_factory=list)
+    """Checks that failed with WARN severity: the run goes on."""
+    check_reasons: dict[str, str] = field(default_factory=dict)
+    """Why a check warned or failed, where it says ("no data yet", how many rows were unexpected)."""
     failures: list[str] = field(default_factory=list)
     """One line per failed step: the step and its error message."""
     mart_rows: dict[str, int] = field(default_factory=dict)
@@ -165,7 +170,13 @@ def _report(result: dg.ExecuteInProcessResult) -> RunReport:
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.asset_check_evaluation_data
             name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
-            (report.checks_passed if evaluation.passed else report.checks_failed).append(name)
+            if evaluation.passed:
+                report.checks_passed.append(name)
+                continue
+            warned = evaluation.severity == dg.AssetCheckSeverity.WARN
+            (report.checks_warned if warned else report.checks_failed).append(name)
+            if evaluation.description:
+                report.check_reasons[name] = evaluation.description
         elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
             report.failures.append(f"{event.step_key}: {_failure_message(event.step_failure_data)}")
         elif event.event_type == dg.DagsterEventType.RUN_CANCELED:

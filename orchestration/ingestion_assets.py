@@ -14,7 +14,14 @@ import dagster as dg
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
-from ingestion.pipelines import SYSTEMS, finish_pending, make_pipeline, make_source, warehouse_connection
+from ingestion.pipelines import (
+    SYSTEMS,
+    finish_pending,
+    make_pipeline,
+    make_source,
+    run_warnings,
+    warehouse_connection,
+)
 from ingestion.settings import get_settings
 from orchestration.automation import FULL_REFRESH_TAG, raw_condition
 from orchestration.privacy import ERASURE_KEY
@@ -86,11 +93,19 @@ def build_raw_assets(system: str) -> dg.AssetsDefinition:
                     refresh="drop_sources" if full_refresh else None,
                 )
             )
+            # Files not read or held back, fields kept as JSON: what `warehouse load` prints, here in the step's
+            # log and on the table's materialization.
+            warnings = run_warnings(pipeline, system)
+        for warning in warnings:
+            context.log.warning(warning)
         # Row counts of the whole table, read once dlt closed the file. (dagster-dlt's fetch_row_count fails
         # on a resource that had nothing new to load: there is no load job to take the table name from.)
         for result in results:
-            table = warehouse.table_metadata(f"raw_{system}", result.asset_key.path[-1])
-            yield dg.MaterializeResult(asset_key=result.asset_key, metadata={**(result.metadata or {}), **table})
+            name = result.asset_key.path[-1]
+            table = warehouse.table_metadata(f"raw_{system}", name)
+            mine = [warning for warning in warnings if warning.startswith(f"raw_{system}.{name}:")]
+            metadata = {**(result.metadata or {}), **table, "load_warnings": dg.MetadataValue.json(mine)}
+            yield dg.MaterializeResult(asset_key=result.asset_key, metadata=metadata)
 
     return _load
 

@@ -131,10 +131,12 @@ def validate(suite: Suite, frame: pd.DataFrame) -> dg.AssetCheckResult:
         results[label] = summary
         if not result.success:
             failed[label] = masked_sample(frame, result.result.get("unexpected_index_list") or [])
+    unexpected = [f"{label}: {results[label]['unexpected']} of {results[label]['checked']} rows" for label in failed]
+    description = "no data yet: the table is empty" if frame.empty else "; ".join(unexpected) or None
     return dg.AssetCheckResult(
         passed=bool(outcome.success),
         severity=dg.AssetCheckSeverity.ERROR if suite.blocking else dg.AssetCheckSeverity.WARN,
-        description="no data yet: the table is empty" if frame.empty else None,
+        description=description,
         metadata={
             "status": "no data yet" if frame.empty else ("passed" if outcome.success else "failed"),
             "rows": len(frame),

@@ -91,6 +91,7 @@ def test_a_bad_row_warns_and_flows_while_a_collapsed_segment_holds_the_serving_c
     order = json.loads(next(iter(sorted(orders.glob("*.jsonl")))).read_text().splitlines()[0])
     order.update(id=order["id"] + 10**9, name="#corrupt", order_number=999_999, total_price="-250.00")
     (orders / "orders-b9999-p0000.jsonl").write_text(json.dumps(order) + "\n")
+    (built.root / "landing" / "crm" / "contacts" / "elsewhere.jsonl").symlink_to("/etc/hostname")
     serving = built.root / "serving.duckdb"
     with duckdb.connect(str(serving)) as connection:  # the last publish had a far larger segment
         (segment,) = connection.execute(
@@ -107,7 +108,7 @@ def test_a_bad_row_warns_and_flows_while_a_collapsed_segment_holds_the_serving_c
     report = run_graph(instance=built.instance)
 
     assert not report.success
-    assert "raw_shop/orders:non_negative_prices" in report.checks_failed
+    assert "raw_shop/orders:non_negative_prices" in report.checks_warned
     assert "marts/customer_segments:segment_sizes_within_bounds" in report.checks_failed, report.failures
     assert "marts/fct_orders" in report.materialized, "a warning on raw data does not stop the build"
     with duckdb.connect(str(built.root / "warehouse.duckdb"), read_only=True) as connection:
@@ -115,5 +116,8 @@ def test_a_bad_row_warns_and_flows_while_a_collapsed_segment_holds_the_serving_c
             "SELECT invalid_reason FROM staging.stg_shop__orders WHERE order_name = '#corrupt'"
         ).fetchall()
     assert flagged == [("negative total",)]
+    contacts = built.instance.get_latest_materialization_event(dg.AssetKey(["raw_crm", "contacts"]))
+    (warning,) = contacts.asset_materialization.metadata["load_warnings"].value
+    assert "elsewhere.jsonl" in warning, "what the load did not read is on the table's materialization"
     assert not any(key.startswith("serving/") for key in report.materialized)
     assert serving.stat().st_ino == published, "the serving copy was not republished"

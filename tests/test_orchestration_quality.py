@@ -65,6 +65,7 @@ def test_a_segment_that_vanished_since_the_last_publish_fails_the_size_check() -
     assert sorted(ratios["segment"]) == ["Cart Abandoners", "Champions"], "a new segment has no baseline"
     assert ratios.set_index("segment")["customers"].to_dict() == {"Cart Abandoners": 0, "Champions": 55}
     assert not result.passed and result.severity == dg.AssetCheckSeverity.ERROR
+    assert result.description == "expect_column_values_to_be_between(ratio): 1 of 2 rows"
 
 
 def test_segments_within_half_to_double_of_the_last_publish_pass() -> None:
