@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -124,10 +125,27 @@ dbt_project = DbtProject(
 )
 
 
+PARSED_FILES = ("partial_parse.msgpack", "semantic_manifest.json", "manifest.json")
+"""What `prepare_manifest` publishes into Dagster's target dir; the manifest last, as readers look for it."""
+
+
 def prepare_manifest(force: bool = False) -> Path:
-    """`dbt parse` into Dagster's target dir when forced, under `dagster dev`, or when no manifest exists."""
+    """`dbt parse` into Dagster's target dir when forced, under `dagster dev`, or when no manifest exists.
+
+    dbt parses into a private folder beside it, from a copy of the current partial parse, and its files are
+    renamed into place: two `warehouse run`s of one checkout on different warehouses (a demo beside a
+    benchmark) parse at the same time, and neither may read the other's half-written manifest.
+    """
     if force or dbt_project.preparer.using_dagster_dev() or not dbt_project.manifest_path.exists():
-        run_dbt(["parse", "--quiet"], target_path=dbt_project.target_path)
+        target = DBT_PROJECT_DIR / dbt_project.target_path
+        target.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=".parse-", dir=target) as scratch:
+            if (target / "partial_parse.msgpack").exists():
+                shutil.copy2(target / "partial_parse.msgpack", Path(scratch) / "partial_parse.msgpack")
+            run_dbt(["parse", "--quiet"], target_path=Path(scratch))
+            for name in PARSED_FILES:
+                if (Path(scratch) / name).exists():
+                    os.replace(Path(scratch) / name, target / name)
     return dbt_project.manifest_path
 
 
