@@ -60,6 +60,16 @@ def test_publish_copies_only_the_marts(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["serving.duckdb", "warehouse.duckdb"]
 
 
+def test_a_quote_in_the_warehouse_path_does_not_break_publishing(tmp_path: Path) -> None:
+    folder = tmp_path / "o'brien's data"
+    folder.mkdir()
+    build_warehouse(folder / "warehouse.duckdb", version=1, rows=3)
+
+    published = publish_marts(folder / "warehouse.duckdb", folder / "serving.duckdb")
+
+    assert published.row_counts == {"profiles": 3, "segments": 3}
+
+
 def test_reader_sees_old_or_new_marts_never_an_error_or_a_mix(tmp_path: Path) -> None:
     warehouse, serving, stop = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb", tmp_path / "stop"
     build_warehouse(warehouse, version=1, rows=50_000)
