@@ -117,6 +117,9 @@ ids in field names (`{"order_123": ...}`) cannot widen a table run after run."""
 DRIFT_COLUMNS_KEY = "drift_columns"
 """Resource-state key of the drift columns named so far (field pointer -> column): a field keeps its column in
 every later run, and two fields whose names normalize alike never share one."""
+REEXTRACT_SHARE = 10
+"""Events' content comparison: repeats (and their first deliveries) up to 1/10 of a batch are extracted again
+from their lines; more, and the batch's typed table is read whole instead (see `_quarantine_conflicts`)."""
 MAX_WARNINGS = 20
 """Warnings a resource keeps for the load's report; the rest are counted (every one is logged)."""
 SCHEMA_CONTRACT = {"tables": "evolve", "columns": "evolve", "data_type": "freeze"}
@@ -873,6 +876,22 @@ class _Staged:
         self.tables.extend(tables)
 
 
+_COMPARED_LINES = "(SELECT rid, file_idx, line_no, decode(line) AS txt FROM compared_lines)"
+"""The lines `_quarantine_conflicts` extracts again, as text (they are records: valid UTF-8)."""
+
+
+@dataclass(frozen=True)
+class _BatchRows:
+    """How to read a batch's typed rows as they will be stored (for content hashes, see `_content_select`)."""
+
+    drift: dict[str, str]
+    """Drift column name -> the typed table's internal column holding it."""
+    overflow: str | None
+    """The batch's table of OVERFLOW_COLUMN values by rid, if it has one."""
+    origins: str
+    """The batch's origins (file_idx -> origin)."""
+
+
 class RecordReader:
     """Validates and extracts one spec's records from chunks of lines in an in-memory DuckDB.
 
@@ -921,6 +940,9 @@ class RecordReader:
         """For "first": the content hash of the first delivery of each key that was delivered again, and where it
         was read (see `_quarantine_conflicts`): looked up once per key and run."""
         self._flushed_root: list[Path] = []
+        self._live_root: dict[int, _BatchRows] = {}
+        """Batch -> how to read its records as stored, for the batches staged since the last flush (whose typed
+        tables live until it)."""
         """The root table's parquet files flushed so far this run (their rows' first deliveries are looked up)."""
         self._in_destination: pa.Table | None = None
         """(k, c, r) of the batch's keys the destination already holds, r the row's rowid there."""
@@ -929,6 +951,8 @@ class RecordReader:
         self._overflow: list[tuple[str, str]] = []
         """(object pointer, key) of the batch's fields kept in OVERFLOW_COLUMN instead of columns of their own."""
         self._nonrecords = 0
+        self._typed_select: Callable[[str], str] = str
+        """The batch's extraction (see `_extract`): SQL of the typed rows of a relation of lines given as SQL."""
         self._staged: dict[str, _Staged] = {}
         self._parts = itertools.count()
         """Output table -> its rows staged since the last flush (root first, then children, quarantine)."""
@@ -995,7 +1019,7 @@ class RecordReader:
             self._keep()
             self._drop_what_the_destination_has()
             if self.dedup == "first":
-                self._quarantine_conflicts()
+                self._quarantine_conflicts(lines)
             for i, child in enumerate(self.spec.children):
                 self._stage_child(i, child)
             self._stage_quarantine(lines, chunks)
@@ -1035,6 +1059,7 @@ class RecordReader:
                 path = self._write(table, staged)
                 if table == self.spec.table:
                     self._flushed_root.append(path)
+                    self._live_root.clear()
                 hints = self._ordered_hints(staged.hints, table)
                 items += _file_items(table, path, staged.rows, staged.make_hints(hints))
                 self._written.add(table)
@@ -1215,15 +1240,18 @@ class RecordReader:
             not_list = f"json_type(\"__list_{i}\") NOT IN ('ARRAY', 'NULL')"
             failures.append(not_list)
             reasons.append(f"CASE WHEN {not_list} THEN {_lit(child.list_path.strip('/') + ' is not a list')} END")
-        self._con.execute(f"""
-            CREATE TEMP TABLE {self._typed} AS
+        typed = f"""
             SELECT rid, file_idx, line_no, {", ".join(columns)},
                    CASE WHEN {" OR ".join(f"({f})" for f in failures)}
                         THEN nullif(concat_ws('; ', {", ".join(reasons)}), '') END AS reason
-            FROM (SELECT *, {", ".join(casts)}
-                  FROM (SELECT rid, file_idx, line_no, {parsed}
-                        FROM src {"ANTI JOIN nonrecord USING (rid)" if self._nonrecords else ""}))
-        """)
+            FROM (SELECT *, {", ".join(casts)} FROM (SELECT rid, file_idx, line_no, {parsed} FROM """
+
+        def typed_select(lines: str) -> str:
+            return f"{typed}{lines}))"
+
+        self._typed_select = typed_select
+        records = f"src {'ANTI JOIN nonrecord USING (rid)' if self._nonrecords else ''}"
+        self._con.execute(f"CREATE TEMP TABLE {self._typed} AS {typed_select(records)}")
 
     def _extract_child(self, index: int, child: ChildSpec) -> None:
         """child_<i>: one row per list item of records that fit so far, with the item's own reasons."""
@@ -1327,7 +1355,7 @@ class RecordReader:
         if self.dedup == "first":
             con.execute("INSERT INTO seen_keys SELECT m FROM kept")
 
-    def _quarantine_conflicts(self) -> None:
+    def _quarantine_conflicts(self, lines: pa.Table) -> None:
         """Events: a delivery of a message id already delivered with other content is quarantined, not dropped.
 
         A retry (the same message, re-stamped `sentAt` / `receivedAt`: `spec.delivery_columns`) is a harmless
@@ -1338,19 +1366,56 @@ class RecordReader:
         the key, the delivery stamps and lineage, nulls left out, so key order and equal values written
         differently (`.000Z`) are the same content, and a field kept in `_overflow_fields` by one run and given
         a column by a later one is not.
+
+        Cost: the repeats are found with numpy (the candidates the de-duplication did not keep), and they and
+        their first deliveries in this batch are extracted again from their lines, not read from the typed
+        table, whose every column a scan would read (unless they are more than 1/REEXTRACT_SHARE of the batch).
         """
         con = self._con
-        con.execute("CREATE OR REPLACE TEMP TABLE repeats AS SELECT rid, k FROM candidates ANTI JOIN kept USING (rid)")
-        if not self._count("repeats"):
+        candidates = con.execute("SELECT rid FROM candidates").fetchnumpy()["rid"]
+        kept = con.execute("SELECT rid FROM kept").fetchnumpy()["rid"]
+        if len(candidates) == len(kept):  # kept is a subset of the candidates: nothing was a repeat
             return
-        # the batch's repeats and the first deliveries among its kept rows, hashed in one pass over the batch
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE hashed AS {self._batch_content(
-                "t.rid IN (SELECT rid FROM repeats UNION ALL SELECT rid FROM kept SEMI JOIN repeats USING (k))"
-            )}
-        """)
-        con.execute("CREATE OR REPLACE TEMP TABLE firsts AS SELECT k, h, place FROM hashed SEMI JOIN kept USING (rid)")
-        con.execute("INSERT INTO first_content SELECT * FROM firsts")
+        repeated = np.zeros(lines.num_rows, dtype=bool)
+        repeated[candidates] = True
+        repeated[kept] = False
+        repeats = np.flatnonzero(repeated)
+        con.register("repeat_rids", pa.table({"rid": repeats}))
+        try:
+            firsts_here = con.execute(
+                "SELECT rid FROM kept WHERE m IN (SELECT m FROM candidates SEMI JOIN repeat_rids USING (rid))"
+            ).fetchnumpy()["rid"]
+        finally:
+            con.unregister("repeat_rids")
+        compared = np.union1d(repeats, firsts_here)
+        first = pa.array(np.isin(compared, firsts_here))
+        # a few lines are extracted again; when they are much of the batch, its typed table is read instead
+        few = len(compared) * REEXTRACT_SHARE < lines.num_rows
+        lines_compared = (
+            _take_rows(lines, compared).append_column("first", first)
+            if few
+            else pa.table({"rid": pa.array(compared), "first": first})
+        )
+        con.register("compared_lines", lines_compared)
+        try:
+            current = _BatchRows(
+                drift={name: f"__drift_{i}" for i, (name, _) in enumerate(self._drift)},
+                overflow=self._overflow_table if self._overflow else None,
+                origins="origins",
+            )
+            records = (
+                f"({self._typed_select(_COMPARED_LINES)})"
+                if few
+                else f"(SELECT * FROM {self._typed} SEMI JOIN compared_lines USING (rid))"
+            )
+            con.execute(f"""
+                CREATE OR REPLACE TEMP TABLE hashed AS
+                SELECT c.first, x.* FROM ({self._content_select(records, current)}) x JOIN compared_lines c USING (rid)
+            """)
+        finally:
+            con.unregister("compared_lines")
+        con.execute("CREATE OR REPLACE TEMP TABLE firsts AS SELECT k, h, place FROM hashed WHERE first")
+        con.execute("CREATE OR REPLACE TEMP VIEW repeats AS SELECT rid, k, h FROM hashed WHERE NOT first")
         # the first delivery in the destination (a key loaded by an earlier run)
         if self._in_destination is not None:
             rowids = self._in_destination.column("r").to_pylist()
@@ -1365,44 +1430,56 @@ class RecordReader:
         self._find_earlier_firsts()
         key_field = pointer_keys(self.spec.key_column.path)[-1]
         reason = f"{_lit(key_field + ' already delivered with different content (the first delivery, kept: ')}"
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE conflicts AS
+        (conflicts,) = con.execute(f"""
+            INSERT INTO bad
             SELECT r.rid, {reason} || coalesce(f.place, 'already loaded') || ')' AS reason
-            FROM hashed r SEMI JOIN repeats USING (rid) JOIN firsts f USING (k) WHERE r.h <> f.h
-        """)
+            FROM repeats r JOIN firsts f USING (k) WHERE r.h <> f.h
+        """).fetchone()
+        self.counts.conflicts += conflicts
+        self.counts.duplicates -= conflicts
         missing = self._count("(SELECT k FROM repeats ANTI JOIN firsts USING (k))")
         if missing:  # not expected: each repeat's first delivery is in one of the places searched
             self.warn(f"{missing:,} repeated deliveries could not be compared with their first delivery")
-        conflicts = self._count("conflicts")
-        if conflicts:
-            con.execute("INSERT INTO bad SELECT rid, reason FROM conflicts")
-            self.counts.conflicts += conflicts
-            self.counts.duplicates -= conflicts
 
     def _find_earlier_firsts(self) -> None:
         """Add to `firsts` the first deliveries of the repeats whose key an earlier batch of the run loaded: from
-        the keys already looked up, then the staged rows of the batches since the last flush, then the flushed
-        parquet files, newest first (a retry follows its first delivery closely), until every key is found."""
+        the keys already looked up, else from the batches staged since the last flush, then the flushed parquet
+        files, newest first (a retry follows its first delivery closely), until all are found. Each is probed
+        for the keys alone (narrow columns); only one holding some is read whole."""
         con = self._con
         pending = "(SELECT DISTINCT k FROM repeats ANTI JOIN firsts USING (k))"
+        if not self._count(pending):
+            return
         con.execute(f"INSERT INTO firsts SELECT * FROM first_content SEMI JOIN {pending} USING (k)")
         key = f'"{self.spec.primary_key}"'
-        staged = self._staged.get(self.spec.table)
-        sources = []
-        if staged is not None and staged.parts:
-            sources.append((" UNION ALL BY NAME ".join(f"({part})" for part in staged.parts), list(staged.columns)))
-        for path in reversed(self._flushed_root):
-            parquet = f"SELECT * FROM read_parquet({_lit(str(path))})"
-            sources.append((parquet, [name for (name, *_) in con.execute(f"DESCRIBE {parquet}").fetchall()]))
-        for rows, names in sources:
+        for batch, rows in sorted(self._live_root.items(), reverse=True):
             if not self._count(pending):
                 return
             con.execute(f"""
-                CREATE OR REPLACE TEMP TABLE found AS
-                SELECT {self._stored_content(names)} FROM ({rows}) WHERE {key} IN (SELECT k FROM {pending})
+                CREATE OR REPLACE TEMP TABLE probed AS
+                SELECT rid FROM (SELECT rid FROM typed_{batch} WHERE {key} IN (SELECT k FROM {pending}))
+                SEMI JOIN kept_{batch} USING (rid)
             """)
-            con.execute("INSERT INTO first_content SELECT * FROM found")
-            con.execute("INSERT INTO firsts SELECT * FROM found")
+            if self._count("probed"):
+                typed = f"(SELECT * FROM typed_{batch} WHERE rid IN (SELECT rid FROM probed))"
+                self._add_found(f"SELECT k, h, place FROM ({self._content_select(typed, rows)})")
+        for path in reversed(self._flushed_root):
+            if not self._count(pending):
+                return
+            parquet = f"(SELECT * FROM read_parquet({_lit(str(path))}))"
+            con.execute(f"CREATE OR REPLACE TEMP TABLE probed AS SELECT DISTINCT {key} AS k FROM {parquet} "
+                        f"WHERE {key} IN (SELECT k FROM {pending})")  # fmt: skip
+            if self._count("probed"):
+                names = [name for (name, *_) in con.execute(f"DESCRIBE {parquet}").fetchall()]
+                self._add_found(
+                    f"SELECT {self._stored_content(names)} FROM {parquet} WHERE {key} IN (SELECT k FROM probed)"
+                )
+
+    def _add_found(self, select: str) -> None:
+        """First deliveries found, (k, h, place): into this batch's `firsts` and the run's `first_content`."""
+        self._con.execute(f"CREATE OR REPLACE TEMP TABLE found AS {select}")
+        self._con.execute("INSERT INTO first_content SELECT * FROM found")
+        self._con.execute("INSERT INTO firsts SELECT * FROM found")
 
     def _content_hash(self, columns: dict[str, str]) -> str:
         """SQL of a hash of what a row says, whatever columns its table has: the XOR of a hash of each (column,
@@ -1421,18 +1498,19 @@ class RecordReader:
             terms = [f"xor({pair[0]}, {pair[1]})" if len(pair) == 2 else pair[0] for pair in pairs]
         return terms[0] if terms else "0::UBIGINT"
 
-    def _batch_content(self, where: str) -> str:
-        """(rid, k, h, place) of this batch's typed rows matching `where`: key, content hash, where it was read."""
+    def _content_select(self, typed: str, rows: _BatchRows) -> str:
+        """SELECT (rid, k, h, place) of typed rows (a relation like a batch's typed table) as they will be stored:
+        key, content hash, where the line was read."""
         columns = {c.name: f't."{c.name}"' for c in self.spec.columns}
-        columns.update({name: f't."__drift_{i}"' for i, (name, _) in enumerate(self._drift)})
+        columns.update({name: f't."{internal}"' for name, internal in rows.drift.items()})
         overflow = ""
-        if self._overflow:
+        if rows.overflow:
             columns[OVERFLOW_COLUMN] = f'x."{OVERFLOW_COLUMN}"'
-            overflow = f" LEFT JOIN {self._overflow_table} x USING (rid)"
+            overflow = f" LEFT JOIN {rows.overflow} x USING (rid)"
         return f"""
             SELECT t.rid, t."{self.spec.primary_key}" AS k, {self._content_hash(columns)} AS h,
                    o.origin || ' line ' || t.line_no AS place
-            FROM {self._typed} t JOIN origins o USING (file_idx){overflow} WHERE {where}"""
+            FROM {typed} t JOIN {rows.origins} o USING (file_idx){overflow}"""
 
     def _stored_content(self, names: Iterable[str]) -> str:
         """The SELECT list (k, h, place) of rows as they are stored, with columns `names` (named as in the table:
@@ -1486,6 +1564,11 @@ class RecordReader:
         staged = self._staged.setdefault(self.spec.table, _Staged(partial(_root_hints, self.spec)))
         used = [self._typed, f"kept_{batch}", f"origins_{batch}"] + ([self._overflow_table] if overflow else [])
         staged.add(f"SELECT {selects} FROM {source}{overflow}", used)
+        self._live_root[batch] = _BatchRows(
+            drift=dict(drift),
+            overflow=self._overflow_table if overflow else None,
+            origins=f"origins_{batch}",
+        )
         staged.rows += kept
         staged.columns.update(dict.fromkeys(produced))
         staged.hints.update(hints)
@@ -1655,6 +1738,19 @@ def _lines_table(chunks: Sequence[Chunk]) -> pa.Table:
     if not parts:
         return pa.table({"rid": [], "file_idx": [], "line_no": [], "line": pa.array([], pa.large_binary())})
     return pa.concat_tables(parts)
+
+
+def _take_rows(lines: pa.Table, rids: np.ndarray) -> pa.Table:
+    """The rows `rids` (ascending) of a `_lines_table`, whose row numbers are its rids: taken chunk by chunk,
+    because pyarrow's take on a chunked table first concatenates the chunks, a copy of the whole batch."""
+    pieces, start = [], 0
+    for batch in lines.to_batches():
+        end = start + batch.num_rows
+        first, last = np.searchsorted(rids, [start, end])
+        if last > first:
+            pieces.append(batch.take(pa.array(rids[first:last] - start)))
+        start = end
+    return pa.Table.from_batches(pieces, schema=lines.schema)
 
 
 def _parse_once(strings: Sequence[str], jsons: Sequence[str]) -> tuple[str, list[str], list[str]]:

@@ -41,8 +41,17 @@ def events_of(summary_table: TableCount) -> tuple[int, int, int, int]:
     return summary_table.loaded, summary_table.duplicates, summary_table.conflicts, summary_table.quarantined
 
 
+@pytest.fixture(params=["lines-extracted-again", "typed-table-read"])
+def comparison_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The two ways a batch's repeats are hashed: their lines extracted again (a few of the batch, as usual),
+    or the typed table read (many): these tests' batches are tiny, so the share decides which one runs."""
+    monkeypatch.setattr(landing, "REEXTRACT_SHARE", 1 if request.param == "lines-extracted-again" else 1_000)
+    return request.param
+
+
 def test_a_reused_id_with_other_content_in_one_file_is_quarantined_and_counted_apart_from_retries(
     settings: Settings,  # noqa: F811
+    comparison_path: str,
 ) -> None:
     first = rich("m-1")
     other = rich("m-1", event="Order Completed")
@@ -89,7 +98,10 @@ def test_a_reused_id_is_found_in_an_earlier_batch_of_the_run(
     ]
 
 
-def test_a_reused_id_of_a_message_loaded_by_an_earlier_run_is_quarantined(settings: Settings) -> None:  # noqa: F811
+def test_a_reused_id_of_a_message_loaded_by_an_earlier_run_is_quarantined(
+    settings: Settings,  # noqa: F811
+    comparison_path: str,
+) -> None:
     """The first delivery is read back from the warehouse: retries of every field kind still match it."""
     first, second = rich("m-1"), rich("m-2", properties={"sku": "T-2", "price": 9.5, "tags": ["a", "b"]})
     write_jsonl(settings, "analytics/events/e-1.jsonl", [first, second])
@@ -104,6 +116,21 @@ def test_a_reused_id_of_a_message_loaded_by_an_earlier_run_is_quarantined(settin
     assert line == 3 and reason.startswith(REASON) and "analytics/events/e-1.jsonl line 2" in reason
     assert rows(settings, "SELECT properties->>'price' FROM raw_analytics.events WHERE message_id = 'm-2'") == [
         ("9.5",)
+    ]
+
+
+def test_fields_kept_in_overflow_fields_are_content_too(settings: Settings, comparison_path: str) -> None:  # noqa: F811
+    """A field whose name cannot be a column lives in `_overflow_fields`: its value tells versions apart."""
+    first = rich("m-1", **{"": "a"})
+    write_jsonl(settings, "analytics/events/e-1.jsonl", [first, retry(first, 3), rich("m-2")])
+    load(["analytics"], settings)
+    write_jsonl(settings, "analytics/events/e-2.jsonl", [retry(first, 4), rich("m-1", **{"": "b"}), rich("m-3")])
+
+    summary = load(["analytics"], settings)
+
+    assert events_of(summary.table("analytics", "events")) == (1, 1, 1, 1)
+    assert rows(settings, "SELECT source_file, source_line FROM raw_analytics.quarantine") == [
+        ("analytics/events/e-2.jsonl", 2)
     ]
 
 
