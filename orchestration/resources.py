@@ -11,6 +11,7 @@ environment (LANDING_DIR, WAREHOUSE_PATH, SERVING_PATH).
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import os
 import shutil
@@ -129,24 +130,49 @@ PARSED_FILES = ("partial_parse.msgpack", "semantic_manifest.json", "manifest.jso
 """What `prepare_manifest` publishes into Dagster's target dir; the manifest last, as readers look for it."""
 
 
+def prepared_parse(target: Path | None = None) -> Path:
+    """The partial parse prepared for this run's warehouse. dbt's partial parse is valid for one profile, and the
+    profile names the warehouse file: runs of one checkout on two warehouses each keep their own."""
+    target = target or DBT_PROJECT_DIR / dbt_project.target_path
+    warehouse = hashlib.sha256(str(get_settings().warehouse_path).encode()).hexdigest()[:16]
+    return target / "partial_parses" / warehouse / "partial_parse.msgpack"
+
+
 def prepare_manifest(force: bool = False) -> Path:
     """`dbt parse` into Dagster's target dir when forced, under `dagster dev`, or when no manifest exists.
 
-    dbt parses into a private folder beside it, from a copy of the current partial parse, and its files are
+    dbt parses into a private folder beside it, from a copy of this warehouse's partial parse, and its files are
     renamed into place: two `warehouse run`s of one checkout on different warehouses (a demo beside a
-    benchmark) parse at the same time, and neither may read the other's half-written manifest.
+    benchmark) parse at the same time, and neither may read the other's half-written manifest. The partial
+    parse is also kept for this warehouse (`prepared_parse`), where this run's dbt invocations start from.
     """
     if force or dbt_project.preparer.using_dagster_dev() or not dbt_project.manifest_path.exists():
-        target = DBT_PROJECT_DIR / dbt_project.target_path
-        target.mkdir(parents=True, exist_ok=True)
+        target, mine = DBT_PROJECT_DIR / dbt_project.target_path, prepared_parse()
+        mine.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".parse-", dir=target) as scratch:
-            if (target / "partial_parse.msgpack").exists():
-                shutil.copy2(target / "partial_parse.msgpack", Path(scratch) / "partial_parse.msgpack")
+            start = mine if mine.exists() else target / "partial_parse.msgpack"
+            if start.exists():
+                shutil.copy2(start, Path(scratch) / "partial_parse.msgpack")
             run_dbt(["parse", "--quiet"], target_path=Path(scratch))
+            if (Path(scratch) / "partial_parse.msgpack").exists():
+                shutil.copy2(Path(scratch) / "partial_parse.msgpack", mine.with_suffix(".new"))
+                os.replace(mine.with_suffix(".new"), mine)
             for name in PARSED_FILES:
                 if (Path(scratch) / name).exists():
                     os.replace(Path(scratch) / name, target / name)
+        _keep_newest(mine.parent.parent, KEPT_PARTIAL_PARSES)
     return dbt_project.manifest_path
+
+
+KEPT_PARTIAL_PARSES = 10
+"""Warehouses whose partial parse is kept under target/dagster/partial_parses/ (~2 MB each)."""
+
+
+def _keep_newest(folder: Path, keep: int) -> None:
+    """Delete all but the `keep` most recently changed subfolders of `folder`."""
+    newest_first = sorted((p for p in folder.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+    for stale in newest_first[keep:]:
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 KEPT_RUN_TARGETS = 20
@@ -154,7 +180,8 @@ KEPT_RUN_TARGETS = 20
 
 
 def invocation_target_path(run_id: str, prepared: Path | None = None) -> Path:
-    """A new target dir for one dbt invocation of a run, holding a copy of the prepared partial parse.
+    """A new target dir for one dbt invocation of a run, holding a copy of the partial parse prepared for its
+    warehouse (the latest of any warehouse, if this one has none).
 
     dagster-dbt gives each invocation its own target dir, seeded only from `<project>/target/` (or
     $DBT_TARGET_PATH), not from the DbtProject's target_path that `prepare_manifest` parses into: without this
@@ -166,12 +193,12 @@ def invocation_target_path(run_id: str, prepared: Path | None = None) -> Path:
     runs = prepared / "runs"
     target = runs / f"{run_id[:8]}-{uuid.uuid4().hex[:7]}"
     target.mkdir(parents=True)
-    if (prepared / "partial_parse.msgpack").exists():
-        shutil.copy2(prepared / "partial_parse.msgpack", target / "partial_parse.msgpack")
-    others = [path for path in runs.iterdir() if path.is_dir() and path != target]
-    newest_first = sorted(others, key=lambda path: path.stat().st_mtime, reverse=True)
-    for stale in newest_first[KEPT_RUN_TARGETS - 1 :]:
-        shutil.rmtree(stale, ignore_errors=True)
+    start = prepared_parse(prepared)
+    start = start if start.exists() else prepared / "partial_parse.msgpack"
+    if start.exists():
+        shutil.copy2(start, target / "partial_parse.msgpack")
+    os.utime(target)  # the newest, whatever the clock of the folders before it
+    _keep_newest(runs, KEPT_RUN_TARGETS)
     return target
 
 
