@@ -26,8 +26,11 @@ demo: setup
 	$(BIN)/warehouse run
 	$(BIN)/warehouse show
 
+# Two workers: most of a test's time is one Python thread (dbt's and Dagster's per-node work), and CI has 2 cores.
+TEST_WORKERS ?= 2
+
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 ui: setup
 	$(BIN)/warehouse ui

@@ -75,3 +75,11 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltW
         load(settings=settings)
         result = run_dbt(["build"], settings, target_path=root / "dbt_target")
         yield BuiltWarehouse(settings=settings, dbt_output=result.output)
+
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Slow modules first. `make test` runs two xdist workers with `--dist loadfile` (a module stays on one worker,
+    so its fixtures build their warehouses once), and a worker that finishes takes the next module in this order:
+    starting with the whole-pipeline modules leaves a short one for last."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: the order within is kept

@@ -23,6 +23,8 @@ from test_dbt_raw_rows import (
 from ingestion.settings import Settings, get_settings
 from orchestration.dbt_cli import DbtResult, run_dbt
 
+pytestmark = pytest.mark.slow  # dbt builds of the whole project
+
 
 def _settings_for(directory: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("WAREHOUSE_PATH", str(directory / "warehouse.duckdb"))

@@ -35,6 +35,8 @@ from ingestion.settings import PROJECT_ROOT, Settings, get_settings
 from orchestration.dbt_cli import run_dbt
 from orchestration.serving import publish_marts
 
+pytestmark = pytest.mark.slow  # dbt builds of the whole project
+
 AS_OF = datetime(2026, 11, 23, 12, 0)
 DBT_VARS = f"{{as_of: '{AS_OF:%Y-%m-%d %H:%M:%S}'}}"
 # Columns that differ between two clean runs of the same input by design: dlt's load and row ids, load times,
