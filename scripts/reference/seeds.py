@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,17 +16,29 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 SEEDS_DIR = REPOSITORY / "dbt_project" / "seeds"
 
 
+VENDOR_DIR = Path(__file__).resolve().parent / "vendor"
+
+
 @dataclass(frozen=True)
 class Source:
-    """Where a seed's rows come from: an installed distribution, its licence, and how the rows are derived."""
+    """Where a seed's rows come from: a package, its licence, and how the rows are derived.
+
+    The package is an installed Python distribution (pinned in constraints.txt) or, when `vendored`, a copy
+    of a package of another ecosystem under scripts/reference/vendor/<distribution>/ with its licence and
+    its package.json.
+    """
 
     distribution: str
     licence: str
     derivation: str
+    vendored: bool = False
 
     @property
     def version(self) -> str:
-        """The installed version (pinned in constraints.txt), so a seed and its source can be compared."""
+        """The package's version, so a seed and its source can be compared."""
+        if self.vendored:
+            manifest = json.loads((VENDOR_DIR / self.distribution / "package.json").read_text(encoding="utf-8"))
+            return str(manifest["version"])
         return metadata.version(self.distribution)
 
 

@@ -19,3 +19,22 @@
 {% macro normalize_email(expr) -%}
     case when {{ is_valid_email(expr) }} then {{ clean_email(expr) }} end
 {%- endmacro %}
+
+{#
+    True when the cleaned email's local part (a "+tag" ignored) names a role rather than a person: info@,
+    sales@, noreply@, admin@, test@ ... (seed role_email_local_parts, from the package role-based-email-addresses).
+    Many people write from one such mailbox, so it is no evidence that two records are one person. False for
+    a personal address, null for a null email.
+#}
+{% macro is_role_email(email_expression) -%}
+    {%- set local_part = regex_replace_all(clean_email(email_expression), '(\\+[^@]*)?@.*$', '') -%}
+    case
+        when {{ clean_email(email_expression) }} is null then null
+        else exists (
+            {#- seed column renamed so that the caller's column names can never be captured -#}
+            select 1
+            from (select local_part as role_local_part from {{ ref('role_email_local_parts') }}) as role_email
+            where role_email.role_local_part = {{ local_part }}
+        )
+    end
+{%- endmacro %}
