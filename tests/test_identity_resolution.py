@@ -11,100 +11,18 @@ and/or the address) measure what the fuzzy rule alone contributes.
 from __future__ import annotations
 
 import csv
-from collections import Counter
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
 import pytest
 
-Record = tuple[str, str]
-"""(source_system, source_id), as in customer_identity_map and identity.csv."""
-SystemPair = tuple[str, str]
+from bench.pairwise import PairCounts, Record, pairwise_counts, read_map, read_truth, report, total
 
 MIN_PRECISION = 0.98
 MIN_RECALL = 0.95
 MIN_FUZZY_ONLY_RECALL = 0.9
 """Share of the generator's fuzzy-only pairs (_truth/fuzzy_pairs.csv) the map must join through fuzzy edges."""
-
-
-@dataclass(frozen=True)
-class PairCounts:
-    """Record pairs that are one person (true), put together (predicted), and both (correct)."""
-
-    true_pairs: int = 0
-    predicted_pairs: int = 0
-    correct_pairs: int = 0
-
-    @property
-    def precision(self) -> float:
-        """1.0 when nothing was put together: no pair was wrongly merged."""
-        return self.correct_pairs / self.predicted_pairs if self.predicted_pairs else 1.0
-
-    @property
-    def recall(self) -> float:
-        """1.0 when there is nothing to find."""
-        return self.correct_pairs / self.true_pairs if self.true_pairs else 1.0
-
-    def __add__(self, other: PairCounts) -> PairCounts:
-        return PairCounts(
-            self.true_pairs + other.true_pairs,
-            self.predicted_pairs + other.predicted_pairs,
-            self.correct_pairs + other.correct_pairs,
-        )
-
-
-def _pairs_by_system(groups: Iterable[Counter[str]]) -> Counter[SystemPair]:
-    """Number of record pairs within each group, split by the (sorted) source systems of the two records."""
-    pairs: Counter[SystemPair] = Counter()
-    for systems in groups:
-        names = sorted(systems)
-        for i, left in enumerate(names):
-            pairs[(left, left)] += systems[left] * (systems[left] - 1) // 2
-            for right in names[i + 1 :]:
-                pairs[(left, right)] += systems[left] * systems[right]
-    return +pairs
-
-
-def pairwise_counts(predicted: Mapping[Record, str], truth: Mapping[Record, str]) -> dict[SystemPair, PairCounts]:
-    """Pair counts per pair of source systems, over the records of `truth`.
-
-    `predicted` and `truth` map each record to its cluster (customer_id, person_id). A truth record missing
-    from `predicted` is a cluster of its own; predicted records unknown to the truth are ignored. Counting is
-    linear in the number of records: pairs are counted per cluster, never enumerated.
-    """
-    true_groups: dict[str, Counter[str]] = {}
-    predicted_groups: dict[object, Counter[str]] = {}
-    correct_groups: dict[tuple[object, str], Counter[str]] = {}
-    for record, person in truth.items():
-        system = record[0]
-        cluster: object = predicted.get(record, ("missing", record))
-        true_groups.setdefault(person, Counter())[system] += 1
-        predicted_groups.setdefault(cluster, Counter())[system] += 1
-        correct_groups.setdefault((cluster, person), Counter())[system] += 1
-    true_pairs = _pairs_by_system(true_groups.values())
-    predicted_pairs = _pairs_by_system(predicted_groups.values())
-    correct_pairs = _pairs_by_system(correct_groups.values())
-    return {
-        pair: PairCounts(true_pairs[pair], predicted_pairs[pair], correct_pairs[pair])
-        for pair in sorted(set(true_pairs) | set(predicted_pairs))
-    }
-
-
-def total(counts: Mapping[SystemPair, PairCounts]) -> PairCounts:
-    return sum(counts.values(), PairCounts())
-
-
-def report(counts: Mapping[SystemPair, PairCounts]) -> str:
-    """A small table of the figures, overall and per pair of systems (what the README shows)."""
-    lines = [f"{'pairs':<22}{'true':>9}{'predicted':>11}{'correct':>9}{'precision':>11}{'recall':>8}"]
-    for name, c in [*((" - ".join(pair), c) for pair, c in counts.items()), ("all", total(counts))]:
-        lines.append(
-            f"{name:<22}{c.true_pairs:>9,}{c.predicted_pairs:>11,}{c.correct_pairs:>9,}"
-            f"{c.precision:>11.4f}{c.recall:>8.4f}"
-        )
-    return "\n".join(lines)
 
 
 # --- the metric ------------------------------------------------------------------------------------------
@@ -167,17 +85,6 @@ def test_counts_name_the_kind_of_pair_that_is_missed() -> None:
 
 
 # --- the map against the generator's truth (the whole chain: generate -> dlt -> dbt build) ---------------
-
-
-def read_truth(landing_dir: Path) -> dict[Record, str]:
-    with (landing_dir / "_truth" / "identity.csv").open(newline="", encoding="utf-8") as f:
-        return {(row["source_system"], row["source_id"]): row["person_id"] for row in csv.DictReader(f)}
-
-
-def read_map(warehouse_path: Path) -> dict[Record, str]:
-    with duckdb.connect(str(warehouse_path), read_only=True) as con:
-        rows = con.sql("select source_system, source_id, customer_id from marts.customer_identity_map").fetchall()
-    return {(system, source_id): customer_id for system, source_id, customer_id in rows}
 
 
 def read_fuzzy_pairs(landing_dir: Path) -> list[tuple[Record, Record]]:
