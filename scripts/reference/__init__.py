@@ -4,7 +4,7 @@ Every seed under dbt_project/seeds/ whose content comes from a package has one m
 The convention, which every module follows:
 
 - The module is named after its seed (`country_aliases.py` writes `dbt_project/seeds/country_aliases.csv`).
-- It exposes `SEED = Seed(name=..., header=(...), source=...)`, a `reference.seeds.Seed`: the seed's name,
+- It exposes `SEED = Seed(name=..., header=(...), source=...)`, a `scripts.reference.seeds.Seed`: the seed's name,
   its CSV header, and its provenance (`Source`: package, version read from the installed distribution,
   licence, how the rows are derived). The seed's YAML description names the same package and licence.
 - It exposes `rows() -> Iterable[tuple[str, ...]]`: the seed's rows, as strings, in header order. Rows are

@@ -82,11 +82,11 @@ def write_seed(module: ModuleType) -> Path:
 
 
 def normalized_spelling(text: str) -> str:
-    """A spelling as the cleaning compares it (macro `normalized_spelling`): accents and case folded away,
-    punctuation dropped, whitespace runs as one space, trimmed. "U.S.A." -> "usa", "Côte d'Ivoire" ->
-    "cote divoire". Keep in step with dbt_project/macros/standardize/text.sql.
+    """A spelling as the cleaning compares it (macro `normalized_spelling`): accents and case folded away, and
+    everything but letters and digits dropped, spaces too. "U.S.A." -> "usa", "Côte d'Ivoire" ->
+    "cotedivoire", "Guinea-Bissau" and "Guinea Bissau" -> "guineabissau". Keep in step with the macro in
+    dbt_project/macros/standardize/text.sql (tests/test_reference_seeds.py compares the two).
     """
     decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(char for char in decomposed if not unicodedata.combining(char)).lower()
-    kept = "".join(char if char.isalnum() or char.isspace() else "" for char in stripped)
-    return " ".join(kept.split())
+    unaccented = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return "".join(char for char in unaccented.lower() if char.isalnum())

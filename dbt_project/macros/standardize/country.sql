@@ -1,6 +1,7 @@
 {#
-    ISO-3166 alpha-2 code for free-text country input (codes, ISO3, English or local names, "U.S.A.", "UK",
-    ...) through the country_aliases seed; null when unknown.
+    ISO-3166 alpha-2 code for free-text country input (ISO codes, English names, each country's name in its
+    official languages, retired codes such as "UK"), through the country_aliases seed; null when unknown.
+    Input and seed are compared as normalized_spelling writes them, so "U.S.A.", "usa" and "U S A" are one.
 #}
 {% macro country_to_iso2(expr) -%}
     (
@@ -10,6 +11,6 @@
             select alias as alias_spelling, country_code as alias_country_code
             from {{ ref('country_aliases') }}
         ) as country_alias
-        where country_alias.alias_spelling = lower({{ clean_text(expr) }})
+        where country_alias.alias_spelling = {{ normalized_spelling(expr) }}
     )
 {%- endmacro %}

@@ -64,8 +64,8 @@ select
     created_at, updated_at, loaded_at,
     {{ list_problems([
         problem_when_lost('email_raw', 'email', 'invalid email'),
-        phone_problem('phone_raw', 'phone_e164', 'phone'),
-        phone_problem('mobile_phone_raw', 'mobile_phone_e164', 'mobile phone'),
+        phone_problem('phone_raw', 'country_code', 'phone'),
+        phone_problem('mobile_phone_raw', 'country_code', 'mobile phone'),
         problem_when_lost('country_raw', 'country_code', 'unknown country'),
         'date_of_birth_problem',
         "case when coalesce(email_raw, phone_raw, mobile_phone_raw, first_name, last_name) is null"

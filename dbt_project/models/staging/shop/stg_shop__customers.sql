@@ -75,7 +75,7 @@ select
     email_consent_updated_at, created_at, updated_at, loaded_at,
     {{ list_problems([
         problem_when_lost('email_raw', 'email', 'invalid email'),
-        phone_problem('phone_raw', 'phone_e164', 'phone'),
+        phone_problem('phone_raw', 'country_code', 'phone'),
         problem_when_lost('country_raw', 'country_code', 'unknown country'),
     ]) }} as invalid_reason
 from standardized
