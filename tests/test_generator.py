@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from demo_data.dirt import DirtRates, parse_rate_options
+from demo_data.dirt_sources import PLACEHOLDER_DATES_OF_BIRTH
 from demo_data.generator import GeneratorConfig, generate
 
 AS_OF = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -257,6 +258,8 @@ def test_invalid_rows_point_at_records_whose_value_is_invalid(raised: Path) -> N
     for row in truth(raised, "invalid.csv"):
         if row["field"] == "email" and row["source_system"] == "crm":
             assert not VALID_EMAIL.match(contacts[row["source_id"]]["email"].strip().lower())
+        elif row["reason"] == "placeholder_date_of_birth":
+            assert contacts[row["source_id"]]["date_of_birth"] in PLACEHOLDER_DATES_OF_BIRTH
         elif row["field"] == "date_of_birth":
             years = [int(y) for y in re.findall(r"\d{4}", contacts[row["source_id"]]["date_of_birth"])]
             assert any(y < 1900 or y > AS_OF.year for y in years)
@@ -336,25 +339,41 @@ def _name_similarity(a: dict[str, str | None], b: dict[str, str | None]) -> floa
     return SequenceMatcher(None, " ".join(name(a)), " ".join(name(b))).ratio()
 
 
-def test_fuzzy_pairs_share_no_email_or_phone_only_a_similar_name_and_dob_or_address(raised: Path) -> None:
+def _streets(out: Path) -> dict[Record, str]:
+    """The street address behind each record that writes a flat inline or on line 2 (_truth/record_dirt.csv)."""
+    return {
+        (r["source_system"], r["source_id"]): r["true_value"]
+        for r in truth(out, "record_dirt.csv")
+        if r["kind"] == "apartment"
+    }
+
+
+def test_fuzzy_pairs_share_no_email_or_phone_only_a_similar_name_and_varying_evidence(raised: Path) -> None:
     records = _person_records(raised)
+    streets = _streets(raised)
     fuzzy = _fuzzy_pairs(raised)
     assert len(fuzzy) >= 40
     similar = 0
     for pair, evidence in fuzzy.items():
-        a, b = (records[r] for r in sorted(pair))
+        (ka, a), (kb, b) = ((r, records[r]) for r in sorted(pair))
         assert not (a["email"] and a["email"] == b["email"]), pair
         assert not (a["phone"] and a["phone"] == b["phone"]), pair
         assert evidence.startswith("name+"), evidence
         if "date_of_birth" in evidence:
             assert a["date_of_birth"] and b["date_of_birth"], pair
+        if "phone_one_digit_off" in evidence:
+            assert a["phone"] and b["phone"], pair
+            assert sum(x != y for x, y in zip(a["phone"], b["phone"], strict=True)) == 1, pair
         if "address" in evidence:
-            assert a["address"] and (a["address"], a["zip"]) == (b["address"], b["zip"]), pair
+            street_a, street_b = streets.get(ka, a["address"]), streets.get(kb, b["address"])
+            assert street_a and (street_a, a["zip"]) == (street_b, b["zip"]), pair
         if "postal_code" in evidence:
             assert a["zip"] and a["zip"] == b["zip"], pair
         similar += _name_similarity(a, b) >= 0.6
     # a nickname ("Bob" for "Robert") can look unlike the name; typos and swaps do not
     assert similar >= 0.8 * len(fuzzy)
+    # the evidence varies: not always the same two attributes
+    assert len(set(fuzzy.values())) >= 5
 
 
 def test_fuzzy_duplicate_rate_is_realized(raised: Path) -> None:

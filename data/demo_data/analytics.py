@@ -15,10 +15,17 @@ from typing import Any
 
 from demo_data.catalog import Product, price_in, product_url
 from demo_data.dirt import DirtLedger
+from demo_data.dirt_sources import (
+    BOT_USER_AGENTS,
+    INTERNAL_IP_PREFIX,
+    SCRAPER_NETWORKS,
+    SHOP_DOMAIN,
+    STAFF_LOGIN_EMAIL,
+)
 from demo_data.keys import Stream, epoch_time, rng_for, segment_time, shop_customer_id, uuid_from
 from demo_data.people import Device, Person, Timeline
 from demo_data.records import PersonRecords
-from demo_data.reference import BOT_USER_AGENTS, BROWSER_USER_AGENTS, INTERNAL_IP_PREFIX, SHOP_DOMAIN
+from demo_data.reference import BROWSER_USER_AGENTS
 from demo_data.shop import PlannedCheckout, PlannedOrder
 
 SESSIONS_PER_DAY = 0.12
@@ -32,6 +39,12 @@ REFERRERS = (
     "https://mail.example.com/",
 )
 LIBRARY = {"name": "analytics.js", "version": "next-1.70.0"}
+EXTRA_KINDS = ("bot", "scraper", "internal_traffic", "throttled_scraper")
+"""Kinds of non-customer visitor, in the order their random streams are numbered."""
+THROTTLED_SCRAPE_SECONDS = (20.0, 40.0)
+"""Pause between two pages of a throttled scraper (uniform)."""
+THROTTLED_SCRAPE_HOURS = (2.0, 6.0)
+"""Length of one throttled scrape (uniform)."""
 
 
 @dataclass(frozen=True)
@@ -401,7 +414,7 @@ class ExtraVisitor:
     """Traffic that is not a customer: a crawler, a scraper or staff; one per person slot at most per kind."""
 
     kind: str
-    """"bot", "scraper" or "internal_traffic" (the dirt rate that created it)."""
+    """"bot", "scraper", "internal_traffic" or "throttled_scraper" (the dirt rate that created it)."""
     person_id: str
     device: Device
     reason: str
@@ -426,6 +439,10 @@ def extra_visitors(seed: int, index: int, ledger: DirtLedger) -> list[ExtraVisit
             uuid_from(rng), rng.choice(BROWSER_USER_AGENTS), f"{INTERNAL_IP_PREFIX}{rng.randint(2, 60)}"
         )
         extras.append(ExtraVisitor("internal_traffic", f"internal-{index:08d}", device, "internal_traffic"))
+    if ledger.roll("throttled_scraper", rng):
+        ip = f"{rng.choice(SCRAPER_NETWORKS)}{rng.randrange(256)}.{rng.randrange(256)}.{rng.randint(1, 254)}"
+        device = Device(uuid_from(rng), rng.choice(BROWSER_USER_AGENTS), ip)
+        extras.append(ExtraVisitor("throttled_scraper", f"throttled-{index:08d}", device, "throttled_scraper"))
     return extras
 
 
@@ -438,23 +455,31 @@ def extra_messages(
     first_batch: bool,
     catalog: tuple[Product, ...],
 ) -> list[dict[str, Any]]:
-    """Crawls (many pages, steady pace), scraper bursts (hundreds of events in minutes), staff test visits."""
+    """Crawls (many pages, steady pace), scraper bursts (hundreds of events in minutes), throttled scrapes (a
+    page every 20-40 seconds for hours, under any per-minute limit), staff test visits."""
     start, end = timeline.window(batch)
     rng = rng_for(
         seed,
         Stream.EXTRA_VISITORS,
         batch + 1,
-        index * 4 + ("bot", "scraper", "internal_traffic").index(extra.kind),
+        index * 4 + EXTRA_KINDS.index(extra.kind),
     )
     span = max(1, int((end - start).total_seconds()) - 7_200)
     messages: list[dict[str, Any]] = []
-    visits = {"bot": rng.randint(1, 3), "scraper": rng.randint(1, 2), "internal_traffic": rng.randint(1, 3)}
+    visits = {
+        "bot": rng.randint(1, 3),
+        "scraper": rng.randint(1, 2),
+        "internal_traffic": rng.randint(1, 3),
+        "throttled_scraper": 1,
+    }
     for visit in range(visits[extra.kind]):
         session = Session(rng, extra.device, None, start + timedelta(seconds=rng.randrange(span)))
-        if extra.kind == "internal_traffic":
+        if extra.kind == "throttled_scraper":
+            _throttled_scrape(session, rng, catalog)
+        elif extra.kind == "internal_traffic":
             if first_batch and visit == 0:
                 page = Page("/account/login", "Log in | Northwind", "Login", "", "")
-                session.message("identify", page, traits={"email": f"qa+{index}@{SHOP_DOMAIN}"})
+                session.message("identify", page, traits={"email": STAFF_LOGIN_EMAIL.format(n=index)})
             for _ in range(rng.randint(3, 12)):
                 session.tick()
                 session.view_product(rng.choice(catalog), "USD")
@@ -469,6 +494,22 @@ def extra_messages(
                 session.page(f"/products/{product.handle}", f"{product.title} | Northwind", "Product")
         messages.extend(session.fitted(start, end))
     return messages
+
+
+def _throttled_scrape(session: Session, rng: random.Random, catalog: tuple[Product, ...]) -> None:
+    """Every product and collection page in turn, one every 20-40 seconds for 2-6 hours: a browser user agent,
+    no identify, no cart, and never more than three pages in a minute."""
+    hours = rng.uniform(*THROTTLED_SCRAPE_HOURS)
+    pages = int(hours * 3_600 / (sum(THROTTLED_SCRAPE_SECONDS) / 2))
+    products = sorted(catalog, key=lambda product: product.handle)
+    for n in range(pages):
+        product = products[n % len(products)]
+        if n % 5 == 0:
+            path, title, name = f"/collections/{product.product_type.lower()}", product.product_type, "Collection"
+        else:
+            path, title, name = f"/products/{product.handle}", product.title, "Product"
+        session.page(path, f"{title} | Northwind", name)
+        session.clock += rng.uniform(*THROTTLED_SCRAPE_SECONDS)
 
 
 def deliver(

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from demo_data.dirt_sources import SHOP_DOMAIN
 from demo_data.keys import Stream, chosen, product_id, rng_for, shop_time, variant_id
-from demo_data.reference import SHOP_DOMAIN
 
 CATEGORIES: dict[str, tuple[tuple[str, ...], int, int]] = {
     "Shoes": (("Sneaker", "Runner", "Chelsea Boot", "Loafer", "Trail Shoe"), 60, 220),

@@ -12,7 +12,15 @@ from collections import Counter
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import date
 
-from demo_data.reference import COUNTRY_SPELLINGS, NICKNAMES, Country
+from demo_data.dirt_sources import (
+    APARTMENT_FORMATS,
+    COUNTRY_SPELLINGS,
+    DOB_FORMATS,
+    LOOKALIKE_GIVEN_NAMES,
+    NICKNAMES,
+    PLACEHOLDER_DATES_OF_BIRTH,
+)
+from demo_data.reference import Country
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,19 @@ class DirtRates:
     namesake: float = 0.02
     """Per person: the first and last name of another (earlier) person, and either their city (half) or
     their birth year (half): different people a careless matcher would merge."""
+    household: float = 0.05
+    """Per person at an odd index (the second of each two person slots) when neither of the two is an
+    anonymous visitor nor a namesake: lives with the person before, sharing surname, address and often the
+    landline, with a look-alike given name (John/Joan): different people. Listed in _truth/households.csv."""
+    apartment: float = 0.12
+    """Per person: lives in a flat; each record writes the unit inline ("12 Main Street Apt 4B"), on address
+    line 2 (Shopify) or not at all. Recorded in _truth/record_dirt.csv."""
+    married_surname: float = 0.02
+    """Per person with a CRM contact: a later duplicate contact under a new (or double-barrelled) surname,
+    keeping the email, or the phone and date of birth. Recorded in _truth/record_dirt.csv."""
+    placeholder_dob: float = 0.015
+    """Per CRM contact with a date of birth it does not need for linking: a placeholder (1900-01-01,
+    1970-01-01, 01/01/1900) instead; recorded in invalid.csv."""
     invalid_email: float = 0.03
     """Per CRM contact: an unusable email ("jane@", "jane.doe@gmail", "n/a"); recorded in invalid.csv."""
     phone_format: float = 0.6
@@ -72,6 +93,9 @@ class DirtRates:
     scraper: float = 0.005
     """Per person: an extra anonymousId of a scraper with a browser user agent (hundreds of events in
     minutes)."""
+    throttled_scraper: float = 0.0025
+    """Per person: an extra anonymousId of a scraper with a browser user agent that stays under rate limits
+    (a page every 20-40 seconds for hours, no identify, no cart); bots.csv reason throttled_scraper."""
     internal_traffic: float = 0.005
     """Per person: an extra anonymousId of staff testing the shop from the office network."""
     late_event: float = 0.02
@@ -248,22 +272,71 @@ _MONTHS = (
 
 
 def dob_text(born: date, country: Country, rng: random.Random, *, four_digit_year: bool = False) -> str:
-    """A free-text date of birth. Slash dates follow the country: MM/DD/YYYY in the US, DD/MM/YYYY elsewhere;
-    two-digit years ("7 Mar 85") mean the last 100 years, so impossible dates always get four digits."""
-    d, m, y = born.day, born.month, born.year
-    month = _MONTHS[m - 1]
-    slash = f"{m:02d}/{d:02d}/{y}" if country.iso2 == "US" else f"{d:02d}/{m:02d}/{y}"
-    short_year = f"{y}" if four_digit_year else f"{y % 100:02d}"
-    return rng.choice(
-        (
-            slash,
-            f"{d:02d}.{m:02d}.{y}" if country.iso2 == "DE" else slash,
-            f"{month} {d}, {y}",
-            f"{d} {month[:3]} {short_year}",
-            f"{d} {month} {y}",
-            f"{y}{m:02d}{d:02d}",
-        )
+    """A free-text date of birth in one of DOB_FORMATS: the country's slash or dot dates half the time, a
+    layout with a month name or a year first otherwise. `four_digit_year` leaves out two-digit years (an
+    impossible date must not read as a plausible one)."""
+    local = DOB_FORMATS["US" if country.iso2 == "US" else "other"] + DOB_FORMATS.get(country.iso2, ())
+    templates = local if rng.random() < 0.5 else DOB_FORMATS["any"]
+    if four_digit_year:
+        templates = tuple(t for t in templates if "{y" not in t)
+    month = _MONTHS[born.month - 1]
+    return rng.choice(templates).format(
+        d=born.day,
+        D=f"{born.day:02d}",
+        m=born.month,
+        Y=born.year,
+        y=born.year % 100,
+        Month=month,
+        Mon=month[:3],
+        MON=month[:3].upper(),
     )
+
+
+def placeholder_dob(rng: random.Random) -> str:
+    return rng.choice(PLACEHOLDER_DATES_OF_BIRTH)
+
+
+def day_month_swapped(born: date) -> date | None:
+    """The date with day and month exchanged, as a form typed the other way round; None when that is the same
+    date or no date (day above 12)."""
+    if born.day > 12 or born.day == born.month:
+        return None
+    return born.replace(day=born.month, month=born.day)
+
+
+def apartment_unit(country: Country, rng: random.Random) -> str:
+    """A flat or unit as written in the country ("Apt 4B", "Flat 2", "Wohnung 3", "Int. 7")."""
+    template = rng.choice(APARTMENT_FORMATS[country.iso2])
+    return template.format(
+        n=rng.randint(1, 40 if "Apt" in template or "#" in template else 12), letter=rng.choice("ABCDEF")
+    )
+
+
+def with_unit(address: str, unit: str) -> str:
+    """The street address with the unit inline: "4/12 George Street" for an Australian "4/" prefix, a Dutch
+    letter after the number, else after the address ("12 Main Street Apt 4B", "Hauptstraße 5, Wohnung 3")."""
+    if unit.endswith("/"):
+        return unit + address
+    if len(unit) == 1:  # a Dutch house-number suffix: "Kerkstraat 12B"
+        return address + unit
+    return f"{address}, {unit}" if not address[0].isdigit() else f"{address} {unit}"
+
+
+def unit_line(unit: str) -> str:
+    """The unit on an address line of its own ("Unit 4" for the Australian "4/")."""
+    return f"Unit {unit[:-1]}" if unit.endswith("/") else unit
+
+
+def lookalike_given_name(name: str, rng: random.Random) -> str | None:
+    options = LOOKALIKE_GIVEN_NAMES.get(name)
+    return rng.choice(options) if options else None
+
+
+def one_digit_off(digits: str, rng: random.Random) -> str:
+    """The number with one digit mistyped (never the first, so it stays a valid subscriber number)."""
+    i = rng.randrange(1, len(digits))
+    wrong = rng.choice([d for d in "0123456789" if d != digits[i]])
+    return digits[:i] + wrong + digits[i + 1 :]
 
 
 def phone_text(country: Country, area: str, subscriber: str, rng: random.Random) -> str:

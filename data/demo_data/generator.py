@@ -24,7 +24,7 @@ from demo_data.analytics import deliver, extra_messages, extra_visitors, person_
 from demo_data.catalog import Product, build_catalog, changed_products, product_count, product_record
 from demo_data.crm import contact_versions
 from demo_data.dirt import DirtLedger, DirtRates
-from demo_data.keys import FUZZY_COPY, Stream, chosen, rng_for
+from demo_data.keys import FUZZY_COPY, Stream, chosen, person_id, rng_for
 from demo_data.people import Person, Timeline, derive_person
 from demo_data.records import PersonRecords, derive_records
 from demo_data.shop import (
@@ -140,6 +140,8 @@ def generate(config: GeneratorConfig, out_dir: Path, console: Console | None = N
         "bots.csv": outputs.bots.rows,
         "invalid.csv": outputs.invalid.rows,
         "fuzzy_pairs.csv": outputs.fuzzy_pairs.rows,
+        "households.csv": outputs.households.rows,
+        "record_dirt.csv": outputs.record_dirt.rows,
     }
     manifest["next_order_number"] = run.next_order_number
     manifest["batches"][batch].update(rows=rows, truth_rows=truth_rows, dirt=run.ledger.report())
@@ -278,8 +280,14 @@ def _write_people(run: _Batch, total: int, console: Console | None) -> None:
     with progress:
         task = progress.add_task("persons", total=total)
         for index in range(total):
-            person = derive_person(run.seed, index, run.timeline, run.ledger.rates.namesake)
-            run.ledger_for(person.batch).record("namesake", person.namesake_of is not None)
+            rates = run.ledger.rates
+            person = derive_person(run.seed, index, run.timeline, rates.namesake, rates.household, rates.apartment)
+            ledger = run.ledger_for(person.batch)
+            ledger.record("namesake", person.namesake_of is not None)
+            if person.household_eligible:
+                ledger.record("household", person.household_of is not None)
+            if not person.is_visitor:
+                ledger.record("apartment", person.unit is not None)
             _write_person(run, person)
             if index % 1_000 == 999:
                 progress.update(task, completed=index + 1)
@@ -314,6 +322,8 @@ def _write_truth(run: _Batch, person: Person, records: PersonRecords) -> None:
             out.invalid.write("crm", identity.source_id, "email", "invalid_email")
         if identity.dob_is_impossible:
             out.invalid.write("crm", identity.source_id, "date_of_birth", "impossible_date_of_birth")
+        if identity.dob_is_placeholder:
+            out.invalid.write("crm", identity.source_id, "date_of_birth", "placeholder_date_of_birth")
     if records.shop is not None:
         out.identity.write("shop", records.shop.source_id, person.person_id)
         if records.devices:
@@ -327,10 +337,23 @@ def _write_truth(run: _Batch, person: Person, records: PersonRecords) -> None:
         shared = ["name", *(records.fuzzy_evidence or "").split("+")]
         for other in (*records.crm, records.shop):
             if other is not None:
-                # a Shopify customer has no date of birth: with it, the pair shares the name and the place
-                attributes = [a for a in shared if other.system == "crm" or a != "date_of_birth"]
+                # what the other record carries: a Shopify customer has no date of birth, and without a phone
+                # there is no mistyped one to compare with; the place (address or postal code) is always there
+                attributes = [
+                    a
+                    for a in shared
+                    if ("date_of_birth" not in a or other.date_of_birth) and ("phone" not in a or other.phone)
+                ]
                 evidence = "+".join(attributes)
                 out.fuzzy_pairs.write("crm", fuzzy_id, other.system, other.source_id, person.person_id, evidence)
+    for identity in (*records.crm, records.shop, records.fuzzy):
+        for dirty_field, kind, true_value in identity.dirt if identity is not None else ():
+            out.record_dirt.write(identity.system, identity.source_id, dirty_field, kind, true_value)
+    if person.household_of is not None:
+        household_id = f"household-{person.household_of:08d}"
+        shared = "last_name+address" + ("+phone" if person.shares_phone else "")
+        out.households.write(household_id, person_id(person.household_of), shared)
+        out.households.write(household_id, person.person_id, shared)
 
 
 def _write_contacts(run: _Batch, person: Person, records: PersonRecords, is_new: bool) -> None:

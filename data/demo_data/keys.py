@@ -34,6 +34,8 @@ class Stream(IntEnum):
     DUPLICATES = 8
     FUZZY_DUPLICATES = 9
     NAMESAKES = 10
+    DWELLINGS = 11
+    RECORD_DIRT = 12
 
 
 def rng_for(seed: int, stream: Stream, batch: int, index: int) -> random.Random:

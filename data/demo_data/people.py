@@ -4,7 +4,8 @@ A person is the truth behind the records: canonical name, email, phone, date of 
 records they leave in each system (0-2 CRM contacts, 0-1 Shopify customer, 0-3 devices in Segment). Emails and
 phone numbers embed the person index through a bijection, so two persons never share one by accident; names
 are drawn from a large space, so same-name-different-person happens by chance, and on purpose at the
-`namesake` dirt rate (same name and city, or same name and birth year).
+`namesake` dirt rate (same name and city, or same name and birth year) and the `household` rate (same surname
+and address, a look-alike given name, often the landline).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import unicodedata
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
+from demo_data import dirt
 from demo_data.keys import Stream, person_id, rng_for, uuid_from
 from demo_data.reference import (
     BROWSER_USER_AGENTS,
@@ -92,6 +94,15 @@ class Person:
     batch: int
     namesake_of: int | None = None
     """Index of the earlier person whose name (and city or birth year) this one shares, if any."""
+    unit: str | None = None
+    """The flat or unit within `address` ("Apt 4B"), for the persons who live in one."""
+    household_of: int | None = None
+    """Index of the person (the one before) this one lives with: same surname, address and unit."""
+    shares_phone: bool = False
+    """A household member whose phone is the landline of the person they live with."""
+    household_eligible: bool = False
+    """Whether the household rate was drawn for this person (odd index, neither of the two a visitor or a
+    namesake), for the manifest's realized rate."""
 
     @property
     def phone_e164(self) -> str:
@@ -104,17 +115,86 @@ def ascii_fold(text: str) -> str:
     return "".join(ch for ch in decomposed if ch.isascii() and ch.isalpha()).lower()
 
 
-def derive_person(seed: int, index: int, timeline: Timeline, namesake_rate: float = 0.0) -> Person:
+def derive_person(
+    seed: int,
+    index: int,
+    timeline: Timeline,
+    namesake_rate: float = 0.0,
+    household_rate: float = 0.0,
+    apartment_rate: float = 0.0,
+) -> Person:
     """The person at `index`: the same arguments always give the same person, in any batch.
 
     With probability `namesake_rate` (drawn from a stream of its own, so other draws do not shift) the person
     takes the name of an earlier person and either their birth year or their city and postal code (a
-    neighbour, at another house number): a different person whom identity resolution must not merge."""
-    person = _drawn_person(seed, index, timeline)
+    neighbour, at another house number): a different person whom identity resolution must not merge.
+    Otherwise, at an odd index, with probability `household_rate` they live with the person before them
+    (`household_of`). With probability `apartment_rate` the home is a flat (`unit`), shared by a household."""
+    person = _with_unit(_drawn_person(seed, index, timeline), seed, apartment_rate)
+    namesake = _namesake(seed, index, timeline, person, namesake_rate, apartment_rate)
+    if namesake is not None:
+        return namesake
+    if index % 2 == 0 or person.is_visitor:
+        return person
+    head = derive_person(seed, index - 1, timeline, namesake_rate, household_rate, apartment_rate)
+    if head.is_visitor or head.namesake_of is not None:
+        return person
+    rng = rng_for(seed, Stream.DWELLINGS, 1, index)
+    if rng.random() >= household_rate:
+        return replace(person, household_eligible=True)
+    return _housemate(person, head, rng)
+
+
+def _with_unit(person: Person, seed: int, apartment_rate: float) -> Person:
+    rng = rng_for(seed, Stream.DWELLINGS, 0, person.index)
+    if person.is_visitor or rng.random() >= apartment_rate:
+        return person
+    return replace(person, unit=dirt.apartment_unit(person.country, rng))
+
+
+def _housemate(person: Person, head: Person, rng: random.Random) -> Person:
+    """The person moved in with `head`: their surname, address, unit and (often) landline, a look-alike given
+    name when the head's has one, and the age of a spouse or of a grown-up child."""
+    first = dirt.lookalike_given_name(head.first_name, rng) if rng.random() < 0.85 else None
+    if first is None:
+        first = rng.choice([name for name in FIRST_NAMES if name != head.first_name])
+    both_in_shop = head.in_shop and person.in_shop  # Shopify keeps customer phones unique
+    shares_phone = head.has_phone and not both_in_shop and rng.random() < 0.6
+    if rng.random() < 0.6:
+        born = head.born + timedelta(days=rng.randint(-6 * 365, 6 * 365))
+    else:
+        born = min(head.born + timedelta(days=rng.randint(22 * 365, 34 * 365)), date(2006, 12, 31))
+    domain, work_domain = person.email.rpartition("@")[2], person.work_email.rpartition("@")[2]
+    return replace(
+        person,
+        first_name=first,
+        last_name=head.last_name,
+        email=_email(first, head.last_name, person.index, domain, rng.randrange(5)),
+        work_email=_email(first, head.last_name, person.index, work_domain, 0),
+        country=head.country,
+        address=head.address,
+        unit=head.unit,
+        city=head.city,
+        province=head.province,
+        zip=head.zip,
+        phone_area=head.phone_area if shares_phone else rng.choice(head.country.area_codes),
+        phone_subscriber=head.phone_subscriber if shares_phone else _subscriber(person.index, head.country),
+        has_phone=True if shares_phone else rng.random() < 0.7,
+        born=born,
+        household_of=head.index,
+        shares_phone=shares_phone,
+        household_eligible=True,
+    )
+
+
+def _namesake(
+    seed: int, index: int, timeline: Timeline, person: Person, namesake_rate: float, apartment_rate: float
+) -> Person | None:
+    """The person renamed after an earlier one, or None (most persons)."""
     namesake_rng = rng_for(seed, Stream.NAMESAKES, 0, index)
     if index == 0 or namesake_rng.random() >= namesake_rate:
-        return person
-    other = _drawn_person(seed, namesake_rng.randrange(index), timeline)
+        return None
+    other = _with_unit(_drawn_person(seed, namesake_rng.randrange(index), timeline), seed, apartment_rate)
     renamed = replace(person, first_name=other.first_name, last_name=other.last_name, namesake_of=other.index)
     renamed = replace(
         renamed,
@@ -132,6 +212,7 @@ def derive_person(seed: int, index: int, timeline: Timeline, namesake_rate: floa
     number = namesake_rng.choice([str(n) for n in range(1, 241) if str(n) != other_number])
     return replace(
         renamed,
+        unit=None,
         country=country,
         city=other.city,
         province=other.province,
@@ -196,6 +277,14 @@ def _subscriber(index: int, country: Country) -> str:
     space = 8 * 10 ** (digits - 1)
     value = (index * 7_654_321 + 1_234_567) % space
     return str(2 + value // 10 ** (digits - 1)) + f"{value % 10 ** (digits - 1):0{digits - 1}d}"
+
+
+def subscriber_owner(subscriber: str, country: Country) -> int:
+    """The person index `_subscriber` maps onto this number (its inverse): who would own a mistyped number."""
+    digits = country.subscriber_digits
+    space = 8 * 10 ** (digits - 1)
+    value = (int(subscriber[0]) - 2) * 10 ** (digits - 1) + int(subscriber[1:])
+    return (value - 1_234_567) * pow(7_654_321, -1, space) % space
 
 
 def _postal_code(country: Country, seed: str, rng: random.Random) -> str:

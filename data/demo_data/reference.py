@@ -1,13 +1,17 @@
-"""Static reference data the generator draws from: countries, names, nicknames, streets, user agents.
+"""Static reference data the generator draws people from: countries, names, streets, email domains, browsers.
 
-Two constants here are part of the contract with the dbt project, because cleaning must understand every
-spelling the generator writes: `COUNTRY_SPELLINGS` (the country alias seed must map every one of them) and
-`NICKNAMES` (name matching must treat these pairs as the same first name).
+What is clean lives here; how it is written dirty (nicknames, country spellings, date formats, bots, the
+staff network) lives in `demo_data.dirt_sources`, the generator's own lists, independent of the cleaning's.
+`INTERNAL_IP_PREFIX` and `SHOP_DOMAIN` are re-exported from there for the demo's deployment settings.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+# re-exported: the demo's deployment settings read them here
+from demo_data.dirt_sources import INTERNAL_IP_PREFIX as INTERNAL_IP_PREFIX
+from demo_data.dirt_sources import SHOP_DOMAIN as SHOP_DOMAIN
 
 
 @dataclass(frozen=True)
@@ -199,28 +203,6 @@ COUNTRIES: tuple[Country, ...] = (
 """The ten countries of the demo shop, with currencies USD, CAD, GBP, EUR (IE DE FR NL ES IT) and AUD."""
 
 COUNTRY_BY_ISO2: dict[str, Country] = {country.iso2: country for country in COUNTRIES}
-
-COUNTRY_ALIASES: dict[str, tuple[str, ...]] = {
-    "US": ("U.S.", "U.S.A.", "United States of America", "America"),
-    "GB": ("UK", "U.K.", "Great Britain", "England"),
-    "DE": ("Deutschland",),
-    "ES": ("España", "Espana"),
-    "IT": ("Italia",),
-    "NL": ("Nederland", "Holland", "The Netherlands"),
-    "IE": ("Éire", "Republic of Ireland"),
-    "CA": ("Canada",),
-    "AU": ("Australia",),
-}
-
-COUNTRY_SPELLINGS: dict[str, tuple[str, ...]] = {
-    country.iso2: (country.iso2, country.iso3, country.name, *COUNTRY_ALIASES.get(country.iso2, ()))
-    for country in COUNTRIES
-}
-"""Every base spelling of a country the CRM may contain, by ISO2 code.
-
-The generator writes one of these, sometimes in another letter case ("us", "Us", "GERMANY", "united states").
-The dbt project's country alias seed must map each of them, compared case-insensitively, to the ISO2 code.
-"""
 
 FIRST_NAMES: tuple[str, ...] = (
     "James",
@@ -658,68 +640,6 @@ LAST_NAMES: tuple[str, ...] = (
     "Santos",
 )
 
-NICKNAMES: dict[str, tuple[str, ...]] = {
-    "Robert": ("Bob", "Rob", "Bobby"),
-    "William": ("Bill", "Will", "Billy"),
-    "Elizabeth": ("Liz", "Beth", "Eliza"),
-    "Katherine": ("Kate", "Katie", "Kathy"),
-    "Catherine": ("Cathy", "Cate"),
-    "James": ("Jim", "Jimmy"),
-    "Michael": ("Mike", "Mick"),
-    "Richard": ("Rick", "Dick", "Rich"),
-    "Thomas": ("Tom", "Tommy"),
-    "Christopher": ("Chris",),
-    "Daniel": ("Dan", "Danny"),
-    "Matthew": ("Matt",),
-    "Anthony": ("Tony",),
-    "Joseph": ("Joe", "Joey"),
-    "Jennifer": ("Jen", "Jenny"),
-    "Jessica": ("Jess",),
-    "Patricia": ("Pat", "Patty"),
-    "Susan": ("Sue", "Susie"),
-    "Alexander": ("Alex", "Sasha"),
-    "Benjamin": ("Ben",),
-    "Samuel": ("Sam",),
-    "Nicholas": ("Nick",),
-    "Jonathan": ("Jon",),
-    "Andrew": ("Andy", "Drew"),
-    "Edward": ("Ed", "Ted", "Eddie"),
-    "Rebecca": ("Becky",),
-    "Victoria": ("Vicky", "Tori"),
-    "Margaret": ("Maggie", "Peggy", "Meg"),
-    "Kimberly": ("Kim",),
-    "Stephanie": ("Steph",),
-    "Samantha": ("Sam",),
-    "Deborah": ("Debbie", "Deb"),
-    "Timothy": ("Tim",),
-    "Kenneth": ("Ken",),
-    "Ronald": ("Ron",),
-    "Jeffrey": ("Jeff",),
-    "Gregory": ("Greg",),
-    "Steven": ("Steve",),
-    "Stephen": ("Steve",),
-    "Donald": ("Don",),
-    "Raymond": ("Ray",),
-    "Peter": ("Pete",),
-    "Johannes": ("Hannes", "Jo"),
-    "Maximilian": ("Max",),
-    "Wolfgang": ("Wolf",),
-    "Francesca": ("Franca",),
-    "Giuseppe": ("Beppe", "Peppe"),
-    "Francisco": ("Paco",),
-    "José": ("Pepe",),
-    "Alejandro": ("Alex",),
-    "Alessandro": ("Sandro",),
-    "Giovanni": ("Gianni",),
-    "Valentina": ("Vale",),
-    "Charlotte": ("Lottie",),
-    "Amanda": ("Mandy",),
-    "Christine": ("Chris",),
-    "Natalie": ("Nat",),
-    "Frank": ("Frankie",),
-}
-"""Formal first name -> the nicknames the same person goes by elsewhere (name matching must know these)."""
-
 STREETS: dict[str, tuple[str, ...]] = {
     "US": (
         "Main Street",
@@ -776,8 +696,7 @@ WORK_EMAIL_DOMAINS: tuple[str, ...] = (
 )
 
 BROWSER_USER_AGENTS: tuple[str, ...] = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 "
     "Safari/605.1.15",
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
@@ -790,19 +709,5 @@ BROWSER_USER_AGENTS: tuple[str, ...] = (
     "Safari/537.36",
 )
 
-BOT_USER_AGENTS: tuple[str, ...] = (
-    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
-    "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 "
-    "Safari/537.36",
-    "python-requests/2.32.3",
-    "curl/8.5.0",
-)
-"""Self-declared crawlers and scripts: a bot filter should catch every one of these by its user agent."""
-
-INTERNAL_IP_PREFIX = "203.0.113."
-"""The shop's office network (TEST-NET-3): traffic from here is staff testing, not customers."""
-
-SHOP_DOMAIN = "shop.example.com"
 SHOP_TIMEZONE = "America/New_York"
 """Shopify renders timestamps in the shop's time zone, with its UTC offset."""

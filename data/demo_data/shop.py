@@ -15,6 +15,7 @@ from typing import Any
 
 from demo_data.catalog import Product, money, price_in
 from demo_data.dirt import DirtLedger
+from demo_data.dirt_sources import SHOP_DOMAIN, TEST_ORDER_EMAIL
 from demo_data.keys import (
     Stream,
     checkout_id,
@@ -28,7 +29,6 @@ from demo_data.keys import (
 )
 from demo_data.people import Person, Timeline
 from demo_data.records import WrittenIdentity
-from demo_data.reference import SHOP_DOMAIN
 
 ORDERS_PER_MONTH = 0.7
 """Mean orders per 30 days of a Shopify customer with engagement 1."""
@@ -205,8 +205,8 @@ def _address(person: Person, identity: WrittenIdentity) -> dict[str, Any]:
         "first_name": identity.first_name,
         "last_name": identity.last_name,
         "name": f"{identity.first_name} {identity.last_name}",
-        "address1": person.address,
-        "address2": "",
+        "address1": identity.address or person.address,
+        "address2": identity.address2,
         "city": person.city,
         "province": person.province,
         "zip": person.zip,
@@ -251,7 +251,7 @@ def order_record(
         updated = refund_at
     status = _financial_status(order, refunds, total, end, rng)
     address = _address(person, identity)
-    email = f"test+{order.id % 100_000}@{SHOP_DOMAIN}" if order.test_email else identity.clean_email
+    email = TEST_ORDER_EMAIL.format(n=order.id % 100_000) if order.test_email else identity.clean_email
     line_items = [_line_item(order, i, line) for i, line in enumerate(order.lines)]
     return {
         "id": order.id,

@@ -39,6 +39,8 @@ TRUTH_HEADERS: dict[str, tuple[str, ...]] = {
         "person_id",
         "evidence",
     ),
+    "households.csv": ("household_id", "person_id", "shared"),
+    "record_dirt.csv": ("source_system", "source_id", "field", "kind", "true_value"),
 }
 _BUFFER_BYTES = 1 << 20
 GZIP_LEVEL = 1
@@ -141,6 +143,8 @@ class Outputs:
         self.bots = TruthWriter(truth / "bots.csv")
         self.invalid = TruthWriter(truth / "invalid.csv")
         self.fuzzy_pairs = TruthWriter(truth / "fuzzy_pairs.csv")
+        self.households = TruthWriter(truth / "households.csv")
+        self.record_dirt = TruthWriter(truth / "record_dirt.csv")
 
     def row_counts(self) -> dict[str, int]:
         return {ENTITY_DIRS[entity]: writer.rows for entity, writer in self.parts.items()}
@@ -148,7 +152,7 @@ class Outputs:
     def close(self) -> None:
         for writer in self.parts.values():
             writer.close()
-        for truth in (self.identity, self.bots, self.invalid, self.fuzzy_pairs):
+        for truth in (self.identity, self.bots, self.invalid, self.fuzzy_pairs, self.households, self.record_dirt):
             truth.close()
 
 
