@@ -42,3 +42,19 @@
         else {{ dbt.concat([local_part, "'@'", domain]) }}
     end
 {%- endmacro %}
+
+
+{#-
+    True when an E.164 phone is no evidence of a person: fewer than var('identity_min_phone_digits') digits,
+    or a national part of one repeated digit ('+440000000000', '+15555555555' after its country code: its
+    last seven digits all alike). False for a null phone.
+-#}
+{% macro identity_is_junk_phone(phone) -%}
+    {%- set digits = regex_replace_all(phone, '[^0-9]', '') -%}
+    {%- set tail = dbt.right(digits, 7) -%}
+    coalesce(
+        {{ dbt.length(digits) }} < {{ var('identity_min_phone_digits') }}
+        or {{ dbt.replace(tail, dbt.right(tail, 1), "''") }} = '',
+        false
+    )
+{%- endmacro %}

@@ -1,5 +1,5 @@
 {#-
-    String similarity for identity matching. DuckDB's functions sit behind adapter.dispatch so that another
+    String similarity and arithmetic for identity matching. DuckDB's functions sit behind adapter.dispatch so that another
     adapter only has to provide its own `<adapter>__identity_*` versions; the default refuses to compile
     rather than silently matching nothing.
 -#}
@@ -18,36 +18,31 @@
 {%- endmacro %}
 
 
-{#- 1 - Damerau-Levenshtein distance / longer length, in [0, 1]: one transposition or typo costs one edit. -#}
-{% macro identity_edit_similarity(left, right) -%}
-    {{ return(adapter.dispatch('identity_edit_similarity', 'email_warehouse')(left, right)) }}
+{#- Damerau-Levenshtein distance: edits (insert, delete, substitute, swap two neighbours) from one to the other. -#}
+{% macro identity_edit_distance(left, right) -%}
+    {{ return(adapter.dispatch('identity_edit_distance', 'email_warehouse')(left, right)) }}
 {%- endmacro %}
 
-{% macro duckdb__identity_edit_similarity(left, right) -%}
-    (1.0 - damerau_levenshtein({{ left }}, {{ right }})
-        / greatest(length({{ left }}), length({{ right }}), 1))
+{% macro duckdb__identity_edit_distance(left, right) -%}
+    damerau_levenshtein({{ left }}, {{ right }})
 {%- endmacro %}
 
-{% macro default__identity_edit_similarity(left, right) -%}
-    {{ exceptions.raise_compiler_error("identity_edit_similarity has no implementation for " ~ adapter.type()) }}
+{% macro default__identity_edit_distance(left, right) -%}
+    {{ exceptions.raise_compiler_error("identity_edit_distance has no implementation for " ~ adapter.type()) }}
 {%- endmacro %}
 
 
-{#-
-    How alike two people's names are, in [0, 1]: the better of the names read as given and read with first
-    and last swapped, each the mean of the two Jaro-Winkler similarities. Arguments are normalized names,
-    first names already mapped through the nickname seed; the swapped reading compares a first name with the
-    other record's last name mapped the same way (`last_group_*`, default: the last name as is), so "Samuel
-    Bernard" and "Bernard Samuel" agree when samuel has a group. Null when neither reading is known.
--#}
-{% macro identity_name_similarity(first_left, last_left, first_right, last_right, last_group_left=none,
-        last_group_right=none) -%}
-    greatest(
-        ({{ identity_jaro_winkler(first_left, first_right) }}
-            + {{ identity_jaro_winkler(last_left, last_right) }}) / 2.0,
-        ({{ identity_jaro_winkler(first_left, last_group_right or last_right) }}
-            + {{ identity_jaro_winkler(last_group_left or last_left, first_right) }}) / 2.0
-    )
+{#- Base-2 logarithm: match weights are in bits. -#}
+{% macro identity_log2(expression) -%}
+    {{ return(adapter.dispatch('identity_log2', 'email_warehouse')(expression)) }}
+{%- endmacro %}
+
+{% macro default__identity_log2(expression) -%}
+    (ln({{ expression }}) / ln(2.0))
+{%- endmacro %}
+
+{% macro duckdb__identity_log2(expression) -%}
+    log2({{ expression }})
 {%- endmacro %}
 
 
@@ -60,48 +55,7 @@
 {%- endmacro %}
 
 
-{#-
-    How alike two normalized address lines are, in [0, 1]: Jaro-Winkler of the lines when their house numbers
-    (identity_house_number) are equal, 0 when they differ ('12 main street' is not '140 main street', however
-    alike the text), null when either line is missing.
--#}
-{% macro identity_address_similarity(left, right, left_house_number, right_house_number) -%}
-    case
-        when {{ left }} is null or {{ right }} is null then null
-        when {{ left_house_number }} <> {{ right_house_number }} then 0.0
-        else {{ identity_jaro_winkler(left, right) }}
-    end
-{%- endmacro %}
-
-
-{#- 1 when two values are equal, 0 when they differ, null (unknown) when either is missing. -#}
-{% macro identity_equality_score(left, right) -%}
-    case
-        when {{ left }} is null or {{ right }} is null then null
-        when {{ left }} = {{ right }} then 1.0
-        else 0.0
-    end
-{%- endmacro %}
-
-
-{#-
-    The weighted mean of similarity columns over those that are not null: `weights` maps each column to its
-    weight. Null when every column is null.
--#}
-{% macro identity_weighted_mean(weights) -%}
-    (
-        {%- for column, weight in weights.items() %}
-        coalesce({{ column }} * {{ weight }}, 0) {{- ' +' if not loop.last }}
-        {%- endfor %}
-    ) / nullif(
-        {%- for column, weight in weights.items() %}
-        case when {{ column }} is null then 0 else {{ weight }} end {{- ' +' if not loop.last }}
-        {%- endfor %}
-    , 0)
-{%- endmacro %}
-
-
-{#- A similarity as short text for an edge's evidence: '0.93', or '-' when unknown. -#}
-{% macro identity_format_score(column) -%}
-    coalesce(cast(round({{ column }}, 2) as {{ dbt.type_string() }}), '-')
+{#- A date as its eight digits 'yyyymmdd', the string one-digit-off comparisons edit. -#}
+{% macro identity_date_digits(date_expression) -%}
+    {{ dbt.replace('cast(' ~ date_expression ~ ' as ' ~ dbt.type_string() ~ ')', "'-'", "''") }}
 {%- endmacro %}

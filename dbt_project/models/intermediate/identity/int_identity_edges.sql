@@ -1,6 +1,9 @@
--- Every reason two records are the same person, one row per (pair, rule): the deterministic key matches and
--- the fuzzy pairs that pass the thresholds. match_score is 1 for a shared key, the weighted similarity for a
--- fuzzy pair; evidence says which key or which similarities. Clustering reads only this table.
+-- Every reason two records are the same person, one row per (pair, rule): the shared keys (email, Segment
+-- ids) and the pairs the match model links - match_probability >= var('identity_link_probability') and no
+-- guard against false merges raised (macro identity_guard). Key edges have probability 1 and no field weights;
+-- a model edge keeps its weight per field and evidence an analyst reads. Clustering reads only this table.
+
+{%- set comparisons = identity_comparisons() %}
 
 with
 
@@ -9,29 +12,38 @@ key_matches as (
 ),
 
 scored_pairs as (
-    select * from {{ ref('int_identity_pairs_scored') }}
+    select *, {{ identity_guard() }} as guard
+    from {{ ref('int_identity_pairs_scored') }}
 ),
 
-fuzzy_matches as (
+model_matches as (
     select
         left_record_key,
         right_record_key,
         'fuzzy' as match_rule,
-        match_score,
-        {{ dbt.concat([
-            "'blocks: '", 'blocks',
-            "'; name '", identity_format_score('name_similarity'),
-            "', date_of_birth '", identity_format_score('date_of_birth_similarity'),
-            "', phone '", identity_format_score('phone_similarity'),
-            "', postal_code '", identity_format_score('postal_code_similarity'),
-            "', address '", identity_format_score('address_similarity'),
-        ]) }} as evidence
+        match_probability,
+        match_weight,
+        {%- for comparison in comparisons %}
+        weight_{{ comparison }},
+        {%- endfor %}
+        {{ identity_model_evidence() }} as evidence
     from scored_pairs
-    where name_similarity >= {{ var('identity_fuzzy_min_name_similarity') }}
-        and corroborating_attributes >= {{ var('identity_fuzzy_min_corroborating_attributes') }}
-        and match_score >= {{ var('identity_fuzzy_min_score') }}
+    where match_probability >= {{ var('identity_link_probability') }}
+        and guard is null
 )
 
-select left_record_key, right_record_key, match_rule, match_score, evidence from key_matches
+select
+    left_record_key,
+    right_record_key,
+    match_rule,
+    match_probability,
+    cast(null as double) as match_weight,
+    {%- for comparison in comparisons %}
+    cast(null as double) as weight_{{ comparison }},
+    {%- endfor %}
+    evidence
+from key_matches
+
 union all
-select left_record_key, right_record_key, match_rule, match_score, evidence from fuzzy_matches
+
+select * from model_matches

@@ -1,7 +1,9 @@
 -- The identifiers that deterministically tie records together, one row per (record, key): normalized emails
--- (CRM, Shopify, Segment traits.email), E.164 phones, and the Shopify customer id, which Segment sends as
--- userId. An anonymousId carries the keys of the userIds and traits emails it was seen with, unless it was
--- seen with several (a shared device links nobody).
+-- (CRM, Shopify, Segment traits.email) and the Shopify customer id, which Segment sends as userId. An
+-- anonymousId carries the keys of the userIds and traits emails it was seen with, unless it was seen with
+-- several (a shared device links nobody). Role and test mailboxes (info@, noreply@, test@: macro
+-- is_role_email) are no key: many people write from them. Phones are no key either: a household shares one,
+-- so a phone is evidence for the match model (int_identity_pairs_scored), not proof.
 
 with
 
@@ -12,8 +14,7 @@ contacts as (
 shop_customers as (
     select
         cast(shop_customer_id as {{ dbt.type_string() }}) as shop_customer_id,
-        email,
-        phone_e164
+        email
     from {{ ref('stg_shop__customers') }}
 ),
 
@@ -46,12 +47,6 @@ keys as (
     union all
     select 'shop', shop_customer_id, 'email', {{ identity_normalize_email('email') }} from shop_customers
     union all
-    select 'crm', contact_id, 'phone', phone_e164 from contacts
-    union all
-    select 'crm', contact_id, 'phone', mobile_phone_e164 from contacts
-    union all
-    select 'shop', shop_customer_id, 'phone', phone_e164 from shop_customers
-    union all
     select 'shop', shop_customer_id, 'shopify_customer_id', shop_customer_id from shop_customers
     union all
     select 'analytics', user_id, 'shopify_customer_id', user_id from event_identities
@@ -76,3 +71,4 @@ select distinct
 from keys
 where source_id is not null
     and key_value is not null
+    and not (key_type = 'email' and {{ is_role_email('key_value') }})

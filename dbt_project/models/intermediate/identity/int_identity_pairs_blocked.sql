@@ -1,16 +1,16 @@
--- Candidate pairs for fuzzy matching: only records that share a block are compared, so the cost grows with
+-- Candidate pairs for the match model: only records that share a block are compared, so the cost grows with
 -- the block sizes, not with the square of the record count. Blocks: same postal code (within a country),
 -- same date of birth, same last-name prefix and birth year, same pair of name prefixes (first and last in
--- either order). Oversized blocks are skipped. One row per pair (left_record_key < right_record_key).
+-- either order), same phone. Oversized blocks are skipped. One row per pair (left_record_key < right_record_key).
 
 {%- set prefix_length = var('identity_block_name_prefix_length') %}
 {#- every block_type of `blocks` below, in the order `blocks` lists them -#}
-{%- set block_types = ['date_of_birth', 'last_name_birth_year', 'name_prefixes', 'postal_code'] %}
+{%- set block_types = ['date_of_birth', 'last_name_birth_year', 'name_prefixes', 'phone', 'postal_code'] %}
 {%- set flagged_names = [] %}
 {%- for block_type in block_types %}
     {%- do flagged_names.append("case when shares_" ~ block_type ~ " = 1 then ', " ~ block_type ~ "' else '' end") %}
 {%- endfor %}
-{%- set first_prefix = 'left(first_name_group, ' ~ prefix_length ~ ')' %}
+{%- set first_prefix = 'left(first_name_normalized, ' ~ prefix_length ~ ')' %}
 {%- set last_prefix = 'left(last_name_normalized, ' ~ prefix_length ~ ')' %}
 
 with
@@ -43,6 +43,12 @@ blocks as (
 
     union all
 
+    select record_key, 'phone', phone_e164
+    from records
+    where phone_e164 is not null
+
+    union all
+
     -- first and last name prefixes in alphabetical order: a swapped name lands in the same block
     select record_key, 'name_prefixes',
         {{ dbt.concat([
@@ -50,7 +56,7 @@ blocks as (
             'greatest(' ~ first_prefix ~ ', ' ~ last_prefix ~ ')',
         ]) }}
     from records
-    where first_name_group is not null and last_name_normalized is not null
+    where first_name_normalized is not null and last_name_normalized is not null
 ),
 
 -- Oversized blocks are dropped before the self-join, on both sides: neither side of the join hashes or

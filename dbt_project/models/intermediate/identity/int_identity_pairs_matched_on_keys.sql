@@ -41,7 +41,7 @@ matches as (
             when ranked.key_type = 'shopify_customer_id' then 'segment_anonymous_id'
             else ranked.key_type
         end as match_rule,
-        cast(1.0 as double) as match_score,
+        cast(1.0 as double) as match_probability,
         {{ dbt.concat(['ranked.key_type', "' = '", 'ranked.key_value']) }} as evidence
     from ranked
     inner join anchors
@@ -53,7 +53,7 @@ matches as (
         and (ranked.key_type <> 'email' or ranked.customer_records_with_key > 0)
 )
 
--- two keys (a phone and a mobile) may tie the same pair by the same rule: one edge, the first key as evidence
-select left_record_key, right_record_key, match_rule, match_score, min(evidence) as evidence
+-- two keys (two emails) may tie the same pair by the same rule: one edge, the first key as evidence
+select left_record_key, right_record_key, match_rule, match_probability, min(evidence) as evidence
 from matches
-group by left_record_key, right_record_key, match_rule, match_score
+group by left_record_key, right_record_key, match_rule, match_probability

@@ -1,54 +1,78 @@
--- Every blocked candidate pair with the similarity of each attribute and the weighted score. An attribute
--- either record lacks is unknown: it counts neither for nor against. Analysts tune the vars on this table.
+-- The Fellegi-Sunter match model on every compared pair: each field's level weighs log2(m / u) bits with the
+-- trained m and u of seed identity_match_parameters ('null' levels weigh 0: no evidence either way); for an
+-- exact first name, last name or postal code, u is how often that value occurs among the records (term
+-- frequency: 'smith' agreeing is weaker evidence than 'zbigniew'). The match weight adds the prior's log-odds
+-- (seed identity_match_training), and match_probability = 2^w / (1 + 2^w).
 
-{%- set weights = {
-    'name_similarity': var('identity_fuzzy_weight_name'),
-    'date_of_birth_similarity': var('identity_fuzzy_weight_date_of_birth'),
-    'phone_similarity': var('identity_fuzzy_weight_phone'),
-    'postal_code_similarity': var('identity_fuzzy_weight_postal_code'),
-    'address_similarity': var('identity_fuzzy_weight_address'),
-} %}
+{%- set comparisons = identity_comparisons() %}
+{%- set tf_comparisons = identity_term_frequency_comparisons() %}
 
 with
 
-pairs as (
-    select * from {{ ref('int_identity_pairs_blocked') }}
+compared as (
+    select * from {{ ref('int_identity_pairs_compared') }}
+),
+
+parameters as (
+    select * from {{ ref('identity_match_parameters') }}
+),
+
+training as (
+    select * from {{ ref('identity_match_training') }}
 ),
 
 records as (
-    select *, {{ identity_house_number('address_normalized') }} as house_number
-    from {{ ref('int_identity_records_standardized') }}
+    select * from {{ ref('int_identity_records_standardized') }}
+),
+{% for comparison in tf_comparisons %}
+{%- set column = 'postal_code_normalized' if comparison == 'postal_code' else comparison ~ '_normalized' %}
+{{ comparison }}_frequencies as (
+    select
+        {{ column }} as value,
+        cast(count(*) as double) / sum(count(*)) over () as term_frequency
+    from records
+    where {{ column }} is not null
+    group by {{ column }}
+),
+{% endfor %}
+weighted as (
+    select
+        compared.*,
+        {%- for comparison in comparisons %}
+        {%- set u = comparison ~ '_parameters.u_probability' %}
+        {%- if comparison in tf_comparisons %}
+            {%- set u = 'case when ' ~ comparison ~ '_frequencies.term_frequency is null then ' ~ u
+                ~ ' else greatest(' ~ comparison ~ '_frequencies.term_frequency, '
+                ~ var('identity_term_frequency_minimum_u') ~ ') end' %}
+        {%- endif %}
+        coalesce({{ identity_log2(comparison ~ '_parameters.m_probability / ' ~ u) }}, 0.0)
+            as weight_{{ comparison }}
+        {{- ',' if not loop.last }}
+        {%- endfor %}
+    from compared
+    {%- for comparison in comparisons %}
+    left join parameters as {{ comparison }}_parameters
+        on {{ comparison }}_parameters.comparison = '{{ comparison }}'
+        and compared.{{ comparison }}_level = {{ comparison }}_parameters.level
+    {%- if comparison in tf_comparisons %}
+    left join {{ comparison }}_frequencies
+        on compared.{{ comparison }}_value = {{ comparison }}_frequencies.value
+    {%- endif %}
+    {%- endfor %}
 ),
 
-compared as (
+summed as (
     select
-        pairs.left_record_key,
-        pairs.right_record_key,
-        pairs.blocks,
-        {{ identity_name_similarity(
-            'left_record.first_name_group', 'left_record.last_name_normalized',
-            'right_record.first_name_group', 'right_record.last_name_normalized',
-            'left_record.last_name_group', 'right_record.last_name_group') }} as name_similarity,
-        {{ identity_equality_score('left_record.date_of_birth', 'right_record.date_of_birth') }}
-            as date_of_birth_similarity,
-        {{ identity_equality_score('left_record.phone_e164', 'right_record.phone_e164') }}
-            as phone_similarity,
-        {{ identity_equality_score(
-            'left_record.postal_code_normalized', 'right_record.postal_code_normalized') }}
-            as postal_code_similarity,
-        {{ identity_address_similarity(
-            'left_record.address_normalized', 'right_record.address_normalized',
-            'left_record.house_number', 'right_record.house_number') }}
-            as address_similarity
-    from pairs
-    inner join records as left_record on pairs.left_record_key = left_record.record_key
-    inner join records as right_record on pairs.right_record_key = right_record.record_key
+        weighted.*,
+        {{ identity_log2('training.prior_match_probability / (1 - training.prior_match_probability)') }}
+        {%- for comparison in comparisons %}
+            + weight_{{ comparison }}
+        {%- endfor %} as match_weight
+    from weighted
+    cross join training
 )
 
 select
     *,
-    {{ identity_weighted_mean(weights) }} as match_score,
-    {% for column in weights if column != 'name_similarity' -%}
-        case when {{ column }} is null then 0 else 1 end {{- ' +' if not loop.last }}
-    {% endfor -%} as corroborating_attributes
-from compared
+    {{ identity_probability_of_weight('match_weight') }} as match_probability
+from summed

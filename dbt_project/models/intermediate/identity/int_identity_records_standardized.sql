@@ -1,7 +1,8 @@
--- CRM contacts and Shopify customers with the attributes fuzzy matching compares, normalized so that equal
--- values compare equal: names to lower-case letters (first names, and last names read as swapped first names,
--- to their nickname group), postal codes
--- and address lines to letters and digits. One row per record_key.
+-- CRM contacts and Shopify customers with the attributes the match model compares, normalized so that equal
+-- values compare equal: names to lower-case letters, address lines, postal codes and cities to letters and
+-- digits, dates of birth also as 'yyyymmdd' text (for one-digit-off comparisons), and whether the first name
+-- is a real name (in the nickname seed). Junk identifiers are
+-- nulled here, so that they are never evidence: phones of one repeated digit or too short. One row per record.
 
 with
 
@@ -13,8 +14,8 @@ shop_customers as (
     select * from {{ ref('stg_shop__customers') }}
 ),
 
-nicknames as (
-    select * from {{ ref('identity_nicknames') }}
+known_first_names as (
+    select distinct first_name from {{ ref('identity_nicknames') }}
 ),
 
 people as (
@@ -25,6 +26,7 @@ people as (
         last_name,
         coalesce(phone_e164, mobile_phone_e164) as phone_e164,
         address_line,
+        city,
         postal_code,
         country_code,
         date_of_birth
@@ -39,6 +41,7 @@ people as (
         last_name,
         phone_e164,
         address_line,
+        city,
         postal_code,
         country_code,
         cast(null as date)
@@ -51,8 +54,9 @@ normalized as (
         source_system,
         {{ identity_normalize_name('first_name') }} as first_name_normalized,
         {{ identity_normalize_name('last_name') }} as last_name_normalized,
-        phone_e164,
+        case when not {{ identity_is_junk_phone('phone_e164') }} then phone_e164 end as phone_e164,
         {{ identity_normalize_alphanumeric('address_line') }} as address_normalized,
+        {{ identity_normalize_alphanumeric('city') }} as city_normalized,
         {{ identity_normalize_alphanumeric('postal_code') }} as postal_code_normalized,
         country_code,
         date_of_birth
@@ -60,19 +64,10 @@ normalized as (
 )
 
 select
-    normalized.record_key,
-    normalized.source_system,
-    coalesce(nicknames.name_group, normalized.first_name_normalized) as first_name_group,
-    normalized.last_name_normalized,
-    -- the last name read as a first name, for records whose first and last names were swapped
-    coalesce(last_name_nicknames.name_group, normalized.last_name_normalized) as last_name_group,
-    normalized.phone_e164,
-    normalized.address_normalized,
-    normalized.postal_code_normalized,
-    normalized.country_code,
-    normalized.date_of_birth
+    normalized.*,
+    -- a first name of the nickname seed is a real name: two different real names are two people, not a typo
+    known_first_names.first_name is not null as is_known_first_name,
+    {{ identity_house_number('normalized.address_normalized') }} as house_number,
+    {{ identity_date_digits('normalized.date_of_birth') }} as date_of_birth_digits
 from normalized
-left join nicknames
-    on normalized.first_name_normalized = nicknames.first_name
-left join nicknames as last_name_nicknames
-    on normalized.last_name_normalized = last_name_nicknames.first_name
+left join known_first_names on normalized.first_name_normalized = known_first_names.first_name

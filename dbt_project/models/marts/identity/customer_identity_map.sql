@@ -1,6 +1,7 @@
 -- One row per source record (CRM contact, Shopify customer, Segment anonymousId or userId) with the stable
 -- customer_id of the person it belongs to, and the strongest rule tying it to another record of that person:
--- shared keys before fuzzy matches, higher scores first; 'singleton' for a record tied to nothing.
+-- shared keys before the match model's links (fuzzy), higher match probabilities first; 'singleton' for a
+-- record tied to nothing.
 
 with
 
@@ -17,9 +18,9 @@ edges as (
 ),
 
 record_edges as (
-    select left_record_key as record_key, match_rule, match_score from edges
+    select left_record_key as record_key, match_rule, match_probability as match_score from edges
     union all
-    select right_record_key, match_rule, match_score from edges
+    select right_record_key, match_rule, match_probability from edges
 ),
 
 strongest_edges as (

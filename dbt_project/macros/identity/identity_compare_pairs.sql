@@ -1,0 +1,98 @@
+{#-
+    The comparison levels of the record pairs `pairs` (a relation with left_record_key, right_record_key and
+    blocks): one level column per field (identity_comparisons), the values exact levels agree on (for the
+    term-frequency adjustment) and names_swapped: a pair whose first and last names read better swapped
+    ("Smith John" for "John Smith") is compared swapped. Shared by the blocked pairs the model scores and the
+    random pairs its training estimates u from, so both are compared alike.
+-#}
+{% macro identity_compare_pairs(pairs) -%}
+with
+
+pairs as (
+    select * from {{ pairs }}
+),
+
+records as (
+    select * from {{ ref('int_identity_records_standardized') }}
+),
+
+nicknames as (
+    select * from {{ ref('identity_nicknames') }}
+),
+
+joined as (
+    select
+        pairs.left_record_key,
+        pairs.right_record_key,
+        pairs.blocks,
+        left_record.is_known_first_name as left_is_known_first_name,
+        right_record.is_known_first_name as right_is_known_first_name,
+        left_record.first_name_normalized as left_first_name,
+        left_record.last_name_normalized as left_last_name,
+        right_record.first_name_normalized as right_given_first_name,
+        right_record.last_name_normalized as right_given_last_name,
+        {{ identity_jaro_winkler('left_record.first_name_normalized', 'right_record.last_name_normalized') }}
+            + {{ identity_jaro_winkler('left_record.last_name_normalized', 'right_record.first_name_normalized') }}
+            > {{ identity_jaro_winkler('left_record.first_name_normalized', 'right_record.first_name_normalized') }}
+            + {{ identity_jaro_winkler('left_record.last_name_normalized', 'right_record.last_name_normalized') }}
+            as names_swapped,
+        left_record.date_of_birth as left_date_of_birth,
+        right_record.date_of_birth as right_date_of_birth,
+        left_record.date_of_birth_digits as left_date_of_birth_digits,
+        right_record.date_of_birth_digits as right_date_of_birth_digits,
+        left_record.phone_e164 as left_phone,
+        right_record.phone_e164 as right_phone,
+        left_record.address_normalized as left_address,
+        right_record.address_normalized as right_address,
+        left_record.house_number as left_house_number,
+        right_record.house_number as right_house_number,
+        left_record.postal_code_normalized as left_postal_code,
+        right_record.postal_code_normalized as right_postal_code,
+        left_record.city_normalized as left_city,
+        right_record.city_normalized as right_city
+    from pairs
+    inner join records as left_record on pairs.left_record_key = left_record.record_key
+    inner join records as right_record on pairs.right_record_key = right_record.record_key
+),
+
+oriented as (
+    select
+        *,
+        case when coalesce(names_swapped, false) then right_given_last_name else right_given_first_name end
+            as right_first_name,
+        case when coalesce(names_swapped, false) then right_given_first_name else right_given_last_name end
+            as right_last_name
+    from joined
+)
+
+select
+    oriented.left_record_key,
+    oriented.right_record_key,
+    oriented.blocks,
+    coalesce(oriented.names_swapped, false) as names_swapped,
+    -- both first names are real names (the nickname seed's): if they differ, two people, not a typo
+    coalesce(oriented.left_is_known_first_name and oriented.right_is_known_first_name
+        and not coalesce(oriented.names_swapped, false), false) as both_known_first_names,
+    {{ identity_first_name_level('oriented.left_first_name', 'oriented.right_first_name',
+        'nicknames.first_name is not null') }} as first_name_level,
+    {{ identity_last_name_level('oriented.left_last_name', 'oriented.right_last_name') }} as last_name_level,
+    {{ identity_date_of_birth_level('oriented.left_date_of_birth', 'oriented.right_date_of_birth',
+        'oriented.left_date_of_birth_digits', 'oriented.right_date_of_birth_digits') }} as date_of_birth_level,
+    {{ identity_typed_value_level('oriented.left_phone', 'oriented.right_phone') }} as phone_level,
+    {{ identity_address_level('oriented.left_address', 'oriented.right_address',
+        'oriented.left_house_number', 'oriented.right_house_number') }} as address_level,
+    {{ identity_typed_value_level('oriented.left_postal_code', 'oriented.right_postal_code') }}
+        as postal_code_level,
+    {{ identity_city_level('oriented.left_city', 'oriented.right_city') }} as city_level,
+    -- the values an exact match agrees on, for the term-frequency adjustment
+    case when oriented.left_first_name = oriented.right_first_name then oriented.left_first_name end
+        as first_name_value,
+    case when oriented.left_last_name = oriented.right_last_name then oriented.left_last_name end
+        as last_name_value,
+    case when oriented.left_postal_code = oriented.right_postal_code then oriented.left_postal_code end
+        as postal_code_value
+from oriented
+left join nicknames
+    on oriented.left_first_name = nicknames.first_name
+    and oriented.right_first_name = nicknames.equivalent_first_name
+{%- endmacro %}

@@ -1,0 +1,42 @@
+{#-
+    Guards against false merges: a pair the match model scores above the link probability still never links
+    when one of these holds. Returns the first guard raised ('conflicting_dates_of_birth', 'household',
+    'conflicting_first_names'), null when none. "Personal evidence" is a date of birth that agrees (exact,
+    day and month swapped, one digit off): what tells one person from another of the same household.
+
+    - conflicting_dates_of_birth: both dates known and clearly different (not one typo or a swap apart).
+    - household: same or close last name and the same address or phone, but two different real first names
+      (both in the nickname seed, neither equal nor nickname-equivalent), and no personal evidence: John and
+      Joan Smith of one house, Daniel and Danielle. A first name that is no known name ('huhg') reads as a typo.
+    - conflicting_first_names: first names different (not even similar), and no personal evidence.
+-#}
+{% macro identity_guard(prefix='') -%}
+    {%- set personal_evidence = prefix ~ "date_of_birth_level in ('exact', 'day_month_swapped', 'one_digit_off')" -%}
+    case
+        when {{ prefix }}date_of_birth_level in ('same_year', 'different') then 'conflicting_dates_of_birth'
+        when {{ prefix }}last_name_level in ('exact', 'close')
+            and ({{ prefix }}address_level in ('exact', 'close') or {{ prefix }}phone_level in ('exact', 'one_edit'))
+            and {{ prefix }}first_name_level not in ('exact', 'nickname', 'null')
+            and {{ prefix }}both_known_first_names
+            and not ({{ personal_evidence }})
+            then 'household'
+        when {{ prefix }}first_name_level = 'different' and not ({{ personal_evidence }})
+            then 'conflicting_first_names'
+    end
+{%- endmacro %}
+
+
+{#- The evidence of a model edge as one line: 'p 0.9993; first_name exact +4.1, last_name close +2.0, ...'. -#}
+{% macro identity_model_evidence() -%}
+    {%- set parts = ["'p '", "cast(round(match_probability, 4) as " ~ dbt.type_string() ~ ")", "'; '"] -%}
+    {%- for comparison in identity_comparisons() -%}
+        {%- do parts.extend([
+            "'" ~ comparison ~ " '", comparison ~ '_level', "' '",
+            "cast(round(weight_" ~ comparison ~ ", 1) as " ~ dbt.type_string() ~ ")",
+        ]) -%}
+        {%- if not loop.last %}{% do parts.append("', '") %}{% endif -%}
+    {%- endfor -%}
+    {%- do parts.extend(["case when names_swapped then '; names swapped' else '' end",
+        "'; blocks: '", 'blocks']) -%}
+    {{ dbt.concat(parts) }}
+{%- endmacro %}
