@@ -29,3 +29,17 @@
 {% macro duckdb__regex_replace_all(expr, pattern, replacement) -%}
     regexp_replace({{ expr }}, '{{ pattern }}', '{{ replacement }}', 'g')
 {%- endmacro %}
+
+
+{# True when `expr` contains a match of the pattern that the SQL expression `pattern_expr` yields (e.g. a column). #}
+{% macro regex_contains_expr(expr, pattern_expr) -%}
+    {{ return(adapter.dispatch('regex_contains_expr', 'email_warehouse')(expr, pattern_expr)) }}
+{%- endmacro %}
+
+{% macro default__regex_contains_expr(expr, pattern_expr) -%}
+    ({{ expr }} ~ {{ pattern_expr }})
+{%- endmacro %}
+
+{% macro duckdb__regex_contains_expr(expr, pattern_expr) -%}
+    regexp_matches({{ expr }}, {{ pattern_expr }})
+{%- endmacro %}

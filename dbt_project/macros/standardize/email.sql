@@ -38,3 +38,17 @@
         )
     end
 {%- endmacro %}
+
+{#
+    True when the cleaned email matches the deployment's test-order pattern (var test_order_email_pattern,
+    setting WAREHOUSE_TEST_ORDER_EMAIL_PATTERN, a regex): the staff's test address. False when no pattern is
+    configured and for a null email.
+#}
+{% macro is_test_order_email(email_expression) -%}
+    {%- set pattern = (var('test_order_email_pattern') or '') | trim -%}
+    {%- if pattern -%}
+        coalesce({{ regex_contains(clean_email(email_expression), pattern | replace("'", "''")) }}, false)
+    {%- else -%}
+        false
+    {%- endif -%}
+{%- endmacro %}

@@ -1,13 +1,13 @@
 {{ config(materialized='incremental', unique_key='message_id') }}
 -- Every event with a verdict on whether a person sent it: user-agent rules (seed bot_user_agents),
--- staff networks (seed internal_ip_prefixes), and a rate rule (var bot_max_events_per_minute).
+-- staff networks (var internal_ip_prefixes, a deployment setting), and a rate rule (var bot_max_events_per_minute).
 --
 -- Incremental on the dlt load id: a run judges the events of the loads that arrived since the last one. An
 -- event's user agent and ip never change, but its anonymous id's busiest minute only grows as events arrive:
 -- the ids with new events get their busiest minute recounted over all their events, and their earlier human
 -- events are re-emitted with the rate verdict when this run takes it over the limit (an id already over it
 -- had all its events judged non-human then). judged_at stamps the rows a run (re)wrote, for the models
--- downstream. Full refresh after changing the seeds, the var or the columns.
+-- downstream. Full refresh after changing the seeds, the vars or the columns.
 --
 -- It carries the event columns the models downstream read, not staging's JSON (properties, traits), urls and
 -- titles: every event model after this one copied them, and writing them was half of this model's time and a
@@ -29,9 +29,6 @@ user_agent_rules as (
     select * from {{ ref('bot_user_agents') }}
 ),
 
-internal_networks as (
-    select * from {{ ref('internal_ip_prefixes') }}
-),
 
 -- The rules are evaluated on narrow columns only: per anonymous id and minute, and per distinct user agent
 -- and ip (a few thousand values, not one row per event). The events are named in each CTE rather than in a
@@ -70,20 +67,23 @@ newly_over_limit as (
 ),
 {%- endif %}
 
+-- the agents matching any pattern (one alternation, compiled once), then which pattern for the reason
 user_agent_matches as (
     select agents.user_agent, min(user_agent_rules.traffic_kind || ': ' || user_agent_rules.reason) as reason
-    from (select distinct user_agent from {{ new_events }}) as agents
+    from (
+        select distinct user_agent from {{ new_events }}
+        where {{ is_bot_user_agent('user_agent') }}
+    ) as agents
     inner join user_agent_rules
-        on {{ dbt.position("user_agent_rules.user_agent_fragment", "lower(agents.user_agent)") }} > 0
+        on {{ regex_contains_expr('agents.user_agent', 'user_agent_rules.user_agent_pattern') }}
     group by agents.user_agent
 ),
 
+-- staff networks: the deployment's var internal_ip_prefixes (none configured: no ip matches)
 internal_matches as (
-    select addresses.ip, min('internal: ' || internal_networks.reason) as reason
+    select addresses.ip, 'internal: staff network' as reason
     from (select distinct ip from {{ new_events }}) as addresses
-    inner join internal_networks
-        on {{ dbt.position("internal_networks.ip_prefix", "addresses.ip") }} = 1
-    group by addresses.ip
+    where {{ ip_in_prefixes('addresses.ip', var('internal_ip_prefixes')) }}
 )
 
 select

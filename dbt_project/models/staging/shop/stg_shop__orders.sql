@@ -40,10 +40,8 @@ renamed as (
         {{ to_money('total_price') }} as total_amount,
 
         -- booleans
-        -- Shopify's test flag, or a staff test address (var test_order_email_pattern)
-        coalesce(test, false)
-            or coalesce({{ regex_contains(clean_email('email'), var('test_order_email_pattern')) }}, false)
-            as is_test,
+        -- Shopify's test flag, or a staff test address (var test_order_email_pattern, a deployment setting)
+        coalesce(test, false) or {{ is_test_order_email('email') }} as is_test,
         cancelled_at is not null as is_cancelled,
 
         -- timestamps (UTC)

@@ -1,0 +1,46 @@
+{#
+    The patterns of seed bot_user_agents as one regular expression (their alternation), read from the seed
+    when the model runs (empty while dbt only parses). Matching one compiled alternation per user agent is
+    what keeps ~1,500 patterns cheap: a join on the pattern column would compile a regex per (agent, pattern).
+    Quotes are doubled for the SQL literal regex_contains writes.
+#}
+{% macro bot_user_agent_alternation() -%}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- set patterns = run_query(
+        "select user_agent_pattern from " ~ ref('bot_user_agents') ~ " order by user_agent_pattern"
+    ).columns[0].values() -%}
+    {{- return(patterns | join('|') | replace("'", "''")) -}}
+{%- endmacro %}
+
+{#
+    True when `user_agent` matches a pattern of seed bot_user_agents (case-sensitive, as the patterns'
+    source, crawler-user-agents, matches them); false for null, and false for every agent when the seed is empty.
+#}
+{% macro is_bot_user_agent(user_agent) -%}
+    {%- set alternation = bot_user_agent_alternation() -%}
+    {%- if alternation -%}
+        coalesce({{ regex_contains(user_agent, alternation) }}, false)
+    {%- else -%}
+        false
+    {%- endif -%}
+{%- endmacro %}
+
+{#
+    True when the IP text `ip` starts with one of the comma-separated `prefixes` ("203.0.113.,10.1."); false
+    when none are configured (an empty setting) and for a null ip.
+#}
+{% macro ip_in_prefixes(ip, prefixes) -%}
+    {%- set configured = [] -%}
+    {%- for prefix in (prefixes or '').split(',') if prefix.strip() -%}
+        {%- do configured.append(prefix.strip() | replace("'", "''")) -%}
+    {%- endfor -%}
+    {%- if configured -%}
+        coalesce(
+            {%- for prefix in configured %}
+            {{ dbt.position("'" ~ prefix ~ "'", ip) }} = 1{% if not loop.last %} or{% endif %}
+            {%- endfor %}
+        , false)
+    {%- else -%}
+        false
+    {%- endif -%}
+{%- endmacro %}
