@@ -23,7 +23,7 @@ setup: $(STAMP)
 
 demo: setup
 	$(BIN)/warehouse generate --customers $(DEMO_CUSTOMERS) --days $(DEMO_DAYS) --seed $(SEED)
-	$(BIN)/warehouse run
+	eval "$$($(BIN)/python -m scripts.demo_settings)" && $(BIN)/warehouse run  # the demo shop's staff IPs, test orders
 	$(BIN)/warehouse show
 
 # Two workers: most of a test's time is one Python thread (dbt's and Dagster's per-node work), and CI has 2 cores.
