@@ -23,13 +23,17 @@ DEMO_AS_OF = datetime(2026, 11, 23, 12, 0)
 
 
 def settings_for(root: Path) -> dict[str, str]:
-    """The environment that points every path of the product into `root`."""
+    """The environment that points every path of the product into `root`, deployed as the demo shop (its
+    staff network and test-order address, scripts/demo_settings.py), since the tests build demo data."""
+    from scripts.demo_settings import demo_settings
+
     return {
         "LANDING_DIR": str(root / "landing"),
         "WAREHOUSE_PATH": str(root / "warehouse.duckdb"),
         "SERVING_PATH": str(root / "serving.duckdb"),
         "DLT_PIPELINES_DIR": str(root / ".dlt"),
         "DAGSTER_HOME": str(root / "dagster_home"),
+        **demo_settings(),
     }
 
 
