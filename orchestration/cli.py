@@ -469,5 +469,80 @@ def erase(
     console.print("The next `warehouse run` removes this person from the warehouse, the serving copy and the ESP.")
 
 
+identity_app = typer.Typer(
+    help="The identity match model: train its parameters (docs/identity.md).", no_args_is_help=True
+)
+app.add_typer(identity_app, name="identity")
+
+IDENTITY_TRAINING_MODELS = (
+    "identity_nicknames int_identity_records_standardized int_identity_pairs_blocked int_identity_pairs_compared "
+    "int_identity_pairs_sampled"
+)
+
+
+@identity_app.command("train")
+def identity_train(
+    training_data: Annotated[
+        str | None, typer.Option(help="What the warehouse holds, recorded with the parameters (e.g. 'FEBRL2').")
+    ] = None,
+) -> None:
+    """Re-estimate the match model's m and u on this warehouse's records and rewrite its seeds.
+
+    Builds the comparison tables (blocked and random pairs) from the loaded records, estimates u from random
+    pairs and m by EM over the blocked pairs, without labels, and rewrites
+    dbt_project/seeds/identity/identity_match_parameters.csv and identity_match_training.csv (a new version).
+    The next `warehouse run` scores with them; commit the seeds to keep runs repeatable.
+    """
+    from orchestration.dbt_cli import run_dbt
+    from orchestration.identity_training import match_weights, train, write_seeds
+
+    settings = get_settings()
+    run_dbt(["build", "--select", IDENTITY_TRAINING_MODELS, "--resource-type", "seed", "--resource-type", "model"],
+            settings)
+    try:
+        parameters, sizes = train(settings.warehouse_path)
+    except ValueError as error:
+        console.print(f"[red]warehouse identity train: {error}[/red]")
+        raise typer.Exit(code=1) from error
+    version = write_seeds(parameters, sizes, training_data or f"the warehouse {settings.warehouse_path}")
+    console.print(
+        summary_table(
+            f"Match parameters version {version}: prior {parameters.prior:.4g}, {parameters.iterations} EM iterations",
+            ["comparison", "level", "m", "u", "weight (bits)"],
+            [(c, level, f"{parameters.m[c][level]:.4g}", f"{parameters.u[c][level]:.4g}", f"{w:+.2f}")
+             for c, level, w in match_weights(parameters)],
+        )
+    )
+    console.print(f"Trained on {sizes['records']:,} records, {sizes['blocked_pairs']:,} blocked and "
+                  f"{sizes['random_pairs']:,} random pairs; `warehouse run` scores with them.")
+
+
+@app.command()
+def explain(customer_id: Annotated[str, typer.Option(help="The customer (cus_...) to explain.")]) -> None:
+    """Why records are one customer: its records, and every edge with its rule, probability and field weights."""
+    from orchestration.identity_explain import explain as explain_customer
+
+    settings = get_settings()
+    if not settings.warehouse_path.exists():
+        console.print(f"[red]No warehouse at {settings.warehouse_path}[/]: run `warehouse run` first.")
+        raise typer.Exit(code=1)
+    explanation = explain_customer(settings.warehouse_path, customer_id)
+    if not explanation.records:
+        console.print(f"[red]No customer {customer_id}[/] in {settings.warehouse_path}")
+        raise typer.Exit(code=1)
+    for title, columns, rows in (
+        (f"Records of {customer_id}", explanation.record_columns, explanation.records),
+        ("Edges (weights in bits: + for a match, - against)", explanation.edge_columns, explanation.edges),
+    ):
+        table = Table(title=title, title_justify="left", show_edge=False)
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*("" if v is None else str(v) for v in row))
+        console.print(table)
+    if explanation.split_by_cap:
+        console.print(f"[yellow]This customer's cluster was split: it exceeded the {explanation.split_by_cap} cap.[/]")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
