@@ -15,7 +15,7 @@
 with
 
 clusters as (
-    select * from {{ ref('int_identity_records_clustered') }}
+    select * from {{ ref('int_identity_records_capped') }}
 ),
 
 previous as (

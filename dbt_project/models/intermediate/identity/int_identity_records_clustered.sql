@@ -1,6 +1,6 @@
 -- Connected components of the edge graph: each record's cluster_key is the smallest record_key it is
--- connected to. Min-label propagation unrolled var('identity_max_iterations') times; every round also jumps
--- to the label's own label, so the distance to the minimum halves and few rounds suffice.
+-- connected to. Min-label propagation unrolled var('identity_max_iterations') times (macro
+-- identity_components_ctes); every round also jumps to the label's own label, so few rounds suffice.
 -- changed_in_last_iteration is tested false: the bound sufficed.
 --
 -- The rounds join and compare record numbers, not the record keys: numbered in key order, the smallest number
@@ -23,33 +23,7 @@ numbered_edges as (
     inner join numbered as right_numbers on edges.right_record_key = right_numbers.record_key
 ),
 
-neighbours as (
-    select left_number as record_number, right_number as neighbour_number from numbered_edges
-    union
-    select right_number, left_number from numbered_edges
-),
-
-labels_0 as (
-    select record_number, record_number as label from numbered
-),
-{% for i in range(1, max_iterations + 1) %}
-propagated_{{ i }} as (
-    select
-        labels.record_number,
-        least(labels.label, coalesce(min(neighbour_labels.label), labels.label)) as label
-    from labels_{{ i - 1 }} as labels
-    left join neighbours on labels.record_number = neighbours.record_number
-    left join labels_{{ i - 1 }} as neighbour_labels on neighbours.neighbour_number = neighbour_labels.record_number
-    group by labels.record_number, labels.label
-),
-
-labels_{{ i }} as (
-    select propagated.record_number, least(propagated.label, label_of_label.label) as label
-    from propagated_{{ i }} as propagated
-    inner join propagated_{{ i }} as label_of_label on propagated.label = label_of_label.record_number
-),
-{% endfor %}
-
+{{ identity_components_ctes('components', 'numbered', 'numbered_edges', max_iterations) }}
 final as (
     select
         numbered.record_key,
@@ -59,8 +33,9 @@ final as (
         clusters.record_key as cluster_key,
         last_labels.label <> before_last_labels.label as changed_in_last_iteration
     from numbered
-    inner join labels_{{ max_iterations }} as last_labels on numbered.record_number = last_labels.record_number
-    inner join labels_{{ max_iterations - 1 }} as before_last_labels
+    inner join components_labels_{{ max_iterations }} as last_labels
+        on numbered.record_number = last_labels.record_number
+    inner join components_labels_{{ max_iterations - 1 }} as before_last_labels
         on numbered.record_number = before_last_labels.record_number
     inner join numbered as clusters on last_labels.label = clusters.record_number
 )

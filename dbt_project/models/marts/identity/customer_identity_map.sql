@@ -6,7 +6,7 @@
 with
 
 records as (
-    select * from {{ ref('int_identity_records_clustered') }}
+    select * from {{ ref('int_identity_records_capped') }}
 ),
 
 assignments as (
