@@ -37,6 +37,8 @@ DEVICE_COUNT_WEIGHTS = (25, 45, 20, 10)
 """Weights of 0, 1, 2, 3 devices for an identifiable person."""
 _COUNTRY_WEIGHTS = [country.weight for country in COUNTRIES]
 _NUMBER_FIRST = {"US", "CA", "GB", "IE", "AU", "FR"}
+YOUNGEST_BIRTH_DATE = date(2006, 12, 31)
+"""Household members are adults (customers of the shop in their own name)."""
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,8 @@ def _housemate(person: Person, head: Person, rng: random.Random) -> Person:
     if rng.random() < 0.6:
         born = head.born + timedelta(days=rng.randint(-6 * 365, 6 * 365))
     else:
-        born = min(head.born + timedelta(days=rng.randint(22 * 365, 34 * 365)), date(2006, 12, 31))
+        born = head.born + timedelta(days=rng.randint(22 * 365, 34 * 365))
+    born = min(born, YOUNGEST_BIRTH_DATE)
     domain, work_domain = person.email.rpartition("@")[2], person.work_email.rpartition("@")[2]
     return replace(
         person,

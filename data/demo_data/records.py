@@ -248,9 +248,12 @@ def _duplicate_email_kind(ledger: DirtLedger, rng: random.Random) -> str:
     return "work" if ledger.roll("other_email", rng) else "main"
 
 
-def _names(person: Person, ledger: DirtLedger, rng: random.Random) -> tuple[str, str, tuple[tuple[str, str, str], ...]]:
-    """(first, last, record_dirt rows): the name with a nickname, a typo or the two swapped, at their rates."""
-    first, last = person.first_name, person.last_name
+def _names(
+    person: Person, ledger: DirtLedger, rng: random.Random, new_surname: str | None = None
+) -> tuple[str, str, tuple[tuple[str, str, str], ...]]:
+    """(first, last, record_dirt rows): the name, under `new_surname` when given, with a nickname, a typo or
+    the two swapped, at their rates."""
+    first, last = person.first_name, new_surname or person.last_name
     nickname = False
     if dirt.nickname_of(first, rng) is not None and ledger.roll("nickname", rng):
         first = dirt.nickname_of(first, rng) or first
@@ -263,7 +266,10 @@ def _names(person: Person, ledger: DirtLedger, rng: random.Random) -> tuple[str,
     swapped = ledger.roll("name_swap", rng)
     if swapped:
         first, last = last, first
-    rows = ((("lastname" if swapped else "firstname"), "nickname", person.first_name),) if nickname else ()
+    first_field, last_field = ("lastname", "firstname") if swapped else ("firstname", "lastname")
+    rows = ((first_field, "nickname", person.first_name),) if nickname else ()
+    if new_surname is not None:
+        rows += ((last_field, "married_surname", person.last_name),)
     return first, last, rows
 
 
@@ -292,11 +298,7 @@ def _crm_identity(
     needs_dob: bool = False,
     new_surname: str | None = None,
 ) -> WrittenIdentity:
-    first, last, rows = _names(person, ledger, rng)
-    if new_surname is not None:
-        field = "firstname" if last == person.first_name else "lastname"  # the name may have been swapped
-        first, last = (new_surname, last) if field == "firstname" else (first, new_surname)
-        rows += ((field, "married_surname", person.last_name),)
+    first, last, rows = _names(person, ledger, rng, new_surname)
     email, invalid, clean = _email(person, kind, ledger, rng, variants=True)
     phone = None
     if strong or person.has_phone:
