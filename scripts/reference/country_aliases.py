@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 import pycountry
 from babel.core import get_global
 
+from scripts.reference.cldr import official_languages
 from scripts.reference.seeds import Seed, Source, normalized_spelling
 
 SEED = Seed(
@@ -38,7 +39,6 @@ SEED = Seed(
         "normalized by scripts.reference.seeds.normalized_spelling; aliases claimed by two countries dropped",
     ),
 )
-OFFICIAL = {"official", "de_facto_official"}
 
 
 def english_names(country: object) -> list[str]:
@@ -64,10 +64,7 @@ def catalogue(language: str, country_code: str) -> gettext.NullTranslations | No
 
 def endonyms(country: object) -> Iterator[str]:
     """The country's names in its official languages (CLDR), where pycountry translates them."""
-    languages = get_global("territory_languages").get(country.alpha_2, {})
-    for language, facts in sorted(languages.items()):
-        if facts["official_status"] not in OFFICIAL:
-            continue
+    for language in official_languages(country.alpha_2):
         translations = catalogue(language.split("_")[0], country.alpha_2)
         if translations is not None:
             yield from (translations.gettext(name) for name in english_names(country))

@@ -43,3 +43,13 @@
 {% macro duckdb__regex_contains_expr(expr, pattern_expr) -%}
     regexp_matches({{ expr }}, {{ pattern_expr }})
 {%- endmacro %}
+
+
+{# The text `group` of the first match of `pattern` in `expr` captured; null when there is no match. #}
+{% macro regex_extract(expr, pattern, group=1) -%}
+    {{ return(adapter.dispatch('regex_extract', 'email_warehouse')(expr, pattern, group)) }}
+{%- endmacro %}
+
+{% macro default__regex_extract(expr, pattern, group) -%}
+    nullif(regexp_extract({{ expr }}, '{{ pattern }}', {{ group }}), '')
+{%- endmacro %}
