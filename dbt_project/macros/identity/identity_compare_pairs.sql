@@ -83,7 +83,11 @@ select
         'oriented.left_house_number', 'oriented.right_house_number') }} as address_level,
     {{ identity_typed_value_level('oriented.left_postal_code', 'oriented.right_postal_code') }}
         as postal_code_level,
-    {{ identity_city_level('oriented.left_city', 'oriented.right_city') }} as city_level,
+    -- a postal code lies in one city: where the postal codes agree, the city tells nothing more
+    case
+        when oriented.left_postal_code = oriented.right_postal_code then 'null'
+        else {{ identity_city_level('oriented.left_city', 'oriented.right_city') }}
+    end as city_level,
     -- the values an exact match agrees on, for the term-frequency adjustment
     case when oriented.left_first_name = oriented.right_first_name then oriented.left_first_name end
         as first_name_value,

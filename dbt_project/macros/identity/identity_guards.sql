@@ -9,6 +9,8 @@
       (both in the nickname seed, neither equal nor nickname-equivalent), and no personal evidence: John and
       Joan Smith of one house, Daniel and Danielle. A first name that is no known name ('huhg') reads as a typo.
     - conflicting_first_names: first names different (not even similar), and no personal evidence.
+    - name_and_place_only: no personal evidence, and neither the phone nor the address line agrees: namesakes
+      of one postal code or town are not one person on their names and the place alone.
 -#}
 {% macro identity_guard(prefix='') -%}
     {%- set personal_evidence = prefix ~ "date_of_birth_level in ('exact', 'day_month_swapped', 'one_digit_off')" -%}
@@ -22,6 +24,10 @@
             then 'household'
         when {{ prefix }}first_name_level = 'different' and not ({{ personal_evidence }})
             then 'conflicting_first_names'
+        when not ({{ personal_evidence }})
+            and {{ prefix }}phone_level not in ('exact', 'one_edit')
+            and {{ prefix }}address_level not in ('exact', 'close')
+            then 'name_and_place_only'
     end
 {%- endmacro %}
 
