@@ -71,7 +71,7 @@ newly_over_limit as (
 user_agent_matches as (
     select agents.user_agent, min(user_agent_rules.traffic_kind || ': ' || user_agent_rules.reason) as reason
     from (
-        select distinct user_agent from {{ new_events }}
+        select user_agent from (select distinct user_agent from {{ new_events }}) as new_agents
         where {{ is_bot_user_agent('user_agent') }}
     ) as agents
     inner join user_agent_rules
