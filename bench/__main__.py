@@ -9,6 +9,9 @@ from pathlib import Path
 
 from rich.console import Console
 
+from bench.identity_quality import DATASETS as IDENTITY_DATASETS
+from bench.identity_quality import parse_datasets
+from bench.identity_quality import run as run_identity
 from bench.report import figures_table, markdown, merge_results, scale_results
 from bench.runner import COLLECTOR_KEY, run_collector, run_scale
 from bench.scales import DEFAULT_SCALES, SCALES
@@ -49,6 +52,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--collector-seconds", type=float, default=60.0, help="collector load duration (issue 7)")
     parser.add_argument("--collector-rate", type=int, default=1_000, help="collector load, events/s in all")
     parser.add_argument("--collector-clients", type=int, default=4, help="concurrent collector clients")
+    parser.add_argument(
+        "--identity-datasets",
+        type=parse_datasets,
+        default=list(IDENTITY_DATASETS),
+        help=f"identity resolution beside Splink on these data sets (default: {','.join(IDENTITY_DATASETS)})",
+    )
+    parser.add_argument("--no-identity", action="store_true", help="skip the identity resolution benchmark")
     args = parser.parse_args(argv)
     args.scales = [s.strip() for s in args.scales.split(",") if s.strip()]
     unknown = [s for s in args.scales if s not in SCALES]
@@ -95,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         log(f"[{name}] done in {details['total_s']:.0f} s")
     if not args.report_only and not args.no_collector:
         new[COLLECTOR_KEY] = run_collector(args.collector_seconds, args.collector_rate, args.collector_clients, log)
+    if not args.report_only and not args.no_identity:
+        run_identity(args.identity_datasets, work / "identity", args.details_dir, args.out, log=log)
     results = merge_results(args.out, new)
     details_by_scale = {
         scale: json.loads(path.read_text())

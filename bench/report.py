@@ -14,6 +14,8 @@ from typing import Any
 
 from rich.table import Table
 
+from bench.identity_quality import DATASETS as IDENTITY_DATASETS
+from bench.identity_quality import RESULT_KEYS as IDENTITY_KEYS
 from bench.runner import COLLECTOR_KEY, FIGURE_KEYS
 
 Figures = Mapping[str, Any]
@@ -76,8 +78,34 @@ GOALS: tuple[Goal, ...] = (
 
 
 def scale_results(results: Mapping[str, Figures]) -> dict[str, Figures]:
-    """The figures per scale of results.json, without the collector run (not a scale)."""
-    return {name: figures for name, figures in results.items() if name != COLLECTOR_KEY}
+    """The figures per scale of results.json, without the collector run and the identity sets (not scales)."""
+    return {name: figures for name, figures in results.items() if name not in (COLLECTOR_KEY, *IDENTITY_KEYS)}
+
+
+def identity_lines(results: Mapping[str, Figures]) -> list[str]:
+    """Issue 24's table: pairwise precision / recall / F1 of the product and of Splink 5 on each data set."""
+    product, splink = (results.get(key) or {} for key in IDENTITY_KEYS)
+    datasets = [name for name in IDENTITY_DATASETS if name in product or name in splink]
+    if not datasets:
+        return ["- not measured (`python -m bench.identity_quality`)"]
+    lines = [
+        "| data set | records | precision | recall | F1 | false merges | Splink precision | Splink recall "
+        "| Splink F1 | Splink false merges | seconds (product / Splink) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in datasets:
+        ours, theirs = product.get(name) or {}, splink.get(name) or {}
+
+        def cells(figures: Figures) -> list[str]:
+            return [
+                *(f"{figures[k]:.4f}" if figures.get(k) is not None else "n/a" for k in ("precision", "recall", "f1")),
+                _fmt(figures.get("false_merges")),
+            ]
+
+        records = ours.get("records", theirs.get("records"))
+        seconds = " / ".join(f"{f['seconds']:.1f}" if f.get("seconds") is not None else "n/a" for f in (ours, theirs))
+        lines.append(f"| {name} | {_fmt(records)} | " + " | ".join([*cells(ours), *cells(theirs), seconds]) + " |")
+    return lines
 
 
 def collector_verdict(figures: Figures) -> str:
@@ -187,6 +215,7 @@ def markdown(
     results: Mapping[str, Figures], details: Mapping[str, Mapping[str, Any]], settings: Mapping[str, str]
 ) -> str:
     collector = results.get(COLLECTOR_KEY)
+    identity = {key: results[key] for key in IDENTITY_KEYS if key in results}
     results = scale_results(results)
     scales = list(results)
     lines = [
@@ -203,6 +232,14 @@ def markdown(
     lines += [f"| {g} | {t} | {m} | {v} |" for g, t, m, v in goal_rows(results, details)]
     lines += ["", "## Collector under load (issue 7)", ""]
     lines.append(f"- {collector_line(collector)}" if collector else "- not measured (`--no-collector`)")
+    lines += ["", "## Identity resolution beside Splink 5 (issue 24)", ""]
+    lines += [
+        "Pairwise, over each data set's true records (docs/identity_benchmark.md). Goals: precision >= 0.995 and",
+        "F1 >= Splink's on the public sets; generator precision >= 0.999, recall >= 0.98; households: zero false"
+        " merges.",
+        "",
+    ]
+    lines += identity_lines(identity)
     lines += ["", "## Scales", ""]
     lines += ["| scale | customers | days | seed | events rows | identity records | identity s (raw SQL) | generated |"]
     lines += ["|---|---:|---:|---:|---:|---:|---:|---|"]
