@@ -24,10 +24,13 @@ from datetime import date
 
 from demo_data import dirt
 from demo_data.dirt import DirtLedger
+from demo_data.dirt_sources import NICKNAMES
 from demo_data.keys import FUZZY_COPY, Stream, crm_contact_id, rng_for, shop_customer_id
 from demo_data.people import Device, Person, Timeline, ascii_fold, subscriber_owner
 from demo_data.reference import LAST_NAMES, OLD_EMAIL_DOMAINS
 
+DirtRow = tuple[str, str, str]
+"""(field, kind, true value): one _truth/record_dirt.csv row of a record."""
 DOB_SHARE = 0.7
 """Share of CRM contacts that have a date of birth at all (when not needed for linking)."""
 FUZZY_EVIDENCE_WEIGHTS = {
@@ -79,8 +82,8 @@ class WrittenIdentity:
     address2: str = ""
     """Shopify: address line 2 (the flat, when written there)."""
     dob_is_placeholder: bool = False
-    dirt: tuple[tuple[str, str, str], ...] = ()
-    """(field, kind, true value) of each dirty-but-valid value: the record's _truth/record_dirt.csv rows."""
+    dirt: tuple[DirtRow, ...] = ()
+    """Its dirty-but-valid values (a nickname, a flat, a married surname)."""
 
 
 @dataclass(frozen=True)
@@ -195,6 +198,12 @@ def _fuzzy_identity(
     )
     source_id = crm_contact_id(person.index, FUZZY_COPY)
     address, address_dirt = (None, ()) if "address" not in evidence else _written_address(person, "crm", rng)
+    nicknames = NICKNAMES.get(person.first_name, ())
+    name_dirt = tuple(
+        (field, "nickname", person.first_name)
+        for field, name in (("firstname", first), ("lastname", last))
+        if name in nicknames
+    )
     return WrittenIdentity(
         system="crm",
         source_id=source_id,
@@ -211,7 +220,7 @@ def _fuzzy_identity(
         country=country,
         address=address,
         zip=person.zip,
-        dirt=address_dirt,
+        dirt=name_dirt + address_dirt,
     )
 
 
@@ -225,7 +234,7 @@ def _mistyped_subscriber(person: Person, rng: random.Random, people_total: int) 
     return dirt.one_digit_off(person.phone_subscriber, rng)
 
 
-def _written_address(person: Person, system: str, rng: random.Random) -> tuple[str, tuple[tuple[str, str, str], ...]]:
+def _written_address(person: Person, system: str, rng: random.Random) -> tuple[str, tuple[DirtRow, ...]]:
     """The street address line as this record writes it, with the record_dirt row of its flat, if any."""
     if person.unit is None:
         return person.address, ()
@@ -250,7 +259,7 @@ def _duplicate_email_kind(ledger: DirtLedger, rng: random.Random) -> str:
 
 def _names(
     person: Person, ledger: DirtLedger, rng: random.Random, new_surname: str | None = None
-) -> tuple[str, str, tuple[tuple[str, str, str], ...]]:
+) -> tuple[str, str, tuple[DirtRow, ...]]:
     """(first, last, record_dirt rows): the name, under `new_surname` when given, with a nickname, a typo or
     the two swapped, at their rates."""
     first, last = person.first_name, new_surname or person.last_name
