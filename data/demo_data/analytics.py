@@ -498,7 +498,7 @@ def extra_messages(
 
 def _throttled_scrape(session: Session, rng: random.Random, catalog: tuple[Product, ...]) -> None:
     """Every product and collection page in turn, one every 20-40 seconds for 2-6 hours: a browser user agent,
-    no identify, no cart, and never more than three pages in a minute."""
+    no identify, no cart, two pages a minute on average."""
     hours = rng.uniform(*THROTTLED_SCRAPE_HOURS)
     pages = int(hours * 3_600 / (sum(THROTTLED_SCRAPE_SECONDS) / 2))
     products = sorted(catalog, key=lambda product: product.handle)

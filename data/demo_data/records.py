@@ -225,8 +225,9 @@ def _fuzzy_identity(
 
 
 def _mistyped_subscriber(person: Person, rng: random.Random, people_total: int) -> str:
-    """The subscriber number one digit off, and never another person's: a number whose owner index is beyond
-    the population (many times over, so later batches stay clear of it too)."""
+    """The subscriber number one digit off, and not another person's: a number whose owner index is beyond
+    the population (many times over, so later batches stay clear of it too). Past ~2M persons a 7-digit plan
+    may have no such number left within the tries; then the typo may be someone else's, as in real data."""
     for _ in range(50):
         typed = dirt.one_digit_off(person.phone_subscriber, rng)
         if subscriber_owner(typed, person.country) >= 4 * people_total:
