@@ -25,8 +25,6 @@ joined as (
         pairs.left_record_key,
         pairs.right_record_key,
         pairs.blocks,
-        left_record.is_known_first_name as left_is_known_first_name,
-        right_record.is_known_first_name as right_is_known_first_name,
         left_record.first_name_normalized as left_first_name,
         left_record.last_name_normalized as left_last_name,
         right_record.first_name_normalized as right_given_first_name,
@@ -70,9 +68,16 @@ select
     oriented.right_record_key,
     oriented.blocks,
     coalesce(oriented.names_swapped, false) as names_swapped,
-    -- both first names are real names (the nickname seed's): if they differ, two people, not a typo
-    coalesce(oriented.left_is_known_first_name and oriented.right_is_known_first_name
-        and not coalesce(oriented.names_swapped, false), false) as both_known_first_names,
+    -- first names of the same letters one transposition apart ('caitlni', 'caitlin') are a keying error, never
+    -- two names: the household guard lets them pass
+    coalesce(
+        length(oriented.left_first_name) = length(oriented.right_first_name)
+        and {{ identity_edit_distance('oriented.left_first_name', 'oriented.right_first_name') }} = 1
+        and {{ identity_jaro_winkler('oriented.left_first_name', 'oriented.right_first_name') }} < 1
+        and {{ identity_sorted_letters('oriented.left_first_name') }}
+            = {{ identity_sorted_letters('oriented.right_first_name') }},
+        false
+    ) as first_names_transposed,
     {{ identity_first_name_level('oriented.left_first_name', 'oriented.right_first_name',
         'nicknames.first_name is not null') }} as first_name_level,
     {{ identity_last_name_level('oriented.left_last_name', 'oriented.right_last_name') }} as last_name_level,

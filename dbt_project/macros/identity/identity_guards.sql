@@ -5,9 +5,10 @@
     day and month swapped, one digit off): what tells one person from another of the same household.
 
     - conflicting_dates_of_birth: both dates known and clearly different (not one typo or a swap apart).
-    - household: same or close last name and the same address or phone, but two different real first names
-      (both in the nickname seed, neither equal nor nickname-equivalent), and no personal evidence: John and
-      Joan Smith of one house, Daniel and Danielle. A first name that is no known name ('huhg') reads as a typo.
+    - household: same or close last name and the same address or phone, but first names not equal (nor one
+      transposition of the same letters apart, a keying error), and no personal evidence: John and Joan Smith
+      of one house, Daniel and Danielle, Felix and Felicitas. Nickname-equivalent names are no exception here:
+      the nickname relation holds Louis and Louise, Chris for both Christopher and Christine.
     - conflicting_first_names: first names different (not even similar), and no personal evidence.
     - name_and_place_only: no personal evidence, and neither the phone nor the address line agrees: namesakes
       of one postal code or town are not one person on their names and the place alone.
@@ -18,8 +19,8 @@
         when {{ prefix }}date_of_birth_level in ('same_year', 'different') then 'conflicting_dates_of_birth'
         when {{ prefix }}last_name_level in ('exact', 'close')
             and ({{ prefix }}address_level in ('exact', 'close') or {{ prefix }}phone_level in ('exact', 'one_edit'))
-            and {{ prefix }}first_name_level not in ('exact', 'nickname', 'null')
-            and {{ prefix }}both_known_first_names
+            and {{ prefix }}first_name_level not in ('exact', 'null')
+            and not {{ prefix }}first_names_transposed
             and not ({{ personal_evidence }})
             then 'household'
         when {{ prefix }}first_name_level = 'different' and not ({{ personal_evidence }})

@@ -1,7 +1,6 @@
 -- CRM contacts and Shopify customers with the attributes the match model compares, normalized so that equal
 -- values compare equal: names to lower-case letters, address lines, postal codes and cities to letters and
--- digits, dates of birth also as 'yyyymmdd' text (for one-digit-off comparisons), and whether the first name
--- is a real name (in the nickname seed, or common among the records). Junk identifiers are
+-- digits, dates of birth also as 'yyyymmdd' text (for one-digit-off comparisons). Junk identifiers are
 -- nulled here, so that they are never evidence: phones of one repeated digit or too short. One row per record.
 
 with
@@ -12,10 +11,6 @@ contacts as (
 
 shop_customers as (
     select * from {{ ref('stg_shop__customers') }}
-),
-
-known_first_names as (
-    select distinct first_name from {{ ref('identity_nicknames') }}
 ),
 
 people as (
@@ -65,12 +60,6 @@ normalized as (
 
 select
     normalized.*,
-    -- a first name of the nickname seed, or one that several records carry, is a real name: two different
-    -- real names are two people, where a rare spelling of a known one is more likely a typo
-    known_first_names.first_name is not null
-        or count(*) over (partition by normalized.first_name_normalized)
-            >= {{ var('identity_common_first_name_min_records') }} as is_known_first_name,
     {{ identity_house_number('normalized.address_normalized') }} as house_number,
     {{ identity_date_digits('normalized.date_of_birth') }} as date_of_birth_digits
 from normalized
-left join known_first_names on normalized.first_name_normalized = known_first_names.first_name
