@@ -493,6 +493,7 @@ def identity_train(
     dbt_project/seeds/identity/identity_match_parameters.csv and identity_match_training.csv (a new version).
     The next `warehouse run` scores with them; commit the seeds to keep runs repeatable.
     """
+    from orchestration import identity_training
     from orchestration.dbt_cli import run_dbt
     from orchestration.identity_training import match_weights, train, write_seeds
 
@@ -504,7 +505,10 @@ def identity_train(
     except ValueError as error:
         console.print(f"[red]warehouse identity train: {error}[/red]")
         raise typer.Exit(code=1) from error
-    version = write_seeds(parameters, sizes, training_data or f"the warehouse {settings.warehouse_path}")
+    version = write_seeds(
+        parameters, sizes, training_data or f"the warehouse {settings.warehouse_path}",
+        seeds_dir=identity_training.SEEDS_DIR,
+    )
     console.print(
         summary_table(
             f"Match parameters version {version}: prior {parameters.prior:.4g}, {parameters.iterations} EM iterations",
