@@ -2,8 +2,8 @@
 
 Raw tables are the contract's (tests/test_dbt_raw_rows.py), with rows written by hand so that
 each case is one visible row: a new record that becomes the smallest member of an existing cluster (a
-stateless "hash of the smallest member" would re-key that customer), a record joining another customer by
-phone, and a new person.
+stateless "hash of the smallest member" would re-key that customer), a record joining another customer through
+the match model (same name, phone and postal code, another email), and a new person.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def test_a_new_smallest_member_inherits_the_customer_id_instead_of_minting_one(t
     assert second[("crm", "10")] == first[("crm", "20")]
 
 
-def test_a_record_joining_by_phone_takes_that_customers_id(two_builds) -> None:
+def test_a_record_joining_through_the_match_model_takes_that_customers_id(two_builds) -> None:
     first, second, _ = two_builds
 
     assert second[("shop", "800")] == first[("crm", "30")]
