@@ -1,16 +1,20 @@
 """Splink 5 on the records the product compares: the reference the identity benchmark measures beside.
 
 The input is the warehouse's `int_identity_records_standardized` (one row per CRM contact or Shopify customer,
-cleaned by staging and normalized by the identity models), so both sides start from the same values. Splink is
+cleaned by staging and normalized by the identity models) and the staging models' valid emails, so both sides
+start from the same values. Segment's anonymous and user ids, which the product links by exact keys, are not
+Splink's input: on the generator's data Splink is scored over the CRM and Shopify records only. Splink is
 trained without labels, as its own FEBRL examples train it:
 
 - comparisons: first name and surname (`NameComparison`: exact, Jaro-Winkler >= 0.92 / 0.88 / 0.7, with
   term-frequency adjustment), date of birth (`DateOfBirthComparison`: exact, one edit, within a month, a year,
   ten years), phone (Damerau-Levenshtein <= 1, 2), address (Jaro-Winkler >= 0.95, 0.88), postal code (exact,
-  Damerau-Levenshtein <= 1, with term frequencies), city (exact, with term frequencies);
-- blocking rules for prediction: first name and surname, the two swapped, date of birth, phone, postal code;
-- the prior (probability that two random records match) from deterministic rules (same phone; same names and
-  date of birth) at an assumed recall of 0.8; u by random sampling (10 million pairs, a fixed seed); m by
+  Damerau-Levenshtein <= 1, with term frequencies), city (exact, with term frequencies), email
+  (`EmailComparison`: exact, exact local part, Jaro-Winkler; the FEBRL and households contacts have none);
+- blocking rules for prediction: first name and surname, the two swapped, date of birth, phone, postal code,
+  email;
+- the prior (probability that two random records match) from deterministic rules (same email; same phone; same
+  names and date of birth) at an assumed recall of 0.8; u by random sampling (10 million pairs, a fixed seed); m by
   expectation maximisation over pairs blocked on date of birth, then on postal code;
 - a link is a pair scored at or above `THRESHOLD` (0.9) match probability; customers are the connected
   components of the links.
@@ -58,14 +62,26 @@ class SplinkResult:
 
 
 def read_records(warehouse_path: Path) -> duckdb.DuckDBPyConnection:
-    """The warehouse's standardized records as table `records` of a new in-memory DuckDB, where Splink then
-    writes its own tables (the warehouse is only read)."""
-    con = duckdb.connect()
-    select = ", ".join(f"{source} as {name}" for name, source in COLUMNS.items())
+    """The warehouse's standardized records, with the valid email staging kept for each (the standardized
+    records leave emails to the exact-key edges), as table `records` of a new in-memory DuckDB, where Splink
+    then writes its own tables (the warehouse is only read)."""
+    con = duckdb.connect(config={"enable_progress_bar": False})
+    select = ", ".join(f"records.{source} as {name}" for name, source in COLUMNS.items())
     con.execute(f"attach '{warehouse_path}' as warehouse (read_only)")
     con.execute(
-        f"create table records as select record_key as unique_id, {select} "
-        "from warehouse.intermediate.int_identity_records_standardized"
+        f"""
+        create table records as
+        with emails as (
+            select 'crm:' || contact_id as record_key, email
+            from warehouse.staging.stg_crm__contacts where is_email_valid
+            union all
+            select 'shop:' || cast(shop_customer_id as varchar), email
+            from warehouse.staging.stg_shop__customers where is_email_valid
+        )
+        select records.record_key as unique_id, {select}, emails.email
+        from warehouse.intermediate.int_identity_records_standardized as records
+        left join emails on records.record_key = emails.record_key
+        """
     )
     con.execute("detach warehouse")
     return con
@@ -84,6 +100,7 @@ def settings() -> Any:
             block_on("date_of_birth"),
             block_on("phone"),
             block_on("postcode"),
+            block_on("email"),
         ],
         comparisons=[
             cl.NameComparison("first_name").configure(term_frequency_adjustments=True),
@@ -93,6 +110,7 @@ def settings() -> Any:
             cl.JaroWinklerAtThresholds("address", [0.95, 0.88]),
             cl.DamerauLevenshteinAtThresholds("postcode", [1]).configure(term_frequency_adjustments=True),
             cl.ExactMatch("city").configure(term_frequency_adjustments=True),
+            cl.EmailComparison("email"),
         ],
         retain_intermediate_calculation_columns=False,
     )
@@ -105,7 +123,8 @@ def run(warehouse_path: Path, threshold: float = THRESHOLD) -> SplinkResult:
     db_api = DuckDBAPI(connection=read_records(warehouse_path))
     linker = Linker(db_api.register("records", dataset_display_name="records"), settings(), log_level=logging.ERROR)
     linker.training.estimate_probability_two_random_records_match(
-        [block_on("phone"), block_on("first_name", "surname", "date_of_birth")], recall=PRIOR_RECALL
+        [block_on("email"), block_on("phone"), block_on("first_name", "surname", "date_of_birth")],
+        recall=PRIOR_RECALL,
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=U_MAX_PAIRS, seed=U_SEED)
     for rule in (block_on("date_of_birth"), block_on("postcode")):
