@@ -474,10 +474,8 @@ identity_app = typer.Typer(
 )
 app.add_typer(identity_app, name="identity")
 
-IDENTITY_TRAINING_MODELS = (
-    "identity_nicknames int_identity_records_standardized int_identity_pairs_blocked int_identity_pairs_compared "
-    "int_identity_pairs_sampled"
-)
+IDENTITY_TRAINING_MODELS = "+int_identity_pairs_compared +int_identity_pairs_sampled"
+"""What training reads, with everything it is built from (staging included: a loaded warehouse suffices)."""
 
 
 @identity_app.command("train")
@@ -488,21 +486,20 @@ def identity_train(
 ) -> None:
     """Re-estimate the match model's m and u on this warehouse's records and rewrite its seeds.
 
-    Builds the comparison tables (blocked and random pairs) from the loaded records, estimates u from random
-    pairs and m by EM over the blocked pairs, without labels, and rewrites
+    Builds the comparison tables (blocked and random pairs) from the loaded records (`warehouse load` suffices),
+    estimates u from random pairs and m by EM over the blocked pairs, without labels, and rewrites
     dbt_project/seeds/identity/identity_match_parameters.csv and identity_match_training.csv (a new version).
     The next `warehouse run` scores with them; commit the seeds to keep runs repeatable.
     """
     from orchestration import identity_training
-    from orchestration.dbt_cli import run_dbt
+    from orchestration.dbt_cli import DbtError, run_dbt
     from orchestration.identity_training import match_weights, train, write_seeds
 
     settings = get_settings()
-    run_dbt(["build", "--select", IDENTITY_TRAINING_MODELS, "--resource-type", "seed", "--resource-type", "model"],
-            settings)
     try:
+        run_dbt(["build", "--select", IDENTITY_TRAINING_MODELS, "--indirect-selection", "cautious"], settings)
         parameters, sizes = train(settings.warehouse_path)
-    except ValueError as error:
+    except (DbtError, ValueError) as error:
         console.print(f"[red]warehouse identity train: {error}[/red]")
         raise typer.Exit(code=1) from error
     version = write_seeds(
