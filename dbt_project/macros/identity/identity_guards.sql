@@ -47,3 +47,11 @@
         "'; blocks: '", 'blocks']) -%}
     {{ dbt.concat(parts) }}
 {%- endmacro %}
+
+
+{#- True when a cluster's counts exceed a cap per customer (vars identity_max_*_per_customer). -#}
+{% macro identity_over_cap(records, emails, dates_of_birth) -%}
+    ({{ records }} > {{ var('identity_max_records_per_customer') }}
+        or {{ emails }} > {{ var('identity_max_emails_per_customer') }}
+        or {{ dates_of_birth }} > {{ var('identity_max_dates_of_birth_per_customer') }})
+{%- endmacro %}

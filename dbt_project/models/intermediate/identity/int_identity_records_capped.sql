@@ -7,11 +7,6 @@
 
 {%- set rounds = var('identity_cap_split_rounds') %}
 {%- set iterations = var('identity_max_iterations') %}
-{%- set over_cap_condition -%}
-    records > {{ var('identity_max_records_per_customer') }}
-    or emails > {{ var('identity_max_emails_per_customer') }}
-    or dates_of_birth > {{ var('identity_max_dates_of_birth_per_customer') }}
-{%- endset %}
 
 with
 
@@ -54,7 +49,7 @@ over_cap as (
             else 'dates_of_birth'
         end as split_by_cap
     from cluster_counts
-    where {{ over_cap_condition }}
+    where {{ identity_over_cap('records', 'emails', 'dates_of_birth') }}
 ),
 
 -- the records of over-cap clusters, numbered in key order (a part's smallest number is its smallest key)
@@ -94,11 +89,10 @@ round_{{ round }}_over_cap as (
     from round_{{ round - 1 }}_labels as labels
     inner join member_facts on labels.record_number = member_facts.record_number
     group by labels.label
-    having
-        {{ over_cap_condition
-            | replace('records >', 'count(distinct member_facts.record_number) >')
-            | replace('emails >', 'count(distinct member_facts.email) >')
-            | replace('dates_of_birth >', 'count(distinct member_facts.date_of_birth) >') }}
+    having {{ identity_over_cap(
+        'count(distinct member_facts.record_number)',
+        'count(distinct member_facts.email)',
+        'count(distinct member_facts.date_of_birth)') }}
 ),
 {% if round <= rounds %}
 round_{{ round }}_ranked_edges as (
