@@ -1,6 +1,6 @@
 -- Every reason two records are the same person, one row per (pair, rule): the shared keys (email, Segment
 -- ids) and the pairs the match model links - match_probability >= var('identity_link_probability') and no
--- guard against false merges raised (macro identity_guard). Key edges have probability 1 and no field weights;
+-- guard against false merges raised (int_identity_pairs_scored.guard). Key edges have probability 1 and no field weights;
 -- a model edge keeps its weight per field and evidence an analyst reads. Clustering reads only this table.
 
 {%- set comparisons = identity_comparisons() %}
@@ -12,8 +12,7 @@ key_matches as (
 ),
 
 scored_pairs as (
-    select *, {{ identity_guard() }} as guard
-    from {{ ref('int_identity_pairs_scored') }}
+    select * from {{ ref('int_identity_pairs_scored') }}
 ),
 
 model_matches as (

@@ -2,7 +2,8 @@
 -- trained m and u of seed identity_match_parameters ('null' levels weigh 0: no evidence either way); for an
 -- exact first name, last name or postal code, u is how often that value occurs among the records (term
 -- frequency: 'smith' agreeing is weaker evidence than 'zbigniew'). The match weight adds the prior's log-odds
--- (seed identity_match_training), and match_probability = 2^w / (1 + 2^w).
+-- (seed identity_match_training), and match_probability = 2^w / (1 + 2^w). guard names the guard against false
+-- merges (macros/identity/identity_guards.sql) that forbids the pair's link, if one holds.
 
 {%- set comparisons = identity_comparisons() %}
 {%- set tf_comparisons = identity_term_frequency_comparisons() %}
@@ -74,5 +75,7 @@ summed as (
 
 select
     *,
-    {{ identity_probability_of_weight('match_weight') }} as match_probability
+    {{ identity_probability_of_weight('match_weight') }} as match_probability,
+    -- the guard against false merges that forbids this pair's link whatever its probability, if any
+    {{ identity_guard() }} as guard
 from summed
