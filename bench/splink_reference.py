@@ -65,7 +65,8 @@ def read_records(warehouse_path: Path) -> duckdb.DuckDBPyConnection:
     """The warehouse's standardized records, with the valid email staging kept for each (the standardized
     records leave emails to the exact-key edges), as table `records` of a new in-memory DuckDB, where Splink
     then writes its own tables (the warehouse is only read)."""
-    con = duckdb.connect(config={"enable_progress_bar": False})
+    con = duckdb.connect()
+    con.execute("set enable_progress_bar = false")
     select = ", ".join(f"records.{source} as {name}" for name, source in COLUMNS.items())
     con.execute(f"attach '{warehouse_path}' as warehouse (read_only)")
     con.execute(
