@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -55,6 +56,7 @@ ERRORS_LISTED = 500
 """False merges and missed pairs listed per side in a details file (the counts are always complete)."""
 
 BENCH_DIR = PROJECT_ROOT / "bench"
+_DBT_FAILURE = re.compile(r"\b(?:Failure|Error) in (?:test|unit_test|model|seed|snapshot) [^\n]*")
 
 
 @dataclass
@@ -159,7 +161,7 @@ def deployment_settings(dataset: str) -> dict[str, str]:
 
 def dbt_failures(output: str) -> list[str]:
     """The nodes dbt reports as failed or errored in its summary (`Failure in test x`, `Error in model y`)."""
-    return sorted({line.strip() for line in output.splitlines() if "Failure in " in line or "Error in " in line})
+    return sorted({match.group(0).strip() for match in _DBT_FAILURE.finditer(output)})
 
 
 def measure(

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench import febrl, households
-from bench.identity_quality import Measurement, Side, details, measure, merge_into_results
+from bench.identity_quality import Measurement, Side, dbt_failures, details, measure, merge_into_results
 from bench.pairwise import PairCounts, false_merges, missed_pairs, read_truth, score
 from bench.report import identity_lines, markdown
 
@@ -243,3 +243,17 @@ def test_household_members_are_never_merged(measured: dict[str, Measurement]) ->
 
     assert counts.false_merges <= HOUSEHOLDS_MAX_FALSE_MERGES, merged[:5]
     assert counts.recall >= HOUSEHOLDS_MIN_RECALL
+
+
+def test_dbt_failures_name_the_nodes_of_dbt_s_summary() -> None:
+    output = (
+        "13:15:24  Failure in unit_test test_levels (models/intermediate/identity/_identity__models.yml)\n"
+        "13:15:24    Compilation Error in model int_identity_records_standardized (models/x.yml)\n"
+        "13:15:25  Done. PASS=118 WARN=0 ERROR=1 SKIP=78 NO-OP=0 TOTAL=197\n"
+    )
+
+    assert dbt_failures(output) == [
+        "Error in model int_identity_records_standardized (models/x.yml)",
+        "Failure in unit_test test_levels (models/intermediate/identity/_identity__models.yml)",
+    ]
+    assert dbt_failures("13:15:25  Done. PASS=118 WARN=0 ERROR=0 SKIP=0 NO-OP=0 TOTAL=118\n") == []
