@@ -497,7 +497,11 @@ def identity_train(
 
     settings = get_settings()
     try:
-        run_dbt(["build", "--select", IDENTITY_TRAINING_MODELS, "--indirect-selection", "cautious"], settings)
+        run_dbt(
+            ["build", "--select", IDENTITY_TRAINING_MODELS, "--indirect-selection", "cautious",
+             "--vars", "{identity_training: true}"],
+            settings,
+        )
         parameters, sizes = train(settings.warehouse_path)
     except (DbtError, ValueError) as error:
         console.print(f"[red]warehouse identity train: {error}[/red]")

@@ -29,11 +29,15 @@ joined as (
         left_record.last_name_normalized as left_last_name,
         right_record.first_name_normalized as right_given_first_name,
         right_record.last_name_normalized as right_given_last_name,
+        -- the four name similarities, computed once: as given, and swapped
+        {{ identity_jaro_winkler('left_record.first_name_normalized', 'right_record.first_name_normalized') }}
+            as first_name_similarity_as_given,
+        {{ identity_jaro_winkler('left_record.last_name_normalized', 'right_record.last_name_normalized') }}
+            as last_name_similarity_as_given,
         {{ identity_jaro_winkler('left_record.first_name_normalized', 'right_record.last_name_normalized') }}
-            + {{ identity_jaro_winkler('left_record.last_name_normalized', 'right_record.first_name_normalized') }}
-            > {{ identity_jaro_winkler('left_record.first_name_normalized', 'right_record.first_name_normalized') }}
-            + {{ identity_jaro_winkler('left_record.last_name_normalized', 'right_record.last_name_normalized') }}
-            as names_swapped,
+            as first_name_similarity_swapped,
+        {{ identity_jaro_winkler('left_record.last_name_normalized', 'right_record.first_name_normalized') }}
+            as last_name_similarity_swapped,
         left_record.date_of_birth as left_date_of_birth,
         right_record.date_of_birth as right_date_of_birth,
         left_record.date_of_birth_digits as left_date_of_birth_digits,
@@ -53,34 +57,48 @@ joined as (
     inner join records as right_record on pairs.right_record_key = right_record.record_key
 ),
 
+swapped as (
+    select
+        *,
+        coalesce(
+            first_name_similarity_swapped + last_name_similarity_swapped
+                > first_name_similarity_as_given + last_name_similarity_as_given,
+            false
+        ) as names_swapped
+    from joined
+),
+
 oriented as (
     select
         *,
-        case when coalesce(names_swapped, false) then right_given_last_name else right_given_first_name end
-            as right_first_name,
-        case when coalesce(names_swapped, false) then right_given_first_name else right_given_last_name end
-            as right_last_name
-    from joined
+        case when names_swapped then right_given_last_name else right_given_first_name end as right_first_name,
+        case when names_swapped then right_given_first_name else right_given_last_name end as right_last_name,
+        case when names_swapped then first_name_similarity_swapped else first_name_similarity_as_given end
+            as first_name_similarity,
+        case when names_swapped then last_name_similarity_swapped else last_name_similarity_as_given end
+            as last_name_similarity
+    from swapped
 )
 
 select
     oriented.left_record_key,
     oriented.right_record_key,
     oriented.blocks,
-    coalesce(oriented.names_swapped, false) as names_swapped,
+    oriented.names_swapped,
     -- first names of the same letters one transposition apart ('caitlni', 'caitlin') are a keying error, never
     -- two names: the household guard lets them pass
-    coalesce(
-        length(oriented.left_first_name) = length(oriented.right_first_name)
-        and {{ identity_edit_distance('oriented.left_first_name', 'oriented.right_first_name') }} = 1
-        and {{ identity_jaro_winkler('oriented.left_first_name', 'oriented.right_first_name') }} < 1
-        and {{ identity_sorted_letters('oriented.left_first_name') }}
-            = {{ identity_sorted_letters('oriented.right_first_name') }},
-        false
-    ) as first_names_transposed,
+    case
+        when length(oriented.left_first_name) = length(oriented.right_first_name)
+            and oriented.first_name_similarity < 1
+            then {{ identity_edit_distance('oriented.left_first_name', 'oriented.right_first_name') }} = 1
+                and {{ identity_sorted_letters('oriented.left_first_name') }}
+                    = {{ identity_sorted_letters('oriented.right_first_name') }}
+        else false
+    end as first_names_transposed,
     {{ identity_first_name_level('oriented.left_first_name', 'oriented.right_first_name',
-        'nicknames.first_name is not null') }} as first_name_level,
-    {{ identity_last_name_level('oriented.left_last_name', 'oriented.right_last_name') }} as last_name_level,
+        'nicknames.first_name is not null', 'oriented.first_name_similarity') }} as first_name_level,
+    {{ identity_last_name_level('oriented.left_last_name', 'oriented.right_last_name',
+        'oriented.last_name_similarity') }} as last_name_level,
     {{ identity_date_of_birth_level('oriented.left_date_of_birth', 'oriented.right_date_of_birth',
         'oriented.left_date_of_birth_digits', 'oriented.right_date_of_birth_digits') }} as date_of_birth_level,
     {{ identity_typed_value_level('oriented.left_phone', 'oriented.right_phone') }} as phone_level,

@@ -5,26 +5,31 @@
     the m and u probabilities of every (comparison, level); the thresholds are vars (dbt_project.yml).
 -#}
 
-{#- First names: exact / nickname (the seed relation, `is_nickname`) / close / similar (Jaro-Winkler). -#}
-{% macro identity_first_name_level(left, right, is_nickname) -%}
+{#-
+    First names: exact / nickname (the seed relation, `is_nickname`) / close / similar (Jaro-Winkler;
+    `similarity`: the Jaro-Winkler of the two when the caller has computed it already).
+-#}
+{% macro identity_first_name_level(left, right, is_nickname, similarity=none) -%}
+    {%- set similarity = similarity or identity_jaro_winkler(left, right) -%}
     case
         when {{ left }} is null or {{ right }} is null then 'null'
         when {{ left }} = {{ right }} then 'exact'
         when {{ is_nickname }} then 'nickname'
-        when {{ identity_jaro_winkler(left, right) }} >= {{ var('identity_name_close_jaro_winkler') }} then 'close'
-        when {{ identity_jaro_winkler(left, right) }} >= {{ var('identity_name_similar_jaro_winkler') }} then 'similar'
+        when {{ similarity }} >= {{ var('identity_name_close_jaro_winkler') }} then 'close'
+        when {{ similarity }} >= {{ var('identity_name_similar_jaro_winkler') }} then 'similar'
         else 'different'
     end
 {%- endmacro %}
 
 
-{#- Last names: exact / close / similar (Jaro-Winkler). -#}
-{% macro identity_last_name_level(left, right) -%}
+{#- Last names: exact / close / similar (Jaro-Winkler, or `similarity` when computed already). -#}
+{% macro identity_last_name_level(left, right, similarity=none) -%}
+    {%- set similarity = similarity or identity_jaro_winkler(left, right) -%}
     case
         when {{ left }} is null or {{ right }} is null then 'null'
         when {{ left }} = {{ right }} then 'exact'
-        when {{ identity_jaro_winkler(left, right) }} >= {{ var('identity_name_close_jaro_winkler') }} then 'close'
-        when {{ identity_jaro_winkler(left, right) }} >= {{ var('identity_name_similar_jaro_winkler') }} then 'similar'
+        when {{ similarity }} >= {{ var('identity_name_close_jaro_winkler') }} then 'close'
+        when {{ similarity }} >= {{ var('identity_name_similar_jaro_winkler') }} then 'similar'
         else 'different'
     end
 {%- endmacro %}

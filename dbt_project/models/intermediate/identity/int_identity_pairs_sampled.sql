@@ -2,6 +2,9 @@
 -- that are almost surely different people. Training estimates each level's u probability from them (`warehouse
 -- identity train`). Deterministic: records are ordered by a hash of their key and each of the first
 -- var('identity_u_sample_records') is paired with the next var('identity_u_sample_partners') in that order.
+-- Built only for training (var identity_training, which `warehouse identity train` sets): runs do not need it.
+
+{{ config(enabled=var('identity_training', false)) }}
 
 {%- set random_pairs %}
 (
