@@ -6,7 +6,10 @@ The convention, which every module follows:
 - The module is named after its seed (`country_aliases.py` writes `dbt_project/seeds/country_aliases.csv`).
 - It exposes `SEED = Seed(name=..., header=(...), source=...)`, a `scripts.reference.seeds.Seed`: the seed's name,
   its CSV header, and its provenance (`Source`: package, version read from the installed distribution,
-  licence, how the rows are derived). The seed's YAML description names the same package and licence.
+  licence, how the rows are derived). The seed's YAML entry (any _*.yml under dbt_project/seeds/) says the same:
+  its description names the package, its version and licence, and `config.meta` holds `source_package`,
+  `source_version`, `source_licence` (starting with the SPDX id of `Source.licence`) and `generated_by`
+  (`scripts/reference/<module>.py`); tests/test_reference_seeds.py checks both.
 - It exposes `rows() -> Iterable[tuple[str, ...]]`: the seed's rows, as strings, in header order. Rows are
   deduplicated and sorted by `write_seed`, so a module need not care about order.
 - It needs no network and no randomness: run twice, it writes the same bytes (tests/test_reference_seeds.py

@@ -30,11 +30,25 @@ def languages_with_locale_data() -> frozenset[str]:
     return frozenset(official & available)
 
 
+def fresh_locale(identifier: str) -> Locale:
+    """The locale `identifier` with its data loaded anew.
+
+    babel merges a locale's data with its parents' in a process-wide cache, and the merge can leave one
+    locale's months in another's (in babel 2.18, Azerbaijani's stand-alone months read "4月" after Japanese
+    was loaded): the data then depends on what was loaded before. Emptying the cache first makes every read
+    independent of the order, so the seeds are the same in any process.
+    """
+    parsed = Locale.parse(identifier)
+    with localedata._cache_lock:
+        localedata._cache.clear()
+    return Locale(parsed.language, parsed.territory, parsed.script, parsed.variant)
+
+
 def territory_locale(territory: str) -> Locale | None:
     """The locale of the territory's most spoken official language with data for it (en_US, de_DE, fr_CA)."""
     for language in official_languages(territory):
         try:
-            return Locale.parse(f"{language}_{territory}")
+            return fresh_locale(f"{language}_{territory}")
         except (UnknownLocaleError, ValueError):
             continue
     return None

@@ -7,7 +7,7 @@ both the format and the stand-alone context (genitive forms, as in "7 марта
 Each name is stored as `normalized_spelling` writes it (accents, case and dots dropped: "März" -> "marz",
 "janv." -> "janv"), which is how macro parsed_date_of_birth reads the words of its input. Names with digits
 ("1月") are left out: those dates are read by their numbers. A name several months claim in different
-languages ("jan" is January in 25 languages, June in Sesotho) goes to the month most languages give it, and
+languages ("jan" is January in 28 languages, June in Sesotho) goes to the month most languages give it, and
 is dropped when that is a tie (Czech "srp" is August, Croatian "srp" July).
 """
 
@@ -16,9 +16,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 
-from babel import Locale
-
-from scripts.reference.cldr import languages_with_locale_data
+from scripts.reference.cldr import fresh_locale, languages_with_locale_data
 from scripts.reference.seeds import Seed, Source, normalized_spelling
 
 SEED = Seed(
@@ -38,7 +36,7 @@ def claims() -> dict[str, dict[int, set[str]]]:
     """Per normalized month name: the months it names, each with the languages that give it that month."""
     found: dict[str, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
     for language in sorted(languages_with_locale_data()):
-        months = Locale.parse(language).months
+        months = fresh_locale(language).months
         for context in ("format", "stand-alone"):
             for width in ("wide", "abbreviated"):
                 for month, name in months[context][width].items():

@@ -88,5 +88,6 @@ def normalized_spelling(text: str) -> str:
     dbt_project/macros/standardize/text.sql (tests/test_reference_seeds.py compares the two).
     """
     decomposed = unicodedata.normalize("NFKD", text)
-    unaccented = "".join(char for char in decomposed if not unicodedata.combining(char))
+    # recomposed, so that scripts whose letters decompose without marks (Hangul syllables) stay as written
+    unaccented = unicodedata.normalize("NFC", "".join(char for char in decomposed if not unicodedata.combining(char)))
     return "".join(char for char in unaccented.lower() if char.isalnum())
