@@ -28,7 +28,8 @@ def _query(warehouse: Path, sql: str) -> set[tuple]:
     ("field", "truth_reason", "staged_reason"),
     [
         ("email", "invalid_email", "invalid email"),
-        ("date_of_birth", "impossible_date_of_birth", "date of birth"),
+        ("date_of_birth", "impossible_date_of_birth", "impossible date of birth"),
+        ("date_of_birth", "placeholder_date_of_birth", "placeholder date of birth"),
     ],
 )
 def test_staging_flags_exactly_the_invalid_crm_values_of_the_ground_truth(
@@ -44,6 +45,22 @@ def test_staging_flags_exactly_the_invalid_crm_values_of_the_ground_truth(
         f"select contact_id from staging.stg_crm__contacts where invalid_reason like '%{staged_reason}%'",
     )
     assert expected, "the demo data should contain this kind of dirt"
+    assert {contact_id for (contact_id,) in flagged} == expected
+
+
+@pytest.mark.slow
+def test_every_date_of_birth_the_generator_wrote_parses_unless_the_truth_lists_it(built_warehouse) -> None:
+    """The free-text dates (slashes in the country's order, month names, two-digit years) are read by their
+    parts: a contact's date of birth is flagged only when the truth says it is impossible or a placeholder."""
+    expected = {
+        row["source_id"]
+        for row in _truth(built_warehouse.landing_dir, "invalid.csv")
+        if row["source_system"] == "crm" and row["field"] == "date_of_birth"
+    }
+    flagged = _query(
+        built_warehouse.warehouse_path,
+        "select contact_id from staging.stg_crm__contacts where invalid_reason like '%date of birth%'",
+    )
     assert {contact_id for (contact_id,) in flagged} == expected
 
 

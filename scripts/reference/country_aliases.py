@@ -10,7 +10,11 @@ levels the more trusted one keeps it):
    GB, "ZR" -> CD, "BUR" -> MM);
 4. each country's name in its own official languages (CLDR's `territory_languages`, status official or
    de facto official), translated by pycountry's gettext catalogues (iso3166-1 domain): "Deutschland",
-   "España", "Éire", "Nederland".
+   "España", "Éire", "Nederland";
+5. its names in every other language official somewhere, from the same catalogues: "Estados Unidos",
+   "Vereinigte Staaten", "Allemagne";
+6. the constituent countries ISO 3166-2 lists as subdivisions of type Country (pycountry.subdivisions):
+   "England", "Scotland", "Wales" -> GB.
 
 Every spelling is stored as `normalized_spelling` writes it (accents and case folded, everything but
 letters and digits dropped: "U.S.A." -> "usa"), which is what macro country_to_iso2 does to its input.
@@ -25,7 +29,7 @@ from collections.abc import Iterable, Iterator
 import pycountry
 from babel.core import get_global
 
-from scripts.reference.cldr import official_languages
+from scripts.reference.cldr import languages_with_locale_data, official_languages
 from scripts.reference.seeds import Seed, Source, normalized_spelling
 
 SEED = Seed(
@@ -35,8 +39,9 @@ SEED = Seed(
         distribution="pycountry",
         licence="LGPL-2.1-only (pycountry, its iso-codes data and translations); CLDR data via babel (Unicode-3.0)",
         derivation="ISO codes and English names from pycountry.countries, CLDR territory aliases with one "
-        "target, each country's name in its official languages from pycountry's iso3166-1 catalogues; "
-        "normalized by scripts.reference.seeds.normalized_spelling; aliases claimed by two countries dropped",
+        "target, each country's name in its own official languages, then in every language official somewhere, "
+        "from pycountry's iso3166-1 catalogues, ISO 3166-2 constituent countries; normalized by "
+        "scripts.reference.seeds.normalized_spelling; an alias two countries claim at its most trusted level dropped",
     ),
 )
 
@@ -62,12 +67,19 @@ def catalogue(language: str, country_code: str) -> gettext.NullTranslations | No
     return None
 
 
-def endonyms(country: object) -> Iterator[str]:
-    """The country's names in its official languages (CLDR), where pycountry translates them."""
-    for language in official_languages(country.alpha_2):
-        translations = catalogue(language.split("_")[0], country.alpha_2)
-        if translations is not None:
-            yield from (translations.gettext(name) for name in english_names(country))
+def translated(country: object, language: str) -> Iterator[str]:
+    """The country's names in `language`, where pycountry translates them."""
+    translations = catalogue(language.split("_")[0], country.alpha_2)
+    if translations is not None:
+        yield from (translations.gettext(name) for name in english_names(country))
+
+
+def constituent_countries() -> Iterator[tuple[str, str]]:
+    """(name, ISO alpha-2 of the country) of the ISO 3166-2 subdivisions of type Country ("Wales" -> GB)."""
+    for subdivision in pycountry.subdivisions:
+        if subdivision.type == "Country":
+            # "Wales [Cymru GB-CYM]": the bracket holds another name and a code
+            yield subdivision.name.split(" [")[0], subdivision.country_code
 
 
 def spellings() -> Iterator[tuple[int, str, str]]:
@@ -79,8 +91,13 @@ def spellings() -> Iterator[tuple[int, str, str]]:
         yield 1, country.alpha_2, country.alpha_2
         yield 1, country.alpha_3, country.alpha_2
         yield from ((2, name, country.alpha_2) for name in english_names(country))
-        yield from ((4, name, country.alpha_2) for name in endonyms(country))
+        own = official_languages(country.alpha_2)
+        for language in own:
+            yield from ((4, name, country.alpha_2) for name in translated(country, language))
+        for language in sorted(languages_with_locale_data() - set(own)):
+            yield from ((5, name, country.alpha_2) for name in translated(country, language))
     yield from ((3, alias, code) for alias, code in cldr_aliases(iso2, iso3))
+    yield from ((6, name, code) for name, code in constituent_countries())
 
 
 def unambiguous(candidates: Iterable[tuple[int, str, str]]) -> Iterator[tuple[str, str]]:

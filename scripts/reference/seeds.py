@@ -87,7 +87,7 @@ def normalized_spelling(text: str) -> str:
     "cotedivoire", "Guinea-Bissau" and "Guinea Bissau" -> "guineabissau". Keep in step with the macro in
     dbt_project/macros/standardize/text.sql (tests/test_reference_seeds.py compares the two).
     """
-    decomposed = unicodedata.normalize("NFKD", text)
+    decomposed = unicodedata.normalize("NFD", text)
     # recomposed, so that scripts whose letters decompose without marks (Hangul syllables) stay as written
     unaccented = unicodedata.normalize("NFC", "".join(char for char in decomposed if not unicodedata.combining(char)))
     return "".join(char for char in unaccented.lower() if char.isalnum())
