@@ -17,11 +17,17 @@
     {%- set personal_evidence = prefix ~ "date_of_birth_level in ('exact', 'day_month_swapped', 'one_digit_off')" -%}
     case
         when {{ prefix }}date_of_birth_level in ('same_year', 'different') then 'conflicting_dates_of_birth'
-        when {{ prefix }}last_name_level in ('exact', 'close')
-            and ({{ prefix }}address_level in ('exact', 'close') or {{ prefix }}phone_level in ('exact', 'one_edit'))
-            and {{ prefix }}first_name_level not in ('exact', 'null')
-            and not {{ prefix }}first_names_transposed
+        when ({{ prefix }}address_level in ('exact', 'close') or {{ prefix }}phone_level in ('exact', 'one_edit'))
             and not ({{ personal_evidence }})
+            and (
+                ({{ prefix }}last_name_level in ('exact', 'close')
+                    and {{ prefix }}first_name_level not in ('exact', 'null')
+                    and not {{ prefix }}first_names_transposed)
+                -- read swapped, the shared surname may sit in the first-name slot ('Romero Nicholas')
+                or ({{ prefix }}names_swapped
+                    and {{ prefix }}first_name_level in ('exact', 'close')
+                    and {{ prefix }}last_name_level not in ('exact', 'null'))
+            )
             then 'household'
         when {{ prefix }}first_name_level = 'different' and not ({{ personal_evidence }})
             then 'conflicting_first_names'
