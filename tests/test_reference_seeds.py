@@ -97,7 +97,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv("WAREHOUSE_PATH", str(directory / "warehouse.duckdb"))
         selection = ["country_codes", "country_aliases", "phone_country_codes", "month_names",
-                     "role_email_local_parts"]
+                     "role_email_local_parts", "bot_user_agents"]
         run_dbt(["seed", "--select", *selection], target_path=directory / "target")
         yield directory / "warehouse.duckdb", directory / "target"
 
@@ -224,3 +224,23 @@ def test_junk_dates_of_birth_are_nulled_with_their_reason(warehouse, written, pr
 )
 def test_role_emails_are_recognized_by_their_local_part(warehouse, email, is_role) -> None:
     assert evaluate(warehouse, "{{ is_role_email('email') }}", [(email,)], "email") == [is_role]
+
+
+GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 "
+          "Safari/537.36")
+
+
+def test_bot_user_agents_are_matched_by_one_alternation_of_the_seed(warehouse) -> None:
+    query = compiled(warehouse, "select {{ is_bot_user_agent('agent') }} as result from input_rows")
+    assert "exists" not in query  # the seed is loaded: its patterns are one literal alternation
+    agents = [(GOOGLEBOT,), ("python-requests/2.32.3",), ("curl/8.5.0",), (CHROME,), (None,)]
+    assert evaluate(warehouse, "{{ is_bot_user_agent('agent') }}", agents, "agent") == [True, True, True, False, False]
+
+
+def test_the_bot_model_compiles_before_the_seed_is_loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`dbt compile` on a warehouse without seeds (bench's raw-SQL step) reads the patterns row by row instead."""
+    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "empty.duckdb"))
+    result = run_dbt(["compile", "--quiet", "--select", "int_events_bot_flagged"], target_path=tmp_path / "target")
+    assert "exists (" in result.output and "bot_patterns.bot_pattern" in result.output
+
