@@ -38,7 +38,11 @@ def households(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict
         settings = get_settings()
         truth = write_landing(settings.landing_dir)
         load(settings=settings)
-        run_dbt(["build", "--select", "+customer_identity_map"], settings, target_path=root / "dbt_target")
+        run_dbt(
+            ["build", "--select", "+customer_identity_map", "--indirect-selection", "cautious"],
+            settings,
+            target_path=root / "dbt_target",
+        )
         yield settings, truth
 
 
