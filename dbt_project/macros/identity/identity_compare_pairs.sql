@@ -3,7 +3,9 @@
     blocks): one level column per field (identity_comparisons), the values exact levels agree on (for the
     term-frequency adjustment) and names_swapped: a pair whose first and last names read better swapped
     ("Smith John" for "John Smith") is compared swapped. Shared by the blocked pairs the model scores and the
-    random pairs its training estimates u from, so both are compared alike.
+    random pairs its training estimates u from, so both are compared alike. What the guards read besides the
+    levels: whether the first names are one keying error apart (not two given names a list knows), and how many
+    years the dates of birth lie apart.
 -#}
 {% macro identity_compare_pairs(pairs) -%}
 with
@@ -18,6 +20,10 @@ records as (
 
 nicknames as (
     select * from {{ ref('identity_nicknames') }}
+),
+
+given_names as (
+    select * from {{ ref('identity_given_names') }}
 ),
 
 joined as (
@@ -85,16 +91,18 @@ select
     oriented.right_record_key,
     oriented.blocks,
     oriented.names_swapped,
-    -- first names of the same letters one transposition apart ('caitlni', 'caitlin') are a keying error, never
-    -- two names: the household guard lets them pass
-    case
-        when length(oriented.left_first_name) = length(oriented.right_first_name)
-            and oriented.first_name_similarity < 1
-            then {{ identity_edit_distance('oriented.left_first_name', 'oriented.right_first_name') }} = 1
-                and {{ identity_sorted_letters('oriented.left_first_name') }}
-                    = {{ identity_sorted_letters('oriented.right_first_name') }}
-        else false
-    end as first_names_transposed,
+    -- first names one keying error apart (Damerau-Levenshtein 1: 'danlel', 'caitlni', 'matild') where at least
+    -- one is a given name no list knows (seed identity_given_names) are a typo, which the weights price; two
+    -- known names are two names however alike (John and Joan, Kristian and Kristina): read by the household guard
+    coalesce(
+        oriented.first_name_similarity < 1
+            and {{ identity_edit_distance('oriented.left_first_name', 'oriented.right_first_name') }} = 1
+            and (left_first_given.first_name is null or right_first_given.first_name is null),
+        false
+    ) as first_names_keying_error,
+    -- a generation apart, two dates of birth are a parent and a child; closer, a replaced or mistyped date
+    abs(extract(year from oriented.left_date_of_birth) - extract(year from oriented.right_date_of_birth))
+        as date_of_birth_years_apart,
     {{ identity_first_name_level('oriented.left_first_name', 'oriented.right_first_name',
         'nicknames.first_name is not null', 'oriented.first_name_similarity') }} as first_name_level,
     {{ identity_last_name_level('oriented.left_last_name', 'oriented.right_last_name',
@@ -122,4 +130,6 @@ from oriented
 left join nicknames
     on oriented.left_first_name = nicknames.first_name
     and oriented.right_first_name = nicknames.equivalent_first_name
+left join given_names as left_first_given on oriented.left_first_name = left_first_given.first_name
+left join given_names as right_first_given on oriented.right_first_name = right_first_given.first_name
 {%- endmacro %}

@@ -1,14 +1,20 @@
 {#-
     Guards against false merges: a pair the match model scores above the link probability still never links
-    when one of these holds. Returns the first guard raised ('conflicting_dates_of_birth', 'household',
-    'conflicting_first_names'), null when none. "Personal evidence" is a date of birth that agrees (exact,
-    day and month swapped, one digit off): what tells one person from another of the same household.
+    when one of these holds. Returns the first guard raised, null when none. "Personal evidence" is a date of
+    birth that agrees (exact, day and month swapped, one digit off): what tells one person from another of the
+    same household.
 
-    - conflicting_dates_of_birth: both dates known and clearly different (not one typo or a swap apart).
-    - household: same or close last name and the same address or phone, but first names not equal (nor one
-      transposition of the same letters apart, a keying error), and no personal evidence: John and Joan Smith
-      of one house, Daniel and Danielle, Felix and Felicitas. Nickname-equivalent names are no exception here:
-      the nickname relation holds Louis and Louise, Chris for both Christopher and Christine.
+    - conflicting_dates_of_birth: both dates known, clearly different (not one typo or a swap apart) and at
+      least var('identity_generation_years') years apart: a parent and a child (John Smith senior and junior
+      share name, address and phone). Dates closer than a generation are no proof of two people (a replaced or
+      mistyped date looks the same): the date's weight counts against the pair, the other guards still apply.
+    - household: same or close last name and the same address or phone, first names not equal, and no personal
+      evidence: John and Joan Smith of one house, Daniel and Danielle. Nickname-equivalent names are no
+      exception (the nickname relation holds Louis and Louise, Chris for both Christopher and Christine); first
+      names one keying error apart where one is a name no list knows ('danlel' for 'daniel',
+      first_names_keying_error) and no date of birth to compare are: a typo, not a housemate, which the match
+      weights price. With dates of birth that differ, they are two people of look-alike names (Giulia and
+      Giulio, names the US Census lists do not hold).
     - conflicting_first_names: first names different (not even similar), and no personal evidence.
     - name_and_place_only: no personal evidence, and neither the phone nor the address line agrees: namesakes
       of one postal code or town are not one person on their names and the place alone.
@@ -16,13 +22,16 @@
 {% macro identity_guard(prefix='') -%}
     {%- set personal_evidence = prefix ~ "date_of_birth_level in ('exact', 'day_month_swapped', 'one_digit_off')" -%}
     case
-        when {{ prefix }}date_of_birth_level in ('same_year', 'different') then 'conflicting_dates_of_birth'
+        when {{ prefix }}date_of_birth_level in ('same_year', 'different')
+            and {{ prefix }}date_of_birth_years_apart >= {{ var('identity_generation_years') }}
+            then 'conflicting_dates_of_birth'
         when ({{ prefix }}address_level in ('exact', 'close') or {{ prefix }}phone_level in ('exact', 'one_edit'))
             and not ({{ personal_evidence }})
             and (
                 ({{ prefix }}last_name_level in ('exact', 'close')
                     and {{ prefix }}first_name_level not in ('exact', 'null')
-                    and not {{ prefix }}first_names_transposed)
+                    -- a typo of a name no list knows, unless the dates of birth differ too (Giulia, Giulio)
+                    and not ({{ prefix }}first_names_keying_error and {{ prefix }}date_of_birth_level = 'null'))
                 -- read swapped, the shared surname may sit in the first-name slot ('Romero Nicholas')
                 or ({{ prefix }}names_swapped
                     and {{ prefix }}first_name_level in ('exact', 'close')

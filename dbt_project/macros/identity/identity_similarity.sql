@@ -60,16 +60,3 @@
     {{ dbt.replace('cast(' ~ date_expression ~ ' as ' ~ dbt.type_string() ~ ')', "'-'", "''") }}
 {%- endmacro %}
 
-
-{#- The letters of a string in alphabetical order ('hugh' -> 'ghhu'): equal for two anagrams. -#}
-{% macro identity_sorted_letters(column) -%}
-    {{ return(adapter.dispatch('identity_sorted_letters', 'email_warehouse')(column)) }}
-{%- endmacro %}
-
-{% macro duckdb__identity_sorted_letters(column) -%}
-    array_to_string(list_sort(string_split({{ column }}, '')), '')
-{%- endmacro %}
-
-{% macro default__identity_sorted_letters(column) -%}
-    {{ exceptions.raise_compiler_error("identity_sorted_letters has no implementation for " ~ adapter.type()) }}
-{%- endmacro %}
