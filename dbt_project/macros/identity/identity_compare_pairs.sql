@@ -66,9 +66,12 @@ joined as (
 swapped as (
     select
         *,
+        -- a name that agrees as given is never swapped away ('alice riding' and 'alice exclel': a mistyped
+        -- surname, not names in the wrong fields)
         coalesce(
             first_name_similarity_swapped + last_name_similarity_swapped
-                > first_name_similarity_as_given + last_name_similarity_as_given,
+                > first_name_similarity_as_given + last_name_similarity_as_given
+                and first_name_similarity_as_given < 1 and last_name_similarity_as_given < 1,
             false
         ) as names_swapped
     from joined
