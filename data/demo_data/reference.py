@@ -79,7 +79,7 @@ COUNTRIES: tuple[Country, ...] = (
         "GBP",
         "44",
         "0",
-        ("20", "161", "131", "117", "7700"),
+        ("20", "161", "131", "117", "770"),  # 07700 mobiles: 10 digits after the trunk 0
         7,
         12,
         (
@@ -160,7 +160,7 @@ COUNTRIES: tuple[Country, ...] = (
         "EUR",
         "34",
         "",
-        ("91", "93", "6", "7"),
+        ("91", "93", "62", "71"),  # every Spanish number has 9 digits, mobiles too
         7,
         5,
         (("Madrid", "Madrid", "28"), ("Barcelona", "Cataluña", "08"), ("Valencia", "Valencia", "46")),
