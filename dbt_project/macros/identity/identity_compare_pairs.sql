@@ -103,6 +103,14 @@ select
             and (left_first_given.first_name is null or right_first_given.first_name is null),
         false
     ) as first_names_keying_error,
+    -- the same of the last names: read swapped, the given names sit in the last-name slot ('Musolino Maxin',
+    -- 'Maxni Musolino')
+    coalesce(
+        oriented.last_name_similarity < 1
+            and {{ identity_edit_distance('oriented.left_last_name', 'oriented.right_last_name') }} = 1
+            and (left_last_given.first_name is null or right_last_given.first_name is null),
+        false
+    ) as last_names_keying_error,
     -- a generation apart, two dates of birth are a parent and a child; closer, a replaced or mistyped date
     abs(extract(year from oriented.left_date_of_birth) - extract(year from oriented.right_date_of_birth))
         as date_of_birth_years_apart,
@@ -135,4 +143,6 @@ left join nicknames
     and oriented.right_first_name = nicknames.equivalent_first_name
 left join given_names as left_first_given on oriented.left_first_name = left_first_given.first_name
 left join given_names as right_first_given on oriented.right_first_name = right_first_given.first_name
+left join given_names as left_last_given on oriented.left_last_name = left_last_given.first_name
+left join given_names as right_last_given on oriented.right_last_name = right_last_given.first_name
 {%- endmacro %}

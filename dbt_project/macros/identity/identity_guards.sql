@@ -14,7 +14,8 @@
       names one keying error apart where one is a name no list knows ('danlel' for 'daniel',
       first_names_keying_error) and no date of birth to compare are: a typo, not a housemate, which the match
       weights price. With dates of birth that differ, they are two people of look-alike names (Giulia and
-      Giulio, names the US Census lists do not hold).
+      Giulio, names the US Census lists do not hold). Read swapped, the given names sit in the last-name slot:
+      the same holds of last_names_keying_error.
     - conflicting_first_names: first names different (not even similar), and no personal evidence.
     - name_and_place_only: no personal evidence, and neither the phone nor the address line agrees: namesakes
       of one postal code or town are not one person on their names and the place alone.
@@ -35,7 +36,8 @@
                 -- read swapped, the shared surname may sit in the first-name slot ('Romero Nicholas')
                 or ({{ prefix }}names_swapped
                     and {{ prefix }}first_name_level in ('exact', 'close')
-                    and {{ prefix }}last_name_level not in ('exact', 'null'))
+                    and {{ prefix }}last_name_level not in ('exact', 'null')
+                    and not ({{ prefix }}last_names_keying_error and {{ prefix }}date_of_birth_level = 'null'))
             )
             then 'household'
         when {{ prefix }}first_name_level = 'different' and not ({{ personal_evidence }})
