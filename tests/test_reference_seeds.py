@@ -19,7 +19,7 @@ import yaml
 
 from ingestion.settings import DBT_PROJECT_DIR
 from orchestration.dbt_cli import run_dbt
-from scripts.reference import bot_user_agents, country_aliases, seeds
+from scripts.reference import bot_user_agents, country_aliases, phone_country_codes, seeds
 from scripts.reference.__main__ import seed_modules
 
 MODULES = seed_modules()
@@ -85,6 +85,26 @@ def test_duckdb_compiles_every_bot_pattern_and_their_alternation() -> None:
         matches = "select regexp_matches($agent, $pattern)"
         assert con.execute(matches, {"agent": googlebot, "pattern": alternation}).fetchone() == (True,)
         assert con.execute(matches, {"agent": chrome, "pattern": alternation}).fetchone() == (False,)
+
+
+def test_duckdb_reads_the_phone_plans_mobile_numbers_as_libphonenumber_types_them() -> None:
+    """Every mobile and fixed-line pattern compiles in DuckDB (RE2), anchored as phone_is_mobile anchors it."""
+    with phone_country_codes.SEED.path.open(encoding="utf-8", newline="") as file:
+        plans = {row["country_code"]: row for row in csv.DictReader(file)}
+    with duckdb.connect() as con:
+        def full_match(number: str, pattern: str) -> bool:
+            query = "select regexp_matches($number, '^(?:' || $pattern || ')$')"
+            return con.execute(query, {"number": number, "pattern": pattern}).fetchone() == (True,)
+
+        for plan in plans.values():
+            for pattern in (plan["mobile_pattern"], plan["fixed_line_pattern"]):
+                full_match("", pattern)
+        australia, britain, usa = plans["AU"], plans["GB"], plans["US"]
+        assert full_match("412345678", australia["mobile_pattern"])  # 0412 345 678
+        assert not full_match("412345678", australia["fixed_line_pattern"])
+        assert full_match("2012345678", britain["fixed_line_pattern"])  # 020 1234 5678
+        assert not full_match("2012345678", britain["mobile_pattern"])
+        assert full_match("4155550134", usa["mobile_pattern"]) == full_match("4155550134", usa["fixed_line_pattern"])
 
 
 # --- the macros over the seeds -----------------------------------------------------------------------------------
