@@ -4,8 +4,8 @@
     term-frequency adjustment) and names_swapped: a pair whose first and last names read better swapped
     ("Smith John" for "John Smith") is compared swapped. Shared by the blocked pairs the model scores and the
     random pairs its training estimates u from, so both are compared alike. What the guards read besides the
-    levels: whether the first names are one keying error apart (not two given names a list knows), and how many
-    years the dates of birth lie apart.
+    levels: whether the first names are one keying error apart (not two given names a list knows), how many
+    years the dates of birth lie apart, and whether the two records share one mobile number.
 -#}
 {% macro identity_compare_pairs(pairs) -%}
 with
@@ -50,6 +50,7 @@ joined as (
         right_record.date_of_birth_digits as right_date_of_birth_digits,
         left_record.phone_e164 as left_phone,
         right_record.phone_e164 as right_phone,
+        left_record.phone_is_mobile as left_phone_is_mobile,
         left_record.address_normalized as left_address,
         right_record.address_normalized as right_address,
         left_record.house_number as left_house_number,
@@ -118,6 +119,9 @@ select
         'nicknames.first_name is not null', 'oriented.first_name_similarity') }} as first_name_level,
     {{ identity_last_name_level('oriented.left_last_name', 'oriented.right_last_name',
         'oriented.last_name_similarity') }} as last_name_level,
+    -- one mobile number on both: a mobile is one person's (libphonenumber's type), a landline a household's
+    coalesce(oriented.left_phone = oriented.right_phone and oriented.left_phone_is_mobile, false)
+        as mobile_phone_shared,
     {{ identity_date_of_birth_level('oriented.left_date_of_birth', 'oriented.right_date_of_birth',
         'oriented.left_date_of_birth_digits', 'oriented.right_date_of_birth_digits') }} as date_of_birth_level,
     {{ identity_typed_value_level('oriented.left_phone', 'oriented.right_phone') }} as phone_level,

@@ -1,7 +1,9 @@
 -- CRM contacts and Shopify customers with the attributes the match model compares, normalized so that equal
 -- values compare equal: names to lower-case letters, address lines, postal codes and cities to letters and
 -- digits, dates of birth also as 'yyyymmdd' text (for one-digit-off comparisons). Junk identifiers are
--- nulled here, so that they are never evidence: phones of one repeated digit or too short. One row per record.
+-- nulled here, so that they are never evidence: phones of one repeated digit or too short. phone_is_mobile: the
+-- phone is a mobile number by libphonenumber's metadata (seed phone_country_codes), one person's, unlike a
+-- landline a household shares. One row per record.
 
 with
 
@@ -11,6 +13,10 @@ contacts as (
 
 shop_customers as (
     select * from {{ ref('stg_shop__customers') }}
+),
+
+phone_plans as (
+    select * from {{ ref('phone_country_codes') }}
 ),
 
 people as (
@@ -56,10 +62,36 @@ normalized as (
         country_code,
         date_of_birth
     from people
+),
+
+-- libphonenumber's MOBILE: the national number matches the mobile pattern of a region of its calling code in
+-- full, and no region's fixed-line pattern. Where the two overlap (FIXED_LINE_OR_MOBILE: the United States and
+-- Canada, whose patterns are one) the number may be a household's landline, so it is no mobile here.
+phone_types as (
+    select
+        phones.phone_e164,
+        max(case when {{ regex_contains_expr('phones.national_number', "'^(?:' || phone_plans.mobile_pattern || ')$'") }}
+            then 1 else 0 end) as matches_mobile,
+        max(case when {{ regex_contains_expr('phones.national_number', "'^(?:' || phone_plans.fixed_line_pattern || ')$'") }}
+            then 1 else 0 end) as matches_fixed_line
+    from (
+        select distinct
+            normalized.phone_e164,
+            phone_plans.dial_code,
+            substr(normalized.phone_e164, {{ dbt.length('phone_plans.dial_code') }} + 2) as national_number
+        from normalized
+        {#- calling codes are prefix-free (ITU-T E.164): the regions of one calling code share its plan #}
+        inner join (select distinct dial_code from phone_plans) as phone_plans
+            on normalized.phone_e164 like '+' || phone_plans.dial_code || '%'
+    ) as phones
+    inner join phone_plans on phones.dial_code = phone_plans.dial_code
+    group by phones.phone_e164
 )
 
 select
     normalized.*,
     {{ identity_house_number('normalized.address_normalized') }} as house_number,
-    {{ identity_date_digits('normalized.date_of_birth') }} as date_of_birth_digits
+    {{ identity_date_digits('normalized.date_of_birth') }} as date_of_birth_digits,
+    coalesce(phone_types.matches_mobile = 1 and phone_types.matches_fixed_line = 0, false) as phone_is_mobile
 from normalized
+left join phone_types on normalized.phone_e164 = phone_types.phone_e164
