@@ -535,15 +535,28 @@ def explain(customer_id: Annotated[str, typer.Option(help="The customer (cus_...
     if not explanation.records:
         console.print(f"[red]No customer {customer_id}[/] in {settings.warehouse_path}")
         raise typer.Exit(code=1)
-    for title, columns, rows in (
-        (f"Records of {customer_id}", explanation.record_columns, explanation.records),
-        ("Edges (weights in bits: + for a match, - against)", explanation.edge_columns, explanation.edges),
-    ):
-        table = Table(title=title, title_justify="left", show_edge=False)
-        for column in columns:
-            table.add_column(column, overflow="fold")
-        for row in rows:
-            table.add_row(*("" if v is None else str(v) for v in row))
+    # Attributes down, records across, and one small table per edge: readable in an 80-column terminal or a
+    # CI log, where a wide table would fold every column name.
+    records = Table(title=f"Records of {customer_id}", title_justify="left", show_edge=False)
+    records.add_column("")
+    for record in explanation.records:
+        records.add_column(str(record[0]), overflow="fold")
+    for index, column in enumerate(explanation.record_columns[1:], start=1):
+        cells = ("" if record[index] is None else str(record[index]) for record in explanation.records)
+        records.add_row(column, *cells)
+    console.print(records)
+    console.print("Edges (weights in bits: + for a match, - against)" if explanation.edges else "No edges.")
+    for edge in explanation.edges:
+        values = dict(zip(explanation.edge_columns, edge, strict=True))
+        title = (
+            f"{values.pop('left_record')} - {values.pop('right_record')}: {values.pop('rule')}, "
+            f"probability {values.pop('probability')}, weight {values.pop('weight')}"
+        )
+        table = Table(title=title, title_justify="left", show_edge=False, show_header=False)
+        table.add_column("field")
+        table.add_column("value", overflow="fold")
+        for column, value in values.items():
+            table.add_row(column, "" if value is None else str(value))
         console.print(table)
     if explanation.split_by_cap:
         console.print(f"[yellow]This customer's cluster was split: it exceeded the {explanation.split_by_cap} cap.[/]")

@@ -79,7 +79,8 @@ def test_explain_prints_a_customers_records_and_the_weights_of_each_edge(househo
             "select customer_id from marts.customer_identity_map where match_rule = 'fuzzy' order by 1 limit 1"
         ).fetchone()
 
-    result = CliRunner().invoke(app, ["explain", "--customer-id", customer_id], env={"COLUMNS": "250"})
+    # no COLUMNS: the explanation must stay readable at a non-terminal's 80 columns (a CI log, a pipe)
+    result = CliRunner().invoke(app, ["explain", "--customer-id", customer_id])
 
     assert result.exit_code == 0, result.output
     assert f"Records of {customer_id}" in result.output
