@@ -318,6 +318,10 @@ def _traces(path: Path, person: Person) -> list[str]:
             for column, data_type in table_columns:
                 text = f'lower(CAST("{column}" AS VARCHAR))'
                 is_text = data_type in ("VARCHAR", "JSON")
+                if column.startswith("_") and not is_text:
+                    # load bookkeeping (_source_line, _dlt_load_time...): a line number equal to a numeric
+                    # customer id is no trace of the person; text ones (_overflow_fields) are still searched
+                    continue
                 for mode, needle in needles:
                     quoted = needle.replace("'", "''")
                     if mode == "text" and is_text:
