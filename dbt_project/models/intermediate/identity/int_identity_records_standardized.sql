@@ -5,6 +5,9 @@
 -- phone is a mobile number by libphonenumber's metadata (seed phone_country_codes), one person's, unlike a
 -- landline a household shares. One row per record.
 
+{#- constant patterns per calling code when the seed is loaded (macros/identity/identity_phone_plans.sql) -#}
+{%- set phone_plans = identity_phone_plans() %}
+
 with
 
 contacts as (
@@ -70,10 +73,20 @@ normalized as (
 phone_types as (
     select
         phones.phone_e164,
-        max(case when {{ regex_contains_expr('phones.national_number', "'^(?:' || phone_plans.mobile_pattern || ')$'") }}
-            then 1 else 0 end) as matches_mobile,
-        max(case when {{ regex_contains_expr('phones.national_number', "'^(?:' || phone_plans.fixed_line_pattern || ')$'") }}
-            then 1 else 0 end) as matches_fixed_line
+        {%- if phone_plans is none %}
+        max({{ identity_matches_plan_expr('phones.national_number', 'phone_plans.mobile_pattern') }}) as matches_mobile,
+        max({{ identity_matches_plan_expr('phones.national_number', 'phone_plans.fixed_line_pattern') }})
+            as matches_fixed_line
+        {%- else %}
+        {%- for kind in ['mobile', 'fixed_line'] %}
+        case phones.dial_code
+            {%- for plan in phone_plans %}
+            when '{{ plan.dial_code }}' then {{ identity_matches_plan('phones.national_number', plan[kind]) }}
+            {%- endfor %}
+            else 0
+        end as matches_{{ kind }}{{ ',' if not loop.last }}
+        {%- endfor %}
+        {%- endif %}
     from (
         select distinct
             normalized.phone_e164,
@@ -84,8 +97,10 @@ phone_types as (
         inner join (select distinct dial_code from phone_plans) as phone_plans
             on normalized.phone_e164 like '+' || phone_plans.dial_code || '%'
     ) as phones
+    {%- if phone_plans is none %}
     inner join phone_plans on phones.dial_code = phone_plans.dial_code
     group by phones.phone_e164
+    {%- endif %}
 )
 
 select
