@@ -36,7 +36,7 @@ import duckdb
 
 from bench import febrl, households
 from bench.pairwise import PairCounts, Record, false_merges, missed_pairs, read_map, read_truth, score
-from ingestion.settings import PROJECT_ROOT, Settings, get_settings
+from ingestion.settings import PROJECT_ROOT, Settings, environment_under, get_settings
 
 DATASETS = ("generator", "febrl1", "febrl2", "febrl4", "households")
 PRODUCT_KEY = "identity_quality"
@@ -106,17 +106,6 @@ class Measurement:
     """What failed in the `dbt build` with tests; when any did, the figures are of models built without tests."""
 
 
-def environment(root: Path) -> dict[str, str]:
-    """Every path of the product inside `root` (as tests/conftest.py settings_for does)."""
-    return {
-        "LANDING_DIR": str(root / "landing"),
-        "WAREHOUSE_PATH": str(root / "warehouse.duckdb"),
-        "SERVING_PATH": str(root / "serving.duckdb"),
-        "DLT_PIPELINES_DIR": str(root / ".dlt"),
-        "DAGSTER_HOME": str(root / "dagster_home"),
-    }
-
-
 @contextmanager
 def product_environment(values: Mapping[str, str]) -> Iterator[Settings]:
     """The process environment set to `values` for the duration; returns the product's settings read from it."""
@@ -178,7 +167,7 @@ def measure(
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     steps: dict[str, float] = {}
-    with product_environment({**environment(root), **deployment_settings(dataset)}) as settings:
+    with product_environment({**environment_under(root), **deployment_settings(dataset)}) as settings:
         started = time.perf_counter()
         truth = write_landing(dataset, settings.landing_dir)
         steps["landing_s"] = time.perf_counter() - started

@@ -108,6 +108,18 @@ def duckdb_default_memory_limit() -> str:
     return str(limit)
 
 
+def environment_under(root: Path) -> dict[str, str]:
+    """The environment that points every path of the product into `root`: a private warehouse for a test, a
+    benchmark's data set or a second deployment on one machine."""
+    return {
+        "LANDING_DIR": str(root / "landing"),
+        "WAREHOUSE_PATH": str(root / "warehouse.duckdb"),
+        "SERVING_PATH": str(root / "serving.duckdb"),
+        "DLT_PIPELINES_DIR": str(root / ".dlt"),
+        "DAGSTER_HOME": str(root / "dagster_home"),
+    }
+
+
 def get_settings() -> Settings:
     """Read settings now (not at import), so tests and subprocesses can change the environment."""
     warehouse_path = _path("WAREHOUSE_PATH", "data/warehouse.duckdb")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.settings import Settings, get_settings
+from ingestion.settings import Settings, environment_under, get_settings
 
 # Demo scale: the identity-resolution quality bar (issue 4) is stated for this size.
 DEMO_CUSTOMERS = 2_000
@@ -27,14 +27,7 @@ def settings_for(root: Path) -> dict[str, str]:
     staff network and test-order address, scripts/demo_settings.py), since the tests build demo data."""
     from scripts.demo_settings import demo_settings
 
-    return {
-        "LANDING_DIR": str(root / "landing"),
-        "WAREHOUSE_PATH": str(root / "warehouse.duckdb"),
-        "SERVING_PATH": str(root / "serving.duckdb"),
-        "DLT_PIPELINES_DIR": str(root / ".dlt"),
-        "DAGSTER_HOME": str(root / "dagster_home"),
-        **demo_settings(),
-    }
+    return {**environment_under(root), **demo_settings()}
 
 
 @pytest.fixture
