@@ -5,7 +5,6 @@ evidence), each present at demo scale with its ground truth."""
 from __future__ import annotations
 
 import ast
-import csv
 import json
 import math
 import re
@@ -22,25 +21,15 @@ from demo_data.generator import GeneratorConfig, generate
 from demo_data.reference import BROWSER_USER_AGENTS
 from nicknames import NickNamer
 
+from tests.test_generator import lines as _lines
+from tests.test_generator import truth as _truth
+
 GENERATOR_DIR = Path(__file__).resolve().parents[1] / "data" / "demo_data"
 REFERENCE_PACKAGES = {"nicknames", "pycountry", "phonenumbers", "crawler_user_agents", "babel"}
 """Where the cleaning's reference seeds come from: the generator must use none of them."""
 MIN_UNLISTED_NICKNAME_SHARE = 0.25
 """Share of the generator's (formal, nickname) pairs the `nicknames` package must not know."""
 Record = tuple[str, str]
-
-
-def _lines(out: Path, subdir: str) -> list[dict[str, Any]]:
-    return [
-        json.loads(line)
-        for path in sorted((out / subdir).glob("*.jsonl"))
-        for line in path.read_text(encoding="utf-8").splitlines()
-    ]
-
-
-def _truth(out: Path, name: str) -> list[dict[str, str]]:
-    with (out / "_truth" / name).open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def _within(hits: int, n: int, rate: float) -> bool:
