@@ -2,7 +2,7 @@
 
 - `activation.sync.sync(destination, mode, dry_run=...)`: one incremental sync to a Mailchimp-shaped ESP;
 - `activation.export.export_segments(out_dir)`: CSV and Parquet files per segment for ESPs without an API;
-- `activation.dagster_assets.sync_assets`: one Dagster asset per destination, downstream of the serving copy.
+- `orchestration.assets.activation.sync_assets`: one Dagster asset per destination, downstream of the serving copy.
 
 Both sends re-check consent and the erasure ledger at the last moment. See docs/activation.md.
 """

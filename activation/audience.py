@@ -23,7 +23,7 @@ from typing import Any
 
 import duckdb
 
-from ingestion.privacy import ErasureLedger, subject_hash
+from privacy.ledger import ErasureLedger, subject_hash
 
 PROFILE_COLUMNS = (
     "customer_id",

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingestion.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 
 DEFAULT_DESTINATION = "esp"
 MAX_BATCH_SIZE = 500

@@ -18,8 +18,8 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from activation.audience import Audience, load_audience
-from ingestion.privacy import ErasureLedger
-from ingestion.settings import Settings, get_settings
+from core.settings import Settings, get_settings
+from privacy.ledger import ErasureLedger
 
 EXPORT_COLUMNS = ("email", "first_name", "last_name", "country_code", "segment", "reason", "since")
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from activation.config import DestinationConfig
-from ingestion.http.transport import ApiError, ApiSession, RetryPolicy, require_config
+from core.http import ApiError, ApiSession, RetryPolicy, require_config
 
 MEMBERS_PAGE_SIZE = 1000
 """Mailchimp's largest `count` for list members."""

@@ -29,9 +29,9 @@ from activation.audience import Audience, Member, load_audience, mask_email
 from activation.config import DestinationConfig, destination_config, sync_state_path
 from activation.mailchimp import MailchimpClient, is_fatal
 from activation.state import MemberState, RunRecord, SyncStateStore
-from ingestion.http.transport import ApiError, RetryPolicy
-from ingestion.privacy import ErasureLedger
-from ingestion.settings import Settings, get_settings
+from core.http import ApiError, RetryPolicy
+from core.settings import Settings, get_settings
+from privacy.ledger import ErasureLedger
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from bench.report import figures_table, markdown, merge_results, scale_results
 from bench.runner import COLLECTOR_KEY, run_collector, run_scale
 from bench.scales import DEFAULT_SCALES, SCALES
 from bench.steps import reference_memory_limit
-from ingestion.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 BENCH_DIR = PROJECT_ROOT / "bench"
 FRESHNESS_SCALES = ("small",)
@@ -43,7 +43,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--events-measure",
         choices=("auto", "ingestion", "bench"),
         default="auto",
-        help="events load vs read_json: ingestion.bench, bench's own steps, or auto (ingestion.bench at toy/small)",
+        help="events load vs read_json: bench.events_load, bench's own steps, or auto (bench.events_load at toy/small)",
     )
     parser.add_argument("--no-freshness", action="store_true", help="skip the Dagster freshness round trip")
     parser.add_argument(

@@ -1,7 +1,7 @@
 """Collector under load: `clients` concurrent senders post Segment batches at `rate` events/s for `seconds`.
 
 `run_collector_load(seconds=60, rate=1000, clients=4)` is the long variant of issue 7 (1,000 events/s from
-several clients on loopback for a minute, nothing lost); tests/test_reliability_load.py runs a short one.
+several clients on loopback for a minute, nothing lost); tests/reliability/test_load.py runs a short one.
 The collector runs in this process on a free loopback port and writes into a temporary directory (never the
 project's data paths); each sender paces its batches on its own schedule and retries nothing, so every
 acknowledged message must be on disk exactly once. Every wait is bounded: a run ends by `seconds * 3 + 30`.
@@ -25,7 +25,7 @@ from typing import Any
 
 import requests
 
-from ingestion.collector import make_server
+from collector import make_server
 
 WRITE_KEY = "bench-write-key"
 BATCH_SIZE = 25

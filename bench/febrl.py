@@ -30,10 +30,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from core.settings import PROJECT_ROOT
 from demo_data.keys import hubspot_time
 from demo_data.writers import ENTITY_DIRS, TRUTH_DIR, PartWriter, TruthWriter
-
-from ingestion.settings import PROJECT_ROOT
 
 FEBRL_DIR = PROJECT_ROOT / "tests" / "fixtures" / "febrl"
 DATASETS: dict[str, tuple[str, ...]] = {

@@ -72,7 +72,7 @@ def _record_all_materialized(instance: dg.DagsterInstance, graph: Any) -> None:
 
 def measure_freshness(landing_dir: Path, timeout_s: float = 600.0) -> dict[str, Any]:
     """Seconds from writing a new shop customer file to its row in customer_profiles, and what ran."""
-    from ingestion.settings import get_settings
+    from core.settings import get_settings
     from orchestration.resources import prepare_manifest
 
     prepare_manifest(force=True)

@@ -36,7 +36,7 @@ import duckdb
 
 from bench import febrl, households
 from bench.pairwise import PairCounts, Record, false_merges, missed_pairs, read_map, read_truth, score
-from ingestion.settings import PROJECT_ROOT, Settings, environment_under, get_settings
+from core.settings import PROJECT_ROOT, Settings, environment_under, get_settings
 
 DATASETS = ("generator", "febrl1", "febrl2", "febrl4", "households")
 PRODUCT_KEY = "identity_quality"
@@ -160,8 +160,8 @@ def measure(
     log: Callable[[str], None] = print,
 ) -> Measurement:
     """Landing -> load -> dbt build -> the identity map scored; then Splink on the same records."""
+    from core.dbt_cli import DbtError, run_dbt
     from ingestion.pipelines import load
-    from orchestration.dbt_cli import DbtError, run_dbt
 
     root = work_dir / dataset
     shutil.rmtree(root, ignore_errors=True)

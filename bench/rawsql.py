@@ -15,7 +15,7 @@ from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import Any
 
-from ingestion.settings import DBT_PROJECT_DIR
+from core.settings import DBT_PROJECT_DIR
 
 _MATERIALIZED_AS = {"view": "VIEW", "table": "TABLE", "incremental": "TABLE"}
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from bench.data import add_batch, cache_dir, warm_page_cache
 from bench.scales import Scale
-from ingestion.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 FIGURE_KEYS = (
     "events_rows",
@@ -129,7 +129,7 @@ class ScaleRun:
 
 
 INGESTION_BENCH_SCALES = ("toy", "small")
-"""Scales at which `events_measure="auto"` uses `ingestion.bench`. It loads and then runs `read_json` in one
+"""Scales at which `events_measure="auto"` uses `bench.events_load`. It loads and then runs `read_json` in one
 process, three times each, with `read_json` under DuckDB's default memory_limit (80% of RAM): at medium (10M
 events) that process once reached 22 GiB RSS on this 24 GiB machine, and three rounds would take half an hour,
 so larger scales measure each side once in its own subprocess, the reference under an explicit memory_limit."""
@@ -150,9 +150,9 @@ def run_collector(seconds: float, rate: int, clients: int, log: Log) -> dict[str
 
 def ingestion_bench_available() -> bool:
     """True when the ingestion package ships its own `events_load_vs_read_json`."""
-    if importlib.util.find_spec("ingestion.bench") is None:
+    if importlib.util.find_spec("bench.events_load") is None:
         return False
-    return hasattr(importlib.import_module("ingestion.bench"), "events_load_vs_read_json")
+    return hasattr(importlib.import_module("bench.events_load"), "events_load_vs_read_json")
 
 
 def run_scale(
@@ -181,7 +181,7 @@ def run_scale(
     details = {
         "scale": {"name": scale.name, "customers": scale.customers, "days": scale.days, "seed": seed},
         "generated": {k: v for k, v in steps.get("generate", {}).items() if k not in ("peak_rss_gib", "wall_s")},
-        "events_measured_by": "ingestion.bench" if use_ingestion_bench else "bench.steps (read_json, load)",
+        "events_measured_by": "bench.events_load" if use_ingestion_bench else "bench.steps (read_json, load)",
         "dbt_memory_limit": run.env(run.run_dir).get("DBT_MEMORY_LIMIT") or "profile default (2GB)",
         "dbt_disabled_compression_methods": _compression(run.env(run.run_dir)),
         "identity_records": steps.get("identity records", {}).get("records"),
@@ -291,7 +291,7 @@ def _figures(steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
 def _events(run: ScaleRun, source: Path, use_ingestion_bench: bool) -> dict[str, Any]:
     """Events load vs DuckDB read_json, leaving batch 0 in the run's landing dir and its events in the warehouse.
 
-    With `ingestion.bench.events_load_vs_read_json` present, that is the measurement, and its workdir is the
+    With `bench.events_load.events_load_vs_read_json` present, that is the measurement, and its workdir is the
     run directory itself: it lays out `landing/`, `warehouse.duckdb` and `.dlt/` exactly as the run's settings
     name them, so its load is the run's first events load (10M events are not loaded twice). Without it, the
     same comparison is measured here, each side in its own subprocess.
@@ -300,7 +300,7 @@ def _events(run: ScaleRun, source: Path, use_ingestion_bench: bool) -> dict[str,
         stage = run.root / "events_batch0"
         add_batch(source, stage, 0, systems=("analytics",))
         theirs = run.step(
-            "events vs read_json (ingestion.bench)",
+            "events vs read_json (bench.events_load)",
             "ingestion_bench",
             {"events_dir": str(stage / "analytics" / "events"), "workdir": str(run.run_dir)},
         )

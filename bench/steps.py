@@ -140,15 +140,15 @@ def step_read_json(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def step_ingestion_bench(params: dict[str, Any]) -> dict[str, Any]:
-    """The ingestion package's own comparison, `ingestion.bench.events_load_vs_read_json`."""
-    module = importlib.import_module("ingestion.bench")
+    """The ingestion package's own comparison, `bench.events_load.events_load_vs_read_json`."""
+    module = importlib.import_module("bench.events_load")
     return dict(module.events_load_vs_read_json(Path(params["events_dir"]), Path(params["workdir"])))
 
 
 def step_load(params: dict[str, Any]) -> dict[str, Any]:
     """`ingestion.pipelines.load(systems)` into the run's warehouse."""
+    from core.settings import get_settings
     from ingestion.pipelines import load
-    from ingestion.settings import get_settings
 
     began = time.perf_counter()
     summary = load(params["systems"], get_settings())
@@ -163,8 +163,8 @@ def step_load(params: dict[str, Any]) -> dict[str, Any]:
 
 def step_dbt(params: dict[str, Any]) -> dict[str, Any]:
     """One dbt invocation; node timings come from its run_results.json."""
-    from ingestion.settings import get_settings
-    from orchestration.dbt_cli import run_dbt
+    from core.dbt_cli import run_dbt
+    from core.settings import get_settings
 
     target = Path(params["target_path"])
     if params.get("partial_parse"):
@@ -196,8 +196,8 @@ def _count_by(nodes: list[dict[str, Any]], field: str) -> dict[str, int]:
 
 def step_raw_sql(params: dict[str, Any]) -> dict[str, Any]:
     """`dbt compile` on a copy of the raw warehouse, then its SQL run in one DuckDB connection."""
-    from ingestion.settings import get_settings
-    from orchestration.dbt_cli import run_dbt
+    from core.dbt_cli import run_dbt
+    from core.settings import get_settings
 
     target = Path(params["target_path"])
     began = time.perf_counter()
@@ -219,7 +219,7 @@ def step_identity_records(params: dict[str, Any]) -> dict[str, Any]:
     """Records the identity models resolve (rows of customer_identity_map) and customers they make."""
     import duckdb
 
-    from ingestion.settings import get_settings
+    from core.settings import get_settings
 
     with duckdb.connect(str(get_settings().warehouse_path), read_only=True) as connection:
         try:

@@ -71,8 +71,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from ingestion.erasure import drop_erased_lines
-from ingestion.settings import get_settings
+from core.settings import get_settings
 from ingestion.spec import (
     CLEARS_PARENT,
     DECIMAL_PRECISION,
@@ -90,6 +89,7 @@ from ingestion.spec import (
     pointer_keys,
     sql_literal,
 )
+from privacy.erasure import drop_erased_lines
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +179,7 @@ class BatchCounts:
     clearing_markers: dict[str, int] = field(default_factory=dict)
     """Per child table: marker rows written to clear a parent's emptied list (never inserted)."""
     erased: int = 0
-    """Lines of people in the erasure ledger: skipped, never stored, never quarantined (ingestion.erasure)."""
+    """Lines of people in the erasure ledger: skipped, never stored, never quarantined (privacy.erasure)."""
     warnings: list[str] = field(default_factory=list)
     """What the load's report must say about this resource: files not read or held back, fields kept as JSON."""
 

@@ -23,9 +23,9 @@ import dlt
 import duckdb
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
+from core.settings import Settings, get_settings
 from ingestion.destination import duckdb as replay_safe_duckdb
 from ingestion.landing import RUN_COUNTS_KEY
-from ingestion.settings import Settings, get_settings
 from ingestion.spec import QUARANTINE_TABLE
 
 SYSTEMS = ("crm", "shop", "analytics")
@@ -143,7 +143,7 @@ def make_pipeline(
     return dlt.pipeline(
         pipeline_name=system,
         pipelines_dir=str(settings.pipelines_dir),
-        # DuckDB's resources for the load (memory_limit, threads, insertion order): ingestion/settings.py
+        # DuckDB's resources for the load (memory_limit, threads, insertion order): core/settings.py
         # dlt's DuckDB destination, with append jobs a replay after a kill cannot double (ingestion/destination.py)
         destination=replay_safe_duckdb(
             DuckDbCredentials(
@@ -162,14 +162,14 @@ def make_source(system: str, settings: Settings | None = None, transport: str = 
     settings = settings or get_settings()
     landing = str(settings.landing_dir)
     if system == "crm":
-        from ingestion.crm import crm_source
+        from ingestion.sources.crm import crm_source
 
         return crm_source(transport=transport, landing_dir=landing)
     if system == "shop":
-        from ingestion.shop import shop_source
+        from ingestion.sources.shop import shop_source
 
         return shop_source(transport=transport, landing_dir=landing)
-    from ingestion.analytics import analytics_source
+    from ingestion.sources.analytics import analytics_source
 
     return analytics_source(landing_dir=landing)
 

@@ -1,1 +1,1 @@
-"""Dagster definitions and the `warehouse` command."""
+"""Dagster definitions over the ingestion, dbt, privacy, serving and activation assets."""

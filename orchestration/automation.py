@@ -14,7 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from ingestion.settings import get_settings
+from core.settings import get_settings
 
 FULL_REFRESH_TAG = "warehouse/full_refresh"
 """Run tag read by the dlt and dbt assets: rebuild from scratch instead of incrementally."""

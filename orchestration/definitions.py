@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from activation.dagster_assets import sync_assets
+from orchestration.assets.activation import sync_assets
+from orchestration.assets.dbt import build_source_freshness_checks, dbt_models, mart_keys
+from orchestration.assets.ingestion import raw_assets
+from orchestration.assets.privacy import build_erasure_sensor, erasure
 from orchestration.automation import (
     automation_sensor,
     build_landing_sensor,
@@ -19,12 +22,9 @@ from orchestration.automation import (
     daily_full_build_schedule,
     full_refresh,
 )
-from orchestration.dbt_assets import build_source_freshness_checks, dbt_models, mart_keys
-from orchestration.ingestion_assets import raw_assets
-from orchestration.privacy import build_erasure_sensor, erasure
-from orchestration.quality import MART_SUITES, RAW_SUITES, build_checks
+from orchestration.checks import MART_SUITES, RAW_SUITES, build_checks
 from orchestration.resources import build_resources
-from orchestration.serving import build_serving_asset
+from serving.publish import build_serving_asset
 
 raw_keys = [key for assets_def in raw_assets for key in assets_def.keys]
 # A suite guards an asset of this graph; one whose mart is not (yet) in the dbt project is left out, and

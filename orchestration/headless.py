@@ -27,7 +27,7 @@ import dagster as dg
 import duckdb
 from dagster._core.events import RunFailureReason
 
-from ingestion.settings import PROJECT_ROOT, get_settings
+from core.settings import PROJECT_ROOT, get_settings
 
 DAGSTER_YAML = PROJECT_ROOT / "dagster.yaml"
 WORKSPACE_YAML = PROJECT_ROOT / "workspace.yaml"
@@ -226,7 +226,7 @@ class Built:
 
 def describe_serving(path: Path) -> Built:
     """Row counts, segment sizes and one profile (PII masked) of a serving copy."""
-    from orchestration.quality import is_pii, mask
+    from orchestration.checks import is_pii, mask
 
     with duckdb.connect(str(path), read_only=True) as connection:
         tables = {

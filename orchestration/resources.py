@@ -4,7 +4,7 @@ DuckDB allows one writing process per file, and while a writer holds the file ev
 other processes fail. So every asset and check that opens the warehouse runs in the `WAREHOUSE_POOL` pool,
 whose limit is 1 (dagster.yaml sets it for `dagster dev`; runs queue instead of failing on the file lock).
 
-Paths are never fixed when the definitions are built: they come from `ingestion.settings.get_settings()` at
+Paths are never fixed when the definitions are built: they come from `core.settings.get_settings()` at
 run time, so tests, `warehouse run` and `dagster dev` point the same definitions at other files through the
 environment (LANDING_DIR, WAREHOUSE_PATH, SERVING_PATH).
 """
@@ -29,9 +29,9 @@ from dagster_dbt import DbtCliResource, DbtProject
 from dagster_dlt import DagsterDltResource
 from packaging import version
 
-from ingestion.settings import DBT_PROJECT_DIR, get_settings
-from orchestration import die_with_parent
-from orchestration.dbt_cli import dbt_executable, run_dbt
+from core import die_with_parent
+from core.dbt_cli import dbt_executable, run_dbt
+from core.settings import DBT_PROJECT_DIR, erasure_salt, get_settings
 from orchestration.dead_runs import fail_dead_runs, owner_tags
 
 WAREHOUSE_POOL = "duckdb_warehouse"
@@ -99,13 +99,19 @@ class WarehouseResource(dg.ConfigurableResource):
 
 @contextmanager
 def dbt_environment() -> Iterator[None]:
-    """dbt's profile reads WAREHOUSE_PATH from the environment; give it the path the settings resolve to, and
-    name this process as the parent dbt's launcher dies with (`orchestration.die_with_parent`).
+    """dbt's profile reads WAREHOUSE_PATH from the environment; give it the path the settings resolve to and the
+    salt of the masked `bi` models (as core.dbt_cli.dbt_env does), and name this process as the parent dbt's
+    launcher dies with (`core.die_with_parent`).
 
     dagster-dbt passes this process's environment to the dbt subprocess, so both are set for the duration of the
     dbt invocation and restored afterwards.
     """
-    values = {"WAREHOUSE_PATH": str(get_settings().warehouse_path), **die_with_parent.parent_environment()}
+    settings = get_settings()
+    values = {
+        "WAREHOUSE_PATH": str(settings.warehouse_path),
+        "DBT_ENV_SECRET_ERASURE_SALT": erasure_salt(settings),
+        **die_with_parent.parent_environment(),
+    }
     previous = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:
@@ -207,7 +213,7 @@ class WarehouseDbtCliResource(DbtCliResource):
     project has no use for.
 
     dagster-dbt starts `[dbt_executable, *global_config_flags, *args]`: `build_resources` makes that this
-    interpreter running `orchestration/die_with_parent.py` with the dbt beside it, so a killed run never leaves a
+    interpreter running `core/die_with_parent.py` with the dbt beside it, so a killed run never leaves a
     `dbt build` writing the warehouse.
 
     - `_cli_version`: dagster-dbt runs `dbt --version` in every run (2 s). The executable is the one beside

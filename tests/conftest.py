@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.settings import Settings, environment_under, get_settings
+from core.settings import Settings, environment_under, get_settings
 
 # Demo scale: the identity-resolution quality bar (issue 4) is stated for this size.
 DEMO_CUSTOMERS = 2_000
@@ -38,6 +38,16 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return get_settings()
 
 
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Paths only (no deployment settings): what a source test needs, in its own tmp dir."""
+    monkeypatch.setenv("LANDING_DIR", str(tmp_path / "landing"))
+    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("SERVING_PATH", str(tmp_path / "serving.duckdb"))
+    monkeypatch.setenv("DLT_PIPELINES_DIR", str(tmp_path / "dlt"))
+    return get_settings()
+
+
 @dataclass(frozen=True)
 class BuiltWarehouse:
     settings: Settings
@@ -55,10 +65,9 @@ class BuiltWarehouse:
 @pytest.fixture(scope="session")
 def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltWarehouse]:
     """Demo-scale data generated, loaded by the real dlt sources and built by `dbt build` (models + tests)."""
+    from core.dbt_cli import run_dbt
     from demo_data.generator import GeneratorConfig, generate
-
     from ingestion.pipelines import load
-    from orchestration.dbt_cli import run_dbt
 
     root = tmp_path_factory.mktemp("built_warehouse")
     with pytest.MonkeyPatch.context() as mp:

@@ -9,10 +9,10 @@ The convention, which every module follows:
   licence, how the rows are derived). The seed's YAML entry (any _*.yml under dbt_project/seeds/) says the same:
   its description names the package, its version and licence, and `config.meta` holds `source_package`,
   `source_version`, `source_licence` (starting with the SPDX id of `Source.licence`) and `generated_by`
-  (`scripts/reference/<module>.py`); tests/test_reference_seeds.py checks both.
+  (`scripts/reference/<module>.py`); tests/scripts/test_reference_seeds.py checks both.
 - It exposes `rows() -> Iterable[tuple[str, ...]]`: the seed's rows, as strings, in header order. Rows are
   deduplicated and sorted by `write_seed`, so a module need not care about order.
-- It needs no network and no randomness: run twice, it writes the same bytes (tests/test_reference_seeds.py
+- It needs no network and no randomness: run twice, it writes the same bytes (tests/scripts/test_reference_seeds.py
   regenerates every module's seed and compares it with the checked-in file).
 
 `python -m scripts.reference` regenerates every seed (or `python -m scripts.reference country_aliases ...` only

@@ -85,7 +85,7 @@ def normalized_spelling(text: str) -> str:
     """A spelling as the cleaning compares it (macro `normalized_spelling`): accents and case folded away, and
     everything but letters and digits dropped, spaces too. "U.S.A." -> "usa", "Côte d'Ivoire" ->
     "cotedivoire", "Guinea-Bissau" and "Guinea Bissau" -> "guineabissau". Keep in step with the macro in
-    dbt_project/macros/standardize/text.sql (tests/test_reference_seeds.py compares the two).
+    dbt_project/macros/standardize/text.sql (tests/scripts/test_reference_seeds.py compares the two).
     """
     decomposed = unicodedata.normalize("NFD", text)
     # recomposed, so that scripts whose letters decompose without marks (Hangul syllables) stay as written

@@ -1,10 +1,10 @@
-"""Stop points for tests/test_reliability_kill_run.py: Python imports this module at start-up when this folder is
+"""Stop points for tests/reliability/test_kill_run.py: Python imports this module at start-up when this folder is
 on PYTHONPATH, so the test can kill the real `warehouse run` at a point it chooses, without a timer.
 
 With KILL_POINT=<point> and KILL_POINT_REACHED=<file> in the environment, the process writes the file when it
 reaches the point and then sleeps there until it is killed:
 - `load`: dlt is about to copy the events file into raw_analytics.events; the package's entity tables and the
-  other systems are loaded (the kill point of test_reliability_kill.py's LOAD_KILLER);
+  other systems are loaded (the kill point of tests/reliability/test_kill.py's LOAD_KILLER);
 - `publish`: the new serving file holds the copied marts, its `bi` and `activation` schemas not yet written.
 The variables are removed from the environment at once, so child processes (dbt) never stop anywhere.
 Nothing else changes; without KILL_POINT this module does nothing.
@@ -74,7 +74,7 @@ def after_marts_copy(serving: ModuleType) -> None:
 
 PATCHES = {
     "load": ("dlt.destinations.impl.duckdb.duck", before_events_copy),
-    "publish": ("orchestration.serving", after_marts_copy),
+    "publish": ("serving.publish", after_marts_copy),
 }
 
 if POINT:

@@ -1,0 +1,1 @@
+"""What every other package builds on: settings, warehouse connections, running dbt, HTTP helpers."""

@@ -1,0 +1,92 @@
+"""Run dbt against the warehouse the settings name: the one way the CLI, Dagster and tests invoke dbt.
+
+dbt runs in a subprocess (the `dbt` executable beside this interpreter), so that its global state, logging
+and DuckDB connection never leak into the caller, and several invocations in one process stay independent. It
+starts through `core/die_with_parent.py`, so a killed caller never leaves a dbt writing the warehouse.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from core import die_with_parent
+from core.settings import DBT_PROJECT_DIR, Settings, erasure_salt, get_settings
+
+
+@dataclass(frozen=True)
+class DbtResult:
+    """What a dbt invocation did: its exit code and combined output (dbt's own log lines)."""
+
+    args: tuple[str, ...]
+    returncode: int
+    output: str
+
+    @property
+    def success(self) -> bool:
+        return self.returncode == 0
+
+
+class DbtError(RuntimeError):
+    """dbt exited non-zero; the message ends with dbt's output."""
+
+
+def dbt_executable() -> Path:
+    """The dbt installed in the same environment as this interpreter."""
+    return Path(sys.executable).with_name("dbt")
+
+
+def dbt_env(settings: Settings) -> dict[str, str]:
+    """Environment for dbt: the caller's, plus the warehouse path profiles.yml reads and the salt the masked
+    `bi` models hash identifiers with (a DBT_ENV_SECRET_ variable: dbt scrubs it from its logs)."""
+    return {
+        **os.environ,
+        "WAREHOUSE_PATH": str(settings.warehouse_path),
+        "DBT_ENV_SECRET_ERASURE_SALT": erasure_salt(settings),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_USE_COLORS": "false",
+    }
+
+
+def run_dbt(
+    args: list[str],
+    settings: Settings | None = None,
+    *,
+    project_dir: Path = DBT_PROJECT_DIR,
+    target_path: Path | None = None,
+    check: bool = True,
+) -> DbtResult:
+    """Run `dbt <args>` on `settings.warehouse_path` (default: `get_settings()`).
+
+    `--project-dir` and `--profiles-dir` are added (both the dbt project directory). `target_path` moves
+    dbt's target/ and logs/ out of the project, so that concurrent invocations (tests, Dagster, a person)
+    never overwrite each other's manifest. Raises `DbtError` on a non-zero exit unless `check` is false.
+    """
+    settings = settings or get_settings()
+    command = [
+        *die_with_parent.command(dbt_executable()),
+        *args,
+        "--project-dir",
+        str(project_dir),
+        "--profiles-dir",
+        str(project_dir),
+    ]
+    env = {**dbt_env(settings), **die_with_parent.parent_environment()}
+    if target_path is not None:
+        command += ["--target-path", str(target_path)]
+        env["DBT_LOG_PATH"] = str(target_path / "logs")
+    completed = subprocess.run(
+        command,
+        env=env,
+        cwd=project_dir,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    result = DbtResult(tuple(args), completed.returncode, completed.stdout + completed.stderr)
+    if check and not result.success:
+        raise DbtError(f"dbt {' '.join(args)} failed with exit code {result.returncode}:\n{result.output}")
+    return result

@@ -1,0 +1,170 @@
+"""The one place that reads settings from the environment.
+
+Every path a command, pipeline, dbt profile or Dagster resource uses comes from `get_settings()`, so that
+pointing the whole product at other files is a matter of three environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import duckdb
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+# Freshness targets of the raw tables: events stream in, the shop syncs hourly, the CRM exports daily.
+DEFAULT_FRESHNESS_MINUTES = {"analytics": 15, "shop": 60, "crm": 24 * 60}
+# DuckDB's budget on the Python side. The landing reader's in-memory DuckDB holds one batch (~256 MiB of lines):
+# 2GB, as dbt's (dbt_project/profiles.yml). dlt's DuckDB destination: see Settings.destination_memory_limit.
+# Threads are 2 for both (DuckDB's default is every core).
+DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
+DEFAULT_DUCKDB_THREADS = 2
+# The landing reader holds a file's JSON text in memory (a gzip file's decompressed): a bigger file is not read
+# but quarantined with the reason, so that a 1,000x gzip bomb or a runaway export cannot exhaust the machine.
+DEFAULT_LANDING_MAX_FILE_BYTES = 2 * 1024**3
+
+
+def _path(env_var: str, default: str) -> Path:
+    """User-given paths are taken relative to the working directory; defaults to the project root."""
+    value = os.environ.get(env_var)
+    if value:
+        return Path(value).expanduser().resolve()
+    return PROJECT_ROOT / default
+
+
+@dataclass(frozen=True)
+class Settings:
+    landing_dir: Path
+    """Where landing files arrive (generator output, collector output, exports from the source systems)."""
+    warehouse_path: Path
+    """The DuckDB file that dlt loads and dbt builds: one writer at a time."""
+    serving_path: Path
+    """The read-only copy of the marts that BI tools open; replaced atomically after checks pass."""
+    pipelines_dir: Path
+    """dlt's working directory (pipeline state, load packages in flight): sits beside the warehouse."""
+    freshness_minutes: dict[str, int] = field(default_factory=dict)
+    """How old each system's raw tables may get before Dagster flags them stale (FRESHNESS_<SYSTEM>_MINUTES)."""
+    collector_write_key: str | None = None
+    """The Segment write key `warehouse collect` accepts (COLLECTOR_WRITE_KEY); no default: unset refuses."""
+    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
+    """memory_limit of the landing reader's DuckDB (WAREHOUSE_MEMORY_LIMIT); DuckDB spills beyond it."""
+    load_memory_limit: str | None = None
+    """memory_limit of dlt's DuckDB destination for every system (WAREHOUSE_LOAD_MEMORY_LIMIT); None: the
+    default of `destination_memory_limit`."""
+    duckdb_threads: int = DEFAULT_DUCKDB_THREADS
+    """threads of each DuckDB the ingestion opens (WAREHOUSE_THREADS)."""
+    landing_max_file_bytes: int = DEFAULT_LANDING_MAX_FILE_BYTES
+    """The most JSON text the landing reader takes from one file in one run, decompressed (LANDING_MAX_FILE_BYTES);
+    a bigger file is refused with a quarantine row saying so, and read once the limit allows it."""
+    privacy_ledger_path: Path | None = None
+    """The erasure ledger's DuckDB file (PRIVACY_LEDGER_PATH); None: `privacy.duckdb` beside the warehouse."""
+    configured_erasure_salt: str | None = field(default=None, repr=False)
+    """The secret salt of identifier hashes (ERASURE_SALT); None: the one `erasure_salt()` keeps beside the ledger."""
+
+    @property
+    def data_dir(self) -> Path:
+        return self.warehouse_path.parent
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.privacy_ledger_path or self.data_dir / "privacy.duckdb"
+
+    @property
+    def duckdb_temp_root(self) -> Path:
+        """Where DuckDB spills beyond its memory_limit: `<warehouse>.tmp`, DuckDB's own default for a database
+        file (dbt and dlt's destination spill there); the landing reader uses a folder inside it."""
+        return self.warehouse_path.with_name(self.warehouse_path.name + ".tmp")
+
+    def destination_memory_limit(self, system: str) -> str:
+        """memory_limit of dlt's DuckDB destination while it loads `system` (WAREHOUSE_LOAD_MEMORY_LIMIT if set).
+
+        Events are appended: inserting needs little memory, but without a limit DuckDB keeps every block it
+        wrote cached, and the 95M-event load of the large benchmark reached 12.6 GiB RSS writing a 12 GB table.
+        They get the reader's budget. Entities keep DuckDB's default, 80% of RAM: dlt's merge numbers a run's
+        rows with a window over every column, which DuckDB holds in memory and does not spill (at 9.6M events
+        the old events merge failed at 2GB, and dlt retries such a job forever). Always a value, never unset:
+        the systems of one load share a connection, and each sets its own.
+        """
+        if self.load_memory_limit:
+            return self.load_memory_limit
+        return self.duckdb_memory_limit if system == "analytics" else duckdb_default_memory_limit()
+
+    def duckdb_config(self, memory_limit: str | None, temp_directory: Path | None) -> dict[str, str | int | bool]:
+        """The DuckDB settings of a connection the ingestion opens, spilling to `temp_directory`.
+
+        preserve_insertion_order is off: every query whose row order matters says ORDER BY, and merges are
+        keyed; without it DuckDB can stream and spill instead of holding rows back to keep their order.
+        temp_directory is for a new in-memory database only: a database file spills to `<file>.tmp` by
+        default, and DuckDB refuses to switch temp_directory on an instance that has already spilled.
+        """
+        config: dict[str, str | int | bool] = {"threads": self.duckdb_threads, "preserve_insertion_order": False}
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        if temp_directory is not None:
+            config["temp_directory"] = str(temp_directory)
+        return config
+
+
+@cache
+def duckdb_default_memory_limit() -> str:
+    """DuckDB's own default memory_limit on this machine (80% of its RAM), as DuckDB writes it."""
+    with duckdb.connect(":memory:") as connection:
+        (limit,) = connection.execute("SELECT current_setting('memory_limit')").fetchone()
+    return str(limit)
+
+
+def erasure_salt(settings: Settings) -> str:
+    """The salt of identifier hashes (erasure ledger, masked `bi` columns): ERASURE_SALT, or a random salt
+    created once beside the ledger (`.erasure_salt`, mode 0600) when the variable is unset."""
+    if settings.configured_erasure_salt:
+        return settings.configured_erasure_salt
+    salt_file = settings.ledger_path.with_name(".erasure_salt")
+    if salt_file.exists():
+        return salt_file.read_text().strip()
+    salt_file.parent.mkdir(parents=True, exist_ok=True)
+    salt = secrets.token_hex(32)
+    fd = os.open(salt_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(salt)
+    return salt
+
+
+def environment_under(root: Path) -> dict[str, str]:
+    """The environment that points every path of the product into `root`: a private warehouse for a test, a
+    benchmark's data set or a second deployment on one machine."""
+    return {
+        "LANDING_DIR": str(root / "landing"),
+        "WAREHOUSE_PATH": str(root / "warehouse.duckdb"),
+        "SERVING_PATH": str(root / "serving.duckdb"),
+        "DLT_PIPELINES_DIR": str(root / ".dlt"),
+        "DAGSTER_HOME": str(root / "dagster_home"),
+    }
+
+
+def get_settings() -> Settings:
+    """Read settings now (not at import), so tests and subprocesses can change the environment."""
+    warehouse_path = _path("WAREHOUSE_PATH", "data/warehouse.duckdb")
+    pipelines_dir = os.environ.get("DLT_PIPELINES_DIR")
+    return Settings(
+        landing_dir=_path("LANDING_DIR", "data/landing"),
+        warehouse_path=warehouse_path,
+        serving_path=_path("SERVING_PATH", "data/serving.duckdb"),
+        pipelines_dir=Path(pipelines_dir).resolve() if pipelines_dir else warehouse_path.parent / ".dlt",
+        freshness_minutes={
+            system: int(os.environ.get(f"FRESHNESS_{system.upper()}_MINUTES", default))
+            for system, default in DEFAULT_FRESHNESS_MINUTES.items()
+        },
+        collector_write_key=os.environ.get("COLLECTOR_WRITE_KEY", "").strip() or None,
+        duckdb_memory_limit=os.environ.get("WAREHOUSE_MEMORY_LIMIT", "").strip() or DEFAULT_DUCKDB_MEMORY_LIMIT,
+        load_memory_limit=os.environ.get("WAREHOUSE_LOAD_MEMORY_LIMIT", "").strip() or None,
+        duckdb_threads=int(os.environ.get("WAREHOUSE_THREADS", "").strip() or DEFAULT_DUCKDB_THREADS),
+        landing_max_file_bytes=int(
+            os.environ.get("LANDING_MAX_FILE_BYTES", "").strip() or DEFAULT_LANDING_MAX_FILE_BYTES
+        ),
+        privacy_ledger_path=_path("PRIVACY_LEDGER_PATH", "") if os.environ.get("PRIVACY_LEDGER_PATH") else None,
+        configured_erasure_salt=os.environ.get("ERASURE_SALT", "").strip() or None,
+    )

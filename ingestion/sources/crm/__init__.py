@@ -1,0 +1,95 @@
+"""HubSpot CRM source: contacts, from landing files (default) or the HubSpot CRM v3 API.
+
+Records have the API shape either way (`{"id", "properties": {...}, "createdAt", "updatedAt", "archived"}`),
+so both transports feed the same reader and land the same `raw_crm.contacts` (contract section 2). Archived
+contacts are kept with `archived = true`: dbt decides what an archived contact means;
+ingestion never hides it.
+
+Configuration for the API transport (dlt config/secrets or environment, never code):
+`SOURCES__CRM__BASE_URL` and `SOURCES__CRM__TOKEN` (a private-app bearer token).
+"""
+
+from pathlib import Path
+from typing import Any, Literal
+
+import dlt
+from dlt.sources import DltResource
+
+from core.settings import get_settings
+from ingestion.landing import API_CURSOR_KEY, SCHEMA_CONTRACT, api_origin, read_landing, read_pages, routed_table
+from ingestion.spec import Column, ColumnType, TableSpec, json_pointer
+
+Transport = Literal["files", "api"]
+
+CONTACT_PROPERTIES = (
+    "email", "firstname", "lastname", "phone", "mobilephone", "address", "city", "state", "zip", "country",
+    "date_of_birth", "lifecyclestage", "hs_email_optout", "createdate", "lastmodifieddate",
+)  # fmt: skip
+"""HubSpot properties the warehouse asks for and lands as text, exactly as delivered."""
+
+CONTACTS = TableSpec(
+    table="contacts",
+    primary_key="id",
+    cursor="updated_at",
+    envelope_keys=frozenset({"results"}),
+    drift_prefixes={
+        "/properties": ""
+    },  # a new HubSpot property lands beside the others, not as properties__x
+    columns=(
+        Column("id", "/id"),
+        *(Column(name, json_pointer("properties", name)) for name in CONTACT_PROPERTIES),
+        Column("created_at", "/createdAt", ColumnType.TIMESTAMP),
+        Column("updated_at", "/updatedAt", ColumnType.TIMESTAMP),
+        Column("archived", "/archived", ColumnType.BOOL),
+    ),
+)
+
+
+@dlt.source(name="crm")
+def crm_source(
+    transport: Transport = "files",
+    landing_dir: str | None = None,
+    base_url: str | None = dlt.config.value,
+    token: str | None = dlt.secrets.value,
+) -> DltResource:
+    """HubSpot contacts. `landing_dir` defaults to LANDING_DIR; the API needs base_url and token."""
+    if transport == "api":
+        if not base_url or not token:
+            raise ValueError(
+                "crm api transport needs sources.crm.base_url and sources.crm.token (dlt config)"
+            )
+        return contacts(transport, base_url=base_url, token=token)
+    if transport != "files":
+        raise ValueError(f"unknown transport {transport!r}: use 'files' or 'api'")
+    return contacts(transport, landing_dir=landing_dir or str(get_settings().landing_dir))
+
+
+@dlt.resource(
+    name="contacts",
+    table_name=routed_table,
+    primary_key="id",
+    write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+    schema_contract=SCHEMA_CONTRACT,
+)
+def contacts(
+    transport: Transport,
+    landing_dir: str | None = None,
+    base_url: str | None = None,
+    token: str | None = None,
+) -> Any:
+    """Contacts, merged on id, newest updatedAt wins (also across loads).
+
+    The `updatedAt` cursor is used with the API only (as `updated_after`, kept in the resource state by
+    `read_pages`): on files, filtering by cursor would silently drop late-delivered records, and the file
+    state already skips what was read.
+    """
+    state = dlt.current.resource_state()
+    if transport == "api":
+        from ingestion.sources.crm.hubspot_api import iter_contacts
+
+        pages = iter_contacts(base_url, token, list(CONTACT_PROPERTIES), state.get(API_CURSOR_KEY))
+        origin = api_origin(f"{base_url}/crm/v3/objects/contacts")
+        yield from read_pages(CONTACTS, "contacts", pages, origin, state)
+        return
+    landing = Path(landing_dir or get_settings().landing_dir)
+    yield from read_landing(CONTACTS, "contacts", landing / "crm" / "contacts", landing, state)

@@ -1,0 +1,82 @@
+"""One Dagster asset per ESP destination, downstream of the serving copy: `activation/<destination>`.
+
+Each materialization is one sync (`activation.sync.sync`); its metadata carries the counts (added, updated,
+removed, failed, invalid, skipped) so the asset's history in the UI shows every sync. A sync that could not
+finish (outage, auth) fails the asset; one where some members were rejected succeeds with `failed` > 0 and the
+reasons in the metadata, and the next run retries them. Destinations: `ACTIVATION_DESTINATIONS` (default
+`esp`). A destination whose URL, list and key are configured syncs automatically after each publish of the
+serving copy; an unconfigured one is still shown, and fails with the variables to set if materialized.
+
+Add to the Definitions with `assets=[..., *orchestration.assets.activation.sync_assets]`.
+"""
+
+from collections.abc import Sequence
+
+import dagster as dg
+
+from activation.config import destination_config, destination_names
+from activation.sync import SYNC_MODES, sync
+
+SERVING_KEY = dg.AssetKey(["serving", "marts"])
+"""The serving copy asset (serving/publish.py) the syncs read."""
+GROUP = "activation"
+OWNERS = ["team:data-platform"]
+
+
+class SyncConfig(dg.Config):
+    """Run configuration of a sync asset (launchpad): the mode, and a dry run that sends nothing.
+
+    Mirror by default: a scheduled sync must also archive people who left the profiles (consent revoked,
+    unreachable), or they would stay subscribed at the ESP."""
+
+    mode: str = "mirror"
+    dry_run: bool = False
+
+
+def build_sync_asset(destination: str) -> dg.AssetsDefinition:
+    """The asset that syncs `destination`; eager after the serving copy when the destination is configured."""
+    configured = destination_config(destination).is_configured
+
+    @dg.asset(
+        key=[GROUP, destination],
+        deps=[SERVING_KEY],
+        group_name=GROUP,
+        owners=OWNERS,
+        kinds={"mailchimp"},
+        automation_condition=dg.AutomationCondition.eager() if configured else None,
+        description=(
+            f"Consented profiles and segment tags synced to the ESP destination `{destination}` "
+            "(Mailchimp Marketing API; only the changes since the last sync). See docs/activation.md."
+        ),
+    )
+    def sync_destination(context: dg.AssetExecutionContext, config: SyncConfig) -> dg.MaterializeResult:
+        if config.mode not in SYNC_MODES:
+            raise dg.Failure(f"unknown mode {config.mode!r}; expected one of {', '.join(SYNC_MODES)}")
+        destination_settings = destination_config(destination)
+        if not destination_settings.is_configured and not (config.dry_run and config.mode != "update-only"):
+            raise dg.Failure(
+                f"destination {destination!r} is not configured: set {', '.join(destination_settings.missing())}"
+            )
+        result = sync(destination, config.mode, dry_run=config.dry_run, config=destination_settings)
+        metadata: dict[str, object] = {
+            **result.counts(),
+            "mode": result.mode,
+            "dry_run": result.dry_run,
+            "invalid_reasons": dg.MetadataValue.json(result.invalid_reasons),
+            "failures": dg.MetadataValue.json([{"member": who, "reason": why} for who, why in result.failures]),
+        }
+        if result.aborted:
+            raise dg.Failure(
+                f"sync to {destination} stopped early: {result.aborted}", metadata={**metadata, "aborted": True}
+            )
+        context.log.info("sync to %s (%s): %s", destination, result.mode, result.counts())
+        return dg.MaterializeResult(metadata=metadata)
+
+    return sync_destination
+
+
+def build_sync_assets(destinations: Sequence[str] | None = None) -> list[dg.AssetsDefinition]:
+    return [build_sync_asset(name) for name in (destinations or destination_names())]
+
+
+sync_assets = build_sync_assets()

@@ -1,0 +1,195 @@
+"""The staging, intermediate and marts groups: one asset per dbt model, dbt tests as asset checks.
+
+The translator maps each dbt source to the raw asset that loads it (`["raw_<system>", <table>]`), puts models
+in the group of their folder, and gives them the downstream automation condition. dbt source freshness
+(`error_after` in the sources' YAML) becomes Dagster last-update freshness checks on the raw assets.
+
+The manifest is prepared at build/dev time: `dagster dev` re-parses on start, `warehouse run` re-parses every
+run, and anything else (tests, a fresh clone) parses once when it is missing.
+"""
+
+import json
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
+from functools import cache
+from typing import Any
+
+import dagster as dg
+import duckdb
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+)
+
+from orchestration.assets.ingestion import raw_asset_key
+from orchestration.automation import DOWNSTREAM_CONDITION, FULL_REFRESH_TAG
+from orchestration.resources import (
+    OWNERS,
+    WAREHOUSE_POOL,
+    WarehouseResource,
+    dbt_environment,
+    dbt_project,
+    invocation_target_path,
+    prepare_manifest,
+)
+
+LAYERS = ("staging", "intermediate", "marts")
+"""Model folders, each its own asset group; anything else (seeds, snapshots) joins staging."""
+
+
+@cache
+def load_manifest() -> Mapping[str, Any]:
+    return json.loads(prepare_manifest().read_text())
+
+
+class WarehouseDbtTranslator(DagsterDbtTranslator):
+    """dbt sources keyed as their raw assets; models grouped by layer, owned, automated."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return raw_asset_key(dbt_resource_props["source_name"], dbt_resource_props["name"])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        folder = dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else ""
+        return folder if folder in LAYERS else "staging"
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        return OWNERS
+
+    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
+        return DOWNSTREAM_CONDITION
+
+
+translator = WarehouseDbtTranslator(
+    # Child tables (`orders__line_items`) are sources of their own in dbt but written by the parent's dlt
+    # resource: several sources share the parent's raw asset key.
+    settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_duplicate_source_asset_keys=True)
+)
+
+
+def _relations(manifest: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+    """unique_id -> (schema, table) of every model and seed, as dbt resolved them."""
+    return {
+        unique_id: (node["schema"], node.get("alias") or node["name"])
+        for unique_id, node in manifest["nodes"].items()
+        if node["resource_type"] in ("model", "seed", "snapshot")
+    }
+
+
+@dbt_assets(
+    manifest=load_manifest(),
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    name="dbt_models",
+    pool=WAREHOUSE_POOL,
+)
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> Iterator[Any]:
+    """`dbt build` of the selected models, tests as checks; `--full-refresh` in the full-refresh job.
+
+    Events are held until dbt exits, then each materialization gets its row count and column types: dagster-dbt's
+    fetch_row_counts/fetch_column_metadata query while dbt still holds DuckDB's write lock, which DuckDB refuses
+    from a second process.
+    """
+    # Unit tests check SQL logic on fixtures, not data: they belong to CI (`make test`), and dbt advises
+    # leaving them out of production builds (they also need incremental models to exist already).
+    args = ["build", "--exclude-resource-type", "unit_test"]
+    if context.run.tags.get(FULL_REFRESH_TAG) == "true":
+        args.append("--full-refresh")
+    with dbt_environment():
+        target_path = invocation_target_path(context.run.run_id)
+        invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target_path)
+        events = list(invocation.stream())
+    relations = _relations(invocation.manifest)
+    for event in events:
+        unique_id = (event.metadata or {}).get("unique_id") if isinstance(event, dg.Output) else None
+        if unique_id is not None and unique_id in relations:
+            yield event.with_metadata({**event.metadata, **warehouse.table_metadata(*relations[unique_id])})
+        else:
+            yield event
+    if not invocation.is_successful():
+        failed = [
+            f"{result['unique_id']} ({result['status']})"
+            for result in invocation.get_artifact("run_results.json")["results"]
+            if result["status"] in ("error", "fail", "runtime error")
+        ]
+        raise dg.Failure(
+            description=f"dbt build failed: {', '.join(failed) or 'see the dbt logs'}",
+            metadata={"failed": dg.MetadataValue.json(failed)},
+        )
+
+
+def _window(freshness: Mapping[str, Any], level: str) -> timedelta | None:
+    after = freshness.get(level) or {}
+    if not after.get("count") or not after.get("period"):
+        return None
+    return timedelta(**{f"{after['period']}s": after["count"]})
+
+
+def build_source_freshness_check(source: Mapping[str, Any]) -> dg.AssetChecksDefinition | None:
+    """dbt's `source freshness` for one source table, as a check on the raw asset that loads it.
+
+    Same rule as dbt: the newest `loaded_at_field` against `warn_after` / `error_after`. It complements the
+    assets' FreshnessPolicy: that one watches when Dagster last materialized, this one when data last arrived.
+    Not blocking: stale data is an alert, not a reason to stop building.
+    """
+    config = source.get("config") or {}
+    freshness = source.get("freshness") or config.get("freshness") or {}
+    loaded_at = source.get("loaded_at_field") or config.get("loaded_at_field")
+    warn_after, error_after = _window(freshness, "warn_after"), _window(freshness, "error_after")
+    if not loaded_at or not (warn_after or error_after):
+        return None
+    relation = f'"{source["schema"]}"."{source["identifier"] or source["name"]}"'
+
+    @dg.asset_check(
+        asset=raw_asset_key(source["source_name"], source["name"]),
+        name=f"source_freshness_{source['name']}",
+        description=f"dbt source freshness of {source['source_name']}.{source['name']}: newest {loaded_at}.",
+        pool=WAREHOUSE_POOL,
+    )
+    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        with warehouse.read_only() as connection:
+            try:
+                (age_seconds,) = connection.execute(
+                    f"SELECT epoch(now() - max({loaded_at})) FROM {relation}"
+                ).fetchone()
+            except duckdb.CatalogException:  # the system's first delivery has not come: not created yet
+                age_seconds = None
+        age = timedelta(seconds=age_seconds) if age_seconds is not None else None
+        # No rows yet is not stale data: a warning that says so, which never stops a run.
+        severity, passed, description = dg.AssetCheckSeverity.WARN, False, "no data yet"
+        if age is not None:
+            passed, description = True, None
+            if error_after and age > error_after:
+                passed, severity = False, dg.AssetCheckSeverity.ERROR
+            elif warn_after and age > warn_after:
+                passed = False
+        return dg.AssetCheckResult(
+            passed=passed,
+            severity=severity,
+            description=description,
+            metadata={
+                "status": description or ("fresh" if passed else "stale"),
+                "age_minutes": None if age is None else round(age.total_seconds() / 60, 1),
+                "warn_after_minutes": warn_after.total_seconds() / 60 if warn_after else None,
+                "error_after_minutes": error_after.total_seconds() / 60 if error_after else None,
+            },
+        )
+
+    return _check
+
+
+def build_source_freshness_checks() -> list[dg.AssetChecksDefinition]:
+    """One freshness check per dbt source table that declares freshness."""
+    sources = sorted(load_manifest()["sources"].values(), key=lambda source: source["unique_id"])
+    return [check for source in sources if (check := build_source_freshness_check(source)) is not None]
+
+
+def mart_keys() -> list[dg.AssetKey]:
+    """Every asset of the marts group: what serving publishes."""
+    return sorted(
+        (key for key, group in dbt_models.group_names_by_key.items() if group == "marts"),
+        key=lambda key: key.to_user_string(),
+    )

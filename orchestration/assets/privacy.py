@@ -1,0 +1,72 @@
+"""The privacy group: the erasure asset, first in the graph, and the sensor that runs it after a request.
+
+`warehouse erase` only records a request in the erasure ledger (a separate file, so it never waits for the
+warehouse's writer). This asset applies every recorded request before anything is loaded: it deletes the
+people's rows from raw tables and from the dbt tables that keep rows across runs, then the raw loads, dbt and the
+serving publish of the same run rebuild everything from what is left. Its metadata holds counts only.
+"""
+
+import dagster as dg
+
+from core.settings import get_settings
+from orchestration.automation import raw_condition
+from orchestration.resources import OWNERS, WAREHOUSE_POOL, WarehouseResource
+from privacy.erasure import erase_from_warehouse, ledger_snapshot
+
+ERASURE_KEY = dg.AssetKey(["privacy", "erasure"])
+ERASURE_CONDITION = raw_condition(min(get_settings().freshness_minutes.values()))
+"""On the most frequent raw cron: the raw assets' cron condition waits for all their parents to have updated since
+the tick, and the erasure asset is their parent. Without a ledger it finishes without opening the warehouse."""
+
+
+@dg.asset(
+    key=ERASURE_KEY,
+    group_name="privacy",
+    owners=OWNERS,
+    kinds={"duckdb"},
+    pool=WAREHOUSE_POOL,
+    automation_condition=ERASURE_CONDITION,
+    description=(
+        "Applies the erasure ledger (PRIVACY_LEDGER_PATH): deletes erased people from raw tables, their child "
+        "tables, quarantine and the dbt tables, before the raw loads. See docs/privacy.md."
+    ),
+)
+def erasure(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    report = erase_from_warehouse(warehouse.warehouse)
+    context.log.info(
+        "Erasure: %d requests, %d rows deleted from %d tables", report.requests, report.total_deleted,
+        len(report.rows_deleted),
+    )  # fmt: skip
+    return dg.MaterializeResult(
+        metadata={
+            "requests": report.requests,
+            "identifiers": report.subjects_known,
+            "identifiers_resolved_this_run": report.subjects_added,
+            "rows_deleted": report.total_deleted,
+            "rows_deleted_by_table": dg.MetadataValue.json(report.rows_deleted),
+        }
+    )
+
+
+def build_erasure_sensor(target: dg.AssetSelection) -> dg.SensorDefinition:
+    """Runs the erasure asset and everything downstream when the ledger holds requests it has not seen.
+
+    The cursor is the number of requests in the ledger (append-only; the identifiers a run resolves for a
+    request join that request, so they trigger nothing). A run re-applies older requests too: harmless.
+    """
+
+    @dg.sensor(
+        name="erasure_requests_sensor",
+        target=target,
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Applies new erasure requests: erase, reload, rebuild and republish.",
+    )
+    def erasure_requests_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        snapshot = ledger_snapshot()
+        requests = len({request for _, _, request in snapshot.entries}) if snapshot else 0
+        if requests <= int(context.cursor or 0):
+            return dg.SensorResult(skip_reason="No new erasure requests.", cursor=str(requests))
+        return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"erasure-{requests}")], cursor=str(requests))
+
+    return erasure_requests_sensor

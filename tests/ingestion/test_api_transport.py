@@ -1,0 +1,91 @@
+"""The API transport end to end: crm_source / shop_source against the local fakes, configured from env."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core.settings import Settings
+from ingestion.pipelines import make_pipeline
+from ingestion.sources.crm import crm_source
+from ingestion.sources.crm.hubspot_api import to_epoch_ms
+from ingestion.sources.shop import shop_source
+from tests.fakes import FakeHubSpot, FakeShopify, make_contact, make_shop_object
+from tests.ingestion.records import rows
+
+HUBSPOT_TOKEN = "pat-test-token"
+SHOPIFY_TOKEN = "shpat_test"
+SHOPIFY_VERSION = "2024-01"
+START = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def _run(system: str, source: object) -> None:
+    make_pipeline(system).run(source, loader_file_format="parquet")
+
+
+def test_crm_api_second_run_searches_from_the_cursor_and_merges_changes(
+    settings: Settings,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    contacts = [make_contact(i, START + timedelta(hours=i)) for i in range(3)]
+    with FakeHubSpot(contacts, token=HUBSPOT_TOKEN) as api:
+        monkeypatch.setenv("SOURCES__CRM__BASE_URL", api.base_url)
+        monkeypatch.setenv("SOURCES__CRM__TOKEN", HUBSPOT_TOKEN)
+        _run("crm", crm_source(transport="api"))
+        assert {r.method for r in api.requests} == {"GET"}  # first run: full sync, no search
+        changed = make_contact(1, START + timedelta(days=1))
+        changed["properties"]["email"] = "changed@example.com"
+        contacts[1] = changed
+        contacts.append(make_contact(9, START + timedelta(days=1)))
+        api.requests.clear()
+
+        _run("crm", crm_source(transport="api"))
+
+    searches = [r.json() for r in api.requests if r.method == "POST"]
+    assert searches, "the second run must use the search endpoint with the cursor"
+    [cursor_filter] = searches[0]["filterGroups"][0]["filters"]
+    assert cursor_filter["value"] == str(to_epoch_ms(contacts[2]["updatedAt"]))
+    assert rows(settings, "SELECT id, email, _source_file FROM raw_crm.contacts ORDER BY id") == [
+        ("1000", "person0@example.com", None),
+        ("1001", "changed@example.com", None),
+        ("1002", "person2@example.com", None),
+        ("1009", "person9@example.com", None),
+    ]
+
+
+def test_shop_api_second_run_sends_updated_at_min_and_merges_changes(
+    settings: Settings,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def shop_order(number: int, updated: datetime, items: int) -> dict:
+        line_items = [{"id": number * 10 + i, "quantity": 1, "price": "2.50"} for i in range(items)]
+        return make_shop_object(number, updated, total_price="5.00", line_items=line_items)
+
+    orders = [shop_order(i, START + timedelta(hours=i), items=2) for i in range(3)]
+    customers = [make_shop_object(i, START + timedelta(hours=i), email=f"c{i}@example.com") for i in range(2)]
+    with FakeShopify({"orders": orders, "customers": customers}, token=SHOPIFY_TOKEN) as api:
+        monkeypatch.setenv("SOURCES__SHOP__BASE_URL", api.base_url)
+        monkeypatch.setenv("SOURCES__SHOP__TOKEN", SHOPIFY_TOKEN)
+        monkeypatch.setenv("SOURCES__SHOP__API_VERSION", SHOPIFY_VERSION)
+        _run("shop", shop_source(transport="api"))
+        assert all(r.param("updated_at_min") is None for r in api.requests)
+        orders[0] = {**shop_order(0, START + timedelta(days=2), items=0), "total_price": "9.00"}
+        api.requests.clear()
+
+        _run("shop", shop_source(transport="api"))
+
+    first_pages = {r.path.rsplit("/", 1)[1]: r for r in api.requests if r.param("page_info") is None}
+    newest_order = START + timedelta(hours=2)
+    assert datetime.fromisoformat(first_pages["orders.json"].param("updated_at_min")) == newest_order
+    assert datetime.fromisoformat(first_pages["customers.json"].param("updated_at_min")) == START + timedelta(hours=1)
+    assert rows(settings, "SELECT id - 7000000, total_price::VARCHAR FROM raw_shop.orders ORDER BY id") == [
+        (0, "9.000000000"),
+        (1, "5.000000000"),
+        (2, "5.000000000"),
+    ]
+    assert rows(settings, "SELECT DISTINCT order_id - 7000000 FROM raw_shop.orders__line_items ORDER BY 1") == [
+        (1,),
+        (2,),
+    ]
+    assert rows(settings, "SELECT count(*) FROM raw_shop.customers") == [(2,)]

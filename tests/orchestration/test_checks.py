@@ -1,0 +1,102 @@
+"""Quality checks on a warehouse as a new deployment has it: tables not created yet, empty, or a segment gone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pytest
+
+from orchestration.checks import MART_SUITES, RAW_SUITES, build_check, segment_size_ratios, validate
+from orchestration.resources import WarehouseResource
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> WarehouseResource:
+    path = tmp_path / "warehouse.duckdb"
+    duckdb.connect(str(path)).close()
+    return WarehouseResource(warehouse_path=str(path), serving_path=str(tmp_path / "serving.duckdb"))
+
+
+def _suite(suites, asset: str, name: str):
+    return next(s for s in suites if "/".join(s.asset) == asset and s.name == name)
+
+
+def test_a_raw_suite_on_a_table_not_created_yet_reports_no_data_yet(warehouse: WarehouseResource) -> None:
+    suite = _suite(RAW_SUITES, "raw_shop/orders", "non_negative_prices")
+
+    result = build_check(suite)(warehouse=warehouse)
+
+    assert result.passed and result.severity == dg.AssetCheckSeverity.WARN
+    assert result.metadata["status"].value == "no data yet"
+    assert "does not exist" in result.description
+
+
+def test_a_raw_suite_on_an_empty_table_reports_no_data_yet(warehouse: WarehouseResource) -> None:
+    suite = _suite(RAW_SUITES, "raw_crm/contacts", "email_format_rate")
+    with duckdb.connect(str(warehouse.warehouse)) as connection:
+        connection.execute("CREATE SCHEMA raw_crm; CREATE TABLE raw_crm.contacts (id VARCHAR, email VARCHAR)")
+
+    result = build_check(suite)(warehouse=warehouse)
+
+    assert result.passed
+    assert result.metadata["status"].value == "no data yet"
+
+
+def test_a_blocking_suite_whose_mart_is_missing_fails_and_says_so(warehouse: WarehouseResource) -> None:
+    suite = _suite(MART_SUITES, "marts/customer_profiles", "one_profile_per_customer")
+
+    result = build_check(suite)(warehouse=warehouse)
+
+    assert not result.passed and result.severity == dg.AssetCheckSeverity.ERROR
+    assert result.description.startswith("table missing")
+
+
+def test_a_segment_that_vanished_since_the_last_publish_fails_the_size_check() -> None:
+    suite = _suite(MART_SUITES, "marts/customer_segments", "segment_sizes_within_bounds")
+    previous = pd.DataFrame({"segment": ["Cart Abandoners", "Champions"], "previous_customers": [40, 50]})
+    current = pd.DataFrame({"segment": ["Champions", "Brand New"], "customers": [55, 9]})
+
+    ratios = segment_size_ratios(current, previous)
+    result = validate(suite, ratios)
+
+    assert sorted(ratios["segment"]) == ["Cart Abandoners", "Champions"], "a new segment has no baseline"
+    assert ratios.set_index("segment")["customers"].to_dict() == {"Cart Abandoners": 0, "Champions": 55}
+    assert not result.passed and result.severity == dg.AssetCheckSeverity.ERROR
+    assert result.description == "expect_column_values_to_be_between(ratio): 1 of 2 rows"
+
+
+def test_segments_within_half_to_double_of_the_last_publish_pass() -> None:
+    suite = _suite(MART_SUITES, "marts/customer_segments", "segment_sizes_within_bounds")
+    previous = pd.DataFrame({"segment": ["Champions"], "previous_customers": [50]})
+    current = pd.DataFrame({"segment": ["Champions"], "customers": [90]})
+
+    assert validate(suite, segment_size_ratios(current, previous)).passed
+
+
+def test_source_freshness_of_a_table_not_created_or_empty_is_no_data_yet(warehouse: WarehouseResource) -> None:
+    from orchestration.assets.dbt import build_source_freshness_check, load_manifest
+
+    source = next(s for s in load_manifest()["sources"].values() if s["unique_id"].endswith("analytics.events"))
+    check = build_source_freshness_check(source)
+
+    missing = check(warehouse=warehouse)
+    with duckdb.connect(str(warehouse.warehouse)) as connection:
+        connection.execute("CREATE SCHEMA raw_analytics; CREATE TABLE raw_analytics.events (_dlt_load_id VARCHAR)")
+    empty = check(warehouse=warehouse)
+
+    for result in (missing, empty):
+        assert not result.passed and result.severity == dg.AssetCheckSeverity.WARN
+        assert result.metadata["status"].value == "no data yet"
+
+
+def test_child_tables_are_judged_by_their_parent_s_freshness() -> None:
+    from orchestration.assets.dbt import build_source_freshness_checks
+
+    names = {check.check_specs_by_output_name[name].name for check in build_source_freshness_checks()
+             for name in check.check_specs_by_output_name}  # fmt: skip
+
+    assert "source_freshness_orders" in names
+    assert not {name for name in names if "__" in name}, "refunds, discount codes, lines, variants: the parent's"

@@ -1,0 +1,123 @@
+"""The whole asset graph, materialized in process on small data, as `warehouse run` does it."""
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from orchestration.headless import RunReport
+from tests.conftest import settings_for
+
+pytestmark = pytest.mark.slow
+
+CUSTOMERS = 120
+DAYS = 7
+
+
+@dataclass
+class Built:
+    root: Path
+    instance: dg.DagsterInstance
+    first: RunReport
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    """Small generated landing data, then one full in-process run of `daily_full_build`."""
+    from demo_data.generator import GeneratorConfig, generate
+
+    root = tmp_path_factory.mktemp("materialize")
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in settings_for(root).items():
+            env.setenv(name, value)
+        from core.settings import get_settings
+        from orchestration.headless import run_graph
+
+        as_of = datetime.now(UTC).replace(tzinfo=None, second=0, microsecond=0) - timedelta(hours=1)
+        generate(GeneratorConfig(customers=CUSTOMERS, days=DAYS, seed=7, as_of=as_of), get_settings().landing_dir)
+        with dg.instance_for_test() as instance:
+            yield Built(root=root, instance=instance, first=run_graph(instance=instance))
+
+
+def _marts(path: Path) -> dict[str, int]:
+    from orchestration.headless import mart_row_counts
+
+    return mart_row_counts(path)
+
+
+def test_the_whole_graph_materializes_with_all_checks_passing(built: Built) -> None:
+    from orchestration.definitions import defs
+
+    report = built.first
+    # `warehouse run` builds the warehouse jobs' selection: everything but the ESP syncs.
+    every_asset = {
+        key.to_user_string() for key in defs.resolve_job_def("daily_full_build").asset_layer.selected_asset_keys
+    }
+    assert "activation/esp" not in every_asset
+
+    assert report.success, report.failures
+    assert report.checks_failed == []
+    assert set(report.materialized) == every_asset
+    assert report.mart_rows["customer_profiles"] > 0
+    assert report.mart_rows == _marts(built.root / "warehouse.duckdb")
+
+
+def test_the_run_s_dbt_build_starts_from_the_prepared_partial_parse(built: Built) -> None:
+    """Each run's dbt gets its own target dir; it must start from the parse `prepare_manifest` made."""
+    from orchestration.resources import DBT_PROJECT_DIR, dbt_project
+
+    runs = DBT_PROJECT_DIR / dbt_project.target_path / "runs"
+    (target,) = runs.glob(f"{built.first.run_id[:8]}-*")
+    messages = [json.loads(line)["info"]["msg"] for line in (target / "dbt.log").read_text().splitlines()]
+    assert not [message for message in messages if "Unable to do partial parsing" in message]
+    assert any(message.startswith("Partial parsing enabled") for message in messages)
+
+
+def test_a_bad_row_warns_and_flows_while_a_collapsed_segment_holds_the_serving_copy(
+    built: Built, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One order with a negative total is flagged and the rest is built; a segment that collapsed since the last
+    publish fails a blocking check, so the serving copy keeps the last good marts."""
+    for name, value in settings_for(built.root).items():
+        monkeypatch.setenv(name, value)
+    from orchestration.headless import run_graph
+
+    orders = built.root / "landing" / "shop" / "orders"
+    order = json.loads(next(iter(sorted(orders.glob("*.jsonl")))).read_text().splitlines()[0])
+    order.update(id=order["id"] + 10**9, name="#corrupt", order_number=999_999, total_price="-250.00")
+    (orders / "orders-b9999-p0000.jsonl").write_text(json.dumps(order) + "\n")
+    (built.root / "landing" / "crm" / "contacts" / "elsewhere.jsonl").symlink_to("/etc/hostname")
+    serving = built.root / "serving.duckdb"
+    with duckdb.connect(str(serving)) as connection:  # the last publish had a far larger segment
+        (segment,) = connection.execute(
+            "SELECT segment_name FROM marts.customer_segments GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+        ).fetchone()
+        connection.execute(
+            "INSERT INTO marts.customer_segments BY NAME "
+            "SELECT s.* REPLACE (s.customer_id || '-' || CAST(c.n AS VARCHAR) AS customer_id) "
+            "FROM marts.customer_segments AS s CROSS JOIN range(30) AS c(n) WHERE s.segment_name = ?",
+            [segment],
+        )
+    published = serving.stat().st_ino
+
+    report = run_graph(instance=built.instance)
+
+    assert not report.success
+    assert "raw_shop/orders:non_negative_prices" in report.checks_warned
+    assert "marts/customer_segments:segment_sizes_within_bounds" in report.checks_failed, report.failures
+    assert "marts/fct_orders" in report.materialized, "a warning on raw data does not stop the build"
+    with duckdb.connect(str(built.root / "warehouse.duckdb"), read_only=True) as connection:
+        flagged = connection.execute(
+            "SELECT invalid_reason FROM staging.stg_shop__orders WHERE order_name = '#corrupt'"
+        ).fetchall()
+    assert flagged == [("negative total",)]
+    contacts = built.instance.get_latest_materialization_event(dg.AssetKey(["raw_crm", "contacts"]))
+    (warning,) = contacts.asset_materialization.metadata["load_warnings"].value
+    assert "elsewhere.jsonl" in warning, "what the load did not read is on the table's materialization"
+    assert not any(key.startswith("serving/") for key in report.materialized)
+    assert serving.stat().st_ino == published, "the serving copy was not republished"

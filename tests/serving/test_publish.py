@@ -1,0 +1,101 @@
+"""The serving copy: BI readers see the old marts or the new ones, never an error or a mix."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+
+from serving.publish import publish_marts
+
+# A BI tool in its own process: reads both marts in one transaction, over and over, until told to stop.
+READER = textwrap.dedent(
+    """
+    import sys, time, duckdb
+    path, stop = sys.argv[1], sys.argv[2]
+    held = duckdb.connect(path, read_only=True)
+    print("held", held.execute("SELECT max(version) FROM marts.profiles").fetchone()[0], flush=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with duckdb.connect(path, read_only=True) as c:
+                a = c.execute("SELECT min(version), max(version), count(*) FROM marts.profiles").fetchone()
+                b = c.execute("SELECT min(version), max(version), count(*) FROM marts.segments").fetchone()
+            print("read", *a, *b, flush=True)
+        except Exception as error:  # a reader error is what the test looks for
+            print("error", type(error).__name__, error, flush=True)
+        if __import__("os").path.exists(stop):
+            break
+    print("held", held.execute("SELECT max(version) FROM marts.profiles").fetchone()[0], flush=True)
+    """
+)
+
+
+def build_warehouse(path: Path, version: int, rows: int) -> None:
+    """A warehouse whose two marts carry `version` in every row, and a schema that must not be served."""
+    with duckdb.connect(str(path)) as connection:
+        connection.execute("CREATE SCHEMA IF NOT EXISTS marts; CREATE SCHEMA IF NOT EXISTS staging")
+        connection.execute(
+            f"CREATE OR REPLACE TABLE marts.profiles AS SELECT range AS id, {version} AS version FROM range({rows})"
+        )
+        connection.execute(
+            f"CREATE OR REPLACE TABLE marts.segments AS SELECT range AS id, {version} AS version FROM range({rows})"
+        )
+        connection.execute("CREATE OR REPLACE TABLE staging.secret AS SELECT 1 AS x")
+
+
+def test_publish_copies_only_the_marts(tmp_path: Path) -> None:
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
+    build_warehouse(warehouse, version=1, rows=10)
+
+    published = publish_marts(warehouse, serving)
+
+    assert published.row_counts == {"profiles": 10, "segments": 10}
+    with duckdb.connect(str(serving), read_only=True) as connection:
+        schemas = {s for (s,) in connection.execute("SELECT DISTINCT schema_name FROM duckdb_tables()").fetchall()}
+    assert schemas == {"marts"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["serving.duckdb", "warehouse.duckdb"]
+
+
+def test_a_quote_in_the_warehouse_path_does_not_break_publishing(tmp_path: Path) -> None:
+    folder = tmp_path / "o'brien's data"
+    folder.mkdir()
+    build_warehouse(folder / "warehouse.duckdb", version=1, rows=3)
+
+    published = publish_marts(folder / "warehouse.duckdb", folder / "serving.duckdb")
+
+    assert published.row_counts == {"profiles": 3, "segments": 3}
+
+
+def test_reader_sees_old_or_new_marts_never_an_error_or_a_mix(tmp_path: Path) -> None:
+    warehouse, serving, stop = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb", tmp_path / "stop"
+    build_warehouse(warehouse, version=1, rows=50_000)
+    publish_marts(warehouse, serving)
+
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(serving), str(stop)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert reader.stdout.readline().split() == ["held", "1"]
+        for version in (2, 3, 4):
+            build_warehouse(warehouse, version=version, rows=50_000 + version)
+            publish_marts(warehouse, serving)
+        stop.touch()
+        output, _ = reader.communicate(timeout=90)
+    finally:
+        reader.kill()
+
+    lines = [line.split() for line in output.splitlines()]
+    reads = [line for line in lines if line[0] == "read"]
+    assert [line for line in lines if line[0] == "error"] == []
+    assert reads, "the reader never got a read in"
+    for _, a_min, a_max, a_rows, b_min, b_max, b_rows in reads:
+        # One version throughout both tables of one read, with that version's row count.
+        assert a_min == a_max == b_min == b_max
+        assert int(a_rows) == int(b_rows) == 50_000 + (int(a_min) if a_min != "1" else 0)
+    assert lines[-1] == ["held", "1"], "a connection opened before the republish keeps the old marts"
+    with duckdb.connect(str(serving), read_only=True) as connection:
+        assert connection.execute("SELECT DISTINCT version FROM marts.segments").fetchall() == [(4,)]
