@@ -49,7 +49,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--no-collector", action="store_true", help="skip the collector load run (once per invocation, not per scale)"
     )
-    parser.add_argument("--collector-seconds", type=float, default=60.0, help="collector load duration (issue 7)")
+    parser.add_argument("--collector-seconds", type=float, default=60.0, help="collector load duration")
     parser.add_argument("--collector-rate", type=int, default=1_000, help="collector load, events/s in all")
     parser.add_argument("--collector-clients", type=int, default=4, help="concurrent collector clients")
     parser.add_argument(

@@ -1,6 +1,6 @@
 """Collector under load: `clients` concurrent senders post Segment batches at `rate` events/s for `seconds`.
 
-`run_collector_load(seconds=60, rate=1000, clients=4)` is the long variant of issue 7 (1,000 events/s from
+`run_collector_load(seconds=60, rate=1000, clients=4)` is the collector's long load test (1,000 events/s from
 several clients on loopback for a minute, nothing lost); tests/reliability/test_load.py runs a short one.
 The collector runs in this process on a free loopback port and writes into a temporary directory (never the
 project's data paths); each sender paces its batches on its own schedule and retries nothing, so every

