@@ -304,7 +304,8 @@ def load(
     from rich.markup import escape
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
-    from ingestion.pipelines import SYSTEMS, WarehouseUnavailable
+    from core.warehouse import WarehouseUnavailable
+    from ingestion.pipelines import SYSTEMS
     from ingestion.pipelines import load as run_load
 
     if system is not None and system not in SYSTEMS:

@@ -13,9 +13,7 @@ re-read file changes nothing: a run killed with SIGKILL and run again ends exact
 from __future__ import annotations
 
 import os
-import tempfile
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +22,7 @@ import duckdb
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 from core.settings import Settings, get_settings
+from core.warehouse import make_warehouse_dirs, warehouse_connection
 from ingestion.destination import duckdb as replay_safe_duckdb
 from ingestion.landing import RUN_COUNTS_KEY
 from ingestion.spec import QUARANTINE_TABLE
@@ -82,50 +81,6 @@ class LoadSummary:
         raise KeyError(f"{system}.{table}")
 
 
-class WarehouseUnavailable(RuntimeError):
-    """The load cannot write the warehouse: nothing was read or written. The message says why and what to do."""
-
-
-class WarehouseBusy(WarehouseUnavailable):
-    """Another process holds the warehouse file: DuckDB allows one writer, and while it writes, no one else."""
-
-
-class WarehouseNotWritable(WarehouseUnavailable):
-    """The warehouse file, its folder or dlt's pipelines folder cannot be written by this process."""
-
-
-@contextmanager
-def warehouse_connection(settings: Settings | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """One DuckDB connection to the warehouse file for a whole load: give it to `make_pipeline`.
-
-    Without it dlt opens and closes the file for each phase of a run (state sync, schema, load, state again),
-    and each close checkpoints: of a no-op load of crm and shop at medium scale (a 7 GiB file) 1.6 s of 3.4 s
-    were these opens and closes. Closed (and checkpointed) once, when the block ends.
-    """
-    settings = settings or get_settings()
-    _require_writable(settings)
-    # no temp_directory: the file's default, <warehouse>.tmp (see Settings.duckdb_config)
-    try:
-        connection = duckdb.connect(
-            str(settings.warehouse_path), config=settings.duckdb_config(settings.load_memory_limit, None)
-        )
-    except duckdb.IOException as error:
-        message = str(error).lower()
-        if any(sign in message for sign in ("permission denied", "read-only", "is a directory")):
-            raise _not_writable(settings.warehouse_path, error) from error
-        if "lock" not in message:
-            raise
-        raise WarehouseBusy(
-            f"{settings.warehouse_path} is in use by another process, and DuckDB allows one writer at a time: "
-            "let it finish (a Dagster run, `warehouse run`, a dbt command; BI tools belong on the serving copy) "
-            f"and load again. DuckDB says: {error}"
-        ) from error
-    try:
-        yield connection
-    finally:
-        connection.close()
-
-
 def make_pipeline(
     system: str, settings: Settings | None = None, connection: duckdb.DuckDBPyConnection | None = None
 ) -> dlt.Pipeline:
@@ -139,7 +94,7 @@ def make_pipeline(
     settings = settings or get_settings()
     _require_lineage_columns()
     _drop_loaded_files()
-    _make_warehouse_dirs(settings)  # also when dlt opens the file itself
+    make_warehouse_dirs(settings)  # also when dlt opens the file itself
     return dlt.pipeline(
         pipeline_name=system,
         pipelines_dir=str(settings.pipelines_dir),
@@ -209,42 +164,6 @@ def finish_pending(pipeline: dlt.Pipeline) -> bool:
     if pipeline.list_normalized_load_packages():
         pipeline.load()
     return True
-
-
-def _require_writable(settings: Settings) -> None:
-    """Make the warehouse's folders and try writing in each, so that a folder this process cannot write is one
-    clear WarehouseNotWritable up front, not an error deep inside DuckDB or dlt halfway through a load."""
-    try:
-        _make_warehouse_dirs(settings)
-        settings.pipelines_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise _not_writable(error.filename or settings.warehouse_path.parent, error) from error
-    for folder in (settings.warehouse_path.parent, settings.duckdb_temp_root, settings.pipelines_dir):
-        try:
-            with tempfile.TemporaryFile(dir=folder):
-                pass
-        except OSError as error:
-            raise _not_writable(folder, error) from error
-
-
-def _not_writable(path: object, error: Exception) -> WarehouseNotWritable:
-    if isinstance(error, FileExistsError | NotADirectoryError):
-        reason = "a file is where a folder must be"
-    elif isinstance(error, OSError) and error.strerror:
-        reason = error.strerror
-    else:
-        reason = str(error).splitlines()[0]
-    return WarehouseNotWritable(
-        f"the warehouse cannot be written: {path} ({reason}). A load writes the warehouse file and its folder "
-        "(WAREHOUSE_PATH) and dlt's pipelines folder (DLT_PIPELINES_DIR); nothing was loaded."
-    )
-
-
-def _make_warehouse_dirs(settings: Settings) -> None:
-    """The warehouse's folder and its spill folder `<warehouse>.tmp`, made here rather than by DuckDB: DuckDB
-    removes a temp directory it created when it closes, the readers' folders inside it too."""
-    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    settings.duckdb_temp_root.mkdir(exist_ok=True)
 
 
 def _require_lineage_columns() -> None:

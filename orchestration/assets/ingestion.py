@@ -15,13 +15,13 @@ from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from core.settings import get_settings
+from core.warehouse import warehouse_connection
 from ingestion.pipelines import (
     SYSTEMS,
     finish_pending,
     make_pipeline,
     make_source,
     run_warnings,
-    warehouse_connection,
 )
 from orchestration.assets.privacy import ERASURE_KEY
 from orchestration.automation import FULL_REFRESH_TAG, raw_condition
