@@ -16,8 +16,9 @@ import pytest
 from dlt.destinations.impl.duckdb.duck import DuckDbCopyJob
 
 from core.settings import Settings, duckdb_default_memory_limit
+from core.warehouse import warehouse_connection
 from ingestion import landing
-from ingestion.pipelines import load, make_pipeline, warehouse_connection
+from ingestion.pipelines import load, make_pipeline
 from tests.ingestion.records import contact, event, order, rows, write_jsonl
 
 CONTACTS = "crm/contacts/contacts-b{:04d}-p0000.jsonl"
