@@ -25,7 +25,7 @@ from demo_data.dirt_sources import (
 from demo_data.keys import Stream, epoch_time, rng_for, segment_time, shop_customer_id, uuid_from
 from demo_data.people import Device, Person, Timeline
 from demo_data.records import PersonRecords
-from demo_data.reference import BROWSER_USER_AGENTS
+from demo_data.reference.internet import BROWSER_USER_AGENTS
 from demo_data.shop import PlannedCheckout, PlannedOrder
 
 SESSIONS_PER_DAY = 0.12

@@ -20,7 +20,7 @@ from demo_data.dirt_sources import (
     NICKNAMES,
     PLACEHOLDER_DATES_OF_BIRTH,
 )
-from demo_data.reference import Country
+from demo_data.reference.places import Country
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from enum import IntEnum
 from zoneinfo import ZoneInfo
 
-from demo_data.reference import SHOP_TIMEZONE
+from demo_data.reference.places import SHOP_TIMEZONE
 
 _SHOP_ZONE = ZoneInfo(SHOP_TIMEZONE)
 _MASK64 = (1 << 64) - 1

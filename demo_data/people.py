@@ -18,16 +18,9 @@ from datetime import date, datetime, timedelta
 
 from demo_data import dirt
 from demo_data.keys import Stream, person_id, rng_for, uuid_from
-from demo_data.reference import (
-    BROWSER_USER_AGENTS,
-    COUNTRIES,
-    EMAIL_DOMAINS,
-    FIRST_NAMES,
-    LAST_NAMES,
-    STREETS,
-    WORK_EMAIL_DOMAINS,
-    Country,
-)
+from demo_data.reference.internet import BROWSER_USER_AGENTS, EMAIL_DOMAINS, WORK_EMAIL_DOMAINS
+from demo_data.reference.names import FIRST_NAMES, LAST_NAMES
+from demo_data.reference.places import COUNTRIES, STREETS, Country
 
 VISITOR_SHARE = 0.15
 """Share of persons who only ever browse anonymously (one device, never identified)."""

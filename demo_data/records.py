@@ -27,7 +27,8 @@ from demo_data.dirt import DirtLedger
 from demo_data.dirt_sources import NICKNAMES
 from demo_data.keys import FUZZY_COPY, Stream, crm_contact_id, rng_for, shop_customer_id
 from demo_data.people import Device, Person, Timeline, ascii_fold, subscriber_owner
-from demo_data.reference import LAST_NAMES, OLD_EMAIL_DOMAINS
+from demo_data.reference.internet import OLD_EMAIL_DOMAINS
+from demo_data.reference.names import LAST_NAMES
 
 DirtRow = tuple[str, str, str]
 """(field, kind, true value): one _truth/record_dirt.csv row of a record."""

@@ -20,7 +20,7 @@ from nicknames import NickNamer
 from demo_data.dirt import DirtRates
 from demo_data.dirt_sources import NICKNAMES, PLACEHOLDER_DATES_OF_BIRTH
 from demo_data.generator import GeneratorConfig, generate
-from demo_data.reference import BROWSER_USER_AGENTS
+from demo_data.reference.internet import BROWSER_USER_AGENTS
 from tests.demo_data.test_generator import lines as _lines
 from tests.demo_data.test_generator import truth as _truth
 
