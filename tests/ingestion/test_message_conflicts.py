@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from core.settings import Settings
-from ingestion import landing
+from ingestion.landing import reader
 from ingestion.pipelines import TableCount, load
 from tests.ingestion.records import event, rows, write_jsonl
 
@@ -45,7 +45,7 @@ def events_of(summary_table: TableCount) -> tuple[int, int, int, int]:
 def comparison_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """The two ways a batch's repeats are hashed: their lines extracted again (a few of the batch, as usual),
     or the typed table read (many): these tests' batches are tiny, so the share decides which one runs."""
-    monkeypatch.setattr(landing, "REEXTRACT_SHARE", 1 if request.param == "lines-extracted-again" else 1_000)
+    monkeypatch.setattr(reader, "REEXTRACT_SHARE", 1 if request.param == "lines-extracted-again" else 1_000)
     return request.param
 
 
@@ -76,9 +76,9 @@ def test_a_reused_id_is_found_in_an_earlier_batch_of_the_run(
     flushed: bool,
 ) -> None:
     """Each file its own batch; with `flushed`, each batch's rows have left as a parquet file before the next."""
-    monkeypatch.setattr(landing, "BATCH_BYTES", 1)
+    monkeypatch.setattr(reader, "BATCH_BYTES", 1)
     if flushed:
-        monkeypatch.setattr(landing, "FLUSH_BYTES", 1)
+        monkeypatch.setattr(reader, "FLUSH_BYTES", 1)
     first = rich("m-1")
     write_jsonl(settings, "analytics/events/e-1.jsonl", [first, rich("m-2")])
     write_jsonl(settings, "analytics/events/e-2.jsonl", [rich("m-3"), retry(first, 7)])
