@@ -26,7 +26,8 @@ from demo_data.keys import Stream, epoch_time, rng_for, segment_time, shop_custo
 from demo_data.people import Device, Person, Timeline
 from demo_data.records import PersonRecords
 from demo_data.reference.internet import BROWSER_USER_AGENTS
-from demo_data.shop import PlannedCheckout, PlannedOrder
+from demo_data.shop.checkouts import PlannedCheckout
+from demo_data.shop.orders import PlannedOrder
 
 SESSIONS_PER_DAY = 0.12
 """Browsing sessions per day of a person with engagement 1 (purchases and checkouts add their own)."""

@@ -27,15 +27,9 @@ from demo_data.dirt import DirtLedger, DirtRates
 from demo_data.keys import FUZZY_COPY, Stream, chosen, person_id, rng_for
 from demo_data.people import Person, Timeline, derive_person
 from demo_data.records import PersonRecords, derive_records
-from demo_data.shop import (
-    checkout_record,
-    customer_history,
-    customer_versions,
-    order_customer,
-    order_record,
-    plan_checkouts,
-    plan_orders,
-)
+from demo_data.shop.checkouts import checkout_record, plan_checkouts
+from demo_data.shop.customers import customer_history, customer_versions, order_customer
+from demo_data.shop.orders import order_record, plan_orders
 from demo_data.writers import Outputs, PartWriter, read_manifest, remove_generation, write_manifest
 
 FORMAT_VERSION = 1
