@@ -20,7 +20,9 @@ import orjson
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from demo_data.analytics import deliver, extra_messages, extra_visitors, person_messages
+from demo_data.analytics.delivery import deliver
+from demo_data.analytics.extra_visitors import extra_messages, extra_visitors
+from demo_data.analytics.journeys import person_messages
 from demo_data.catalog import Product, build_catalog, changed_products, product_count, product_record
 from demo_data.crm import contact_versions
 from demo_data.dirt import DirtLedger, DirtRates

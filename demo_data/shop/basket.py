@@ -29,6 +29,11 @@ def pick_lines(rng: random.Random, catalog: tuple[Product, ...], currency: str) 
     )
 
 
+def gross(lines: tuple[Line, ...]) -> float:
+    """What the lines cost before any discount, unrounded."""
+    return sum(line.price * line.quantity for line in lines)
+
+
 def sales_tax(person: Person, subtotal: float) -> tuple[float, bool]:
     rate = TAX_RATES.get(person.country.iso2)
     if rate is None:

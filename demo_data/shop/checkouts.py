@@ -12,7 +12,7 @@ from demo_data.keys import Stream, checkout_id, hex_token, rng_for, shop_time, v
 from demo_data.people import Person, Timeline
 from demo_data.records import WrittenIdentity
 from demo_data.shop.address import shopify_address
-from demo_data.shop.basket import Line, pick_lines, sales_tax
+from demo_data.shop.basket import Line, gross, pick_lines, sales_tax
 from demo_data.shop.orders import PlannedOrder, active_window, poisson
 
 ABANDONED_PER_MONTH = 0.5
@@ -27,6 +27,10 @@ class PlannedCheckout:
     completed_at: datetime | None
     currency: str
     lines: tuple[Line, ...]
+
+    @property
+    def subtotal(self) -> float:
+        return round(gross(self.lines), 2)
 
 
 def plan_checkouts(
@@ -77,7 +81,7 @@ def checkout_record(
     person: Person, identity: WrittenIdentity, checkout: PlannedCheckout, customer: dict[str, Any]
 ) -> dict[str, Any]:
     """A Shopify abandoned checkout (completed_at null) or a completed one."""
-    subtotal = round(sum(line.price * line.quantity for line in checkout.lines), 2)
+    subtotal = checkout.subtotal
     tax, included = sales_tax(person, subtotal)
     updated = checkout.completed_at or checkout.created_at
     return {

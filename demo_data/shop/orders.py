@@ -15,7 +15,7 @@ from demo_data.keys import Stream, hex_token, order_id, rng_for, shop_time, vari
 from demo_data.people import Person, Timeline
 from demo_data.records import WrittenIdentity
 from demo_data.shop.address import shopify_address
-from demo_data.shop.basket import Line, pick_lines, sales_tax
+from demo_data.shop.basket import Line, gross, pick_lines, sales_tax
 
 ORDERS_PER_MONTH = 0.7
 """Mean orders per 30 days of a Shopify customer with engagement 1."""
@@ -44,12 +44,12 @@ class PlannedOrder:
 
     @property
     def subtotal(self) -> float:
-        gross = sum(line.price * line.quantity for line in self.lines)
-        return round(gross * (1 - self.discount[2]), 2) if self.discount else round(gross, 2)
+        total = gross(self.lines)
+        return round(total * (1 - self.discount[2]), 2) if self.discount else round(total, 2)
 
     @property
     def discount_amount(self) -> float:
-        return round(sum(line.price * line.quantity for line in self.lines) - self.subtotal, 2)
+        return round(gross(self.lines) - self.subtotal, 2)
 
     @property
     def counts_as_spent(self) -> bool:
