@@ -7,7 +7,7 @@ import socket
 import pytest
 import requests
 
-from core.http import ApiError, ApiSession, RetryPolicy
+from core.http import ApiClient, ApiError, RetryPolicy
 
 
 def _closed_port_url() -> str:
@@ -21,8 +21,8 @@ def test_connection_errors_are_retried_then_reported_with_the_url() -> None:
     waits: list[float] = []
     url = _closed_port_url()
     policy = RetryPolicy(max_attempts=3, sleep=waits.append)
-    with ApiSession({}, retry=policy, timeout=(1, 1)) as api, pytest.raises(ApiError) as failure:
-        api.request("GET", url)
+    with ApiClient(url, retry=policy, timeout=(1, 1)) as api, pytest.raises(ApiError) as failure:
+        api.call("GET", url)
     assert waits == [1.0, 2.0]
     assert url in str(failure.value)
     assert failure.value.status is None

@@ -4,7 +4,7 @@ Pages are yielded exactly as the API returns the contacts (`{"id", "properties",
 "archived"}`), so the crm source shapes API and landing-file records the same way.
 
 - Full sync lists `GET /crm/v3/objects/contacts` twice, live then `archived=true`, following
-  `paging.next.after`.
+  `paging.next.after` (dlt's `JSONResponseCursorPaginator`; in the search, into the body's `after`).
 - Incremental sync (`updated_after` given) uses `POST /crm/v3/objects/contacts/search`, filtered on
   `lastmodifieddate >= updated_after` and sorted ascending. The search API refuses to page past its
   10,000th result, so when the next page would cross that cap the query restarts with the filter moved
@@ -19,9 +19,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import requests
+from dlt.sources.helpers.requests import Response
+from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
+from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
-from core.http import ApiError, ApiSession, RetryPolicy, require_config
+from core.http import ApiClient, ApiError, RetryPolicy, require_config
 
 CONTACTS_PATH = "/crm/v3/objects/contacts"
 SEARCH_PATH = f"{CONTACTS_PATH}/search"
@@ -30,6 +32,8 @@ PAGE_SIZE = 100
 SEARCH_RESULT_CAP = 10_000
 """The search endpoint answers 400 for any `after` at or beyond this many results."""
 CURSOR_PROPERTY = "lastmodifieddate"
+NEXT_AFTER = "paging.next.after"
+"""Where HubSpot puts the next page's cursor, for the list and the search endpoint alike."""
 
 
 def iter_contacts(
@@ -39,7 +43,6 @@ def iter_contacts(
     updated_after: str | datetime | None = None,
     *,
     retry: RetryPolicy | None = None,
-    session: requests.Session | None = None,
     page_size: int = PAGE_SIZE,
     search_result_cap: int = SEARCH_RESULT_CAP,
 ) -> Iterator[list[dict[str, Any]]]:
@@ -50,57 +53,59 @@ def iter_contacts(
     """
     base = require_config("HubSpot base URL", base_url, "SOURCES__CRM__BASE_URL").rstrip("/")
     token = require_config("HubSpot access token", token, "SOURCES__CRM__TOKEN")
-    headers = {"Authorization": f"Bearer {token}"}
-    with ApiSession(headers, retry=retry, session=session) as api:
+    with ApiClient(base, BearerTokenAuth(token=token), retry=retry) as api:
         if updated_after is None:
-            yield from _list(api, base, properties, archived=False, page_size=page_size)
-            yield from _list(api, base, properties, archived=True, page_size=page_size)
+            yield from _list(api, properties, archived=False, page_size=page_size)
+            yield from _list(api, properties, archived=True, page_size=page_size)
             return
         since_ms = to_epoch_ms(updated_after)
-        yield from _search_modified_since(api, base, properties, since_ms, page_size, search_result_cap)
-        for page in _list(api, base, properties, archived=True, page_size=page_size):
+        yield from _search_modified_since(api, properties, since_ms, page_size, search_result_cap)
+        for page in _list(api, properties, archived=True, page_size=page_size):
             changed = [c for c in page if _archived_or_modified_ms(c) >= since_ms]
             if changed:
                 yield changed
 
 
-def _list(
-    api: ApiSession, base: str, properties: list[str], *, archived: bool, page_size: int
-) -> Iterator[list[dict[str, Any]]]:
-    params: dict[str, Any] = {
-        "limit": page_size,
-        "properties": ",".join(properties),
-        "archived": "true" if archived else "false",
-    }
-    url = base + CONTACTS_PATH
-    while True:
-        data, _ = api.get_json(url, params)
-        results = _results(data, url)
-        if results:
-            yield results
-        after = _next_after(data)
-        if after is None:
-            return
-        params = {**params, "after": after}
+def _list(api: ApiClient, properties: list[str], *, archived: bool, page_size: int) -> Iterator[list[dict[str, Any]]]:
+    params = {"limit": page_size, "properties": ",".join(properties), "archived": str(archived).lower()}
+    paginator = JSONResponseCursorPaginator(cursor_path=NEXT_AFTER, cursor_param="after")
+    yield from api.pages(CONTACTS_PATH, params=params, paginator=paginator, data_selector="results")
 
 
 def _search_modified_since(
-    api: ApiSession, base: str, properties: list[str], since_ms: int, page_size: int, cap: int
+    api: ApiClient, properties: list[str], since_ms: int, page_size: int, cap: int
 ) -> Iterator[list[dict[str, Any]]]:
-    url = base + SEARCH_PATH
+    """Search pages from `since_ms` on; at the result cap the search restarts from the latest date seen."""
     window = _SearchWindow(since_ms)
-    after: str | None = None
     while True:
-        data = api.post_json(url, _search_body(properties, window.since_ms, page_size, after))
-        page = window.unseen(_results(data, url))
-        if page:
-            yield page
-        after = _next_after(data)
-        if after is None:
+        paginator = _CappedSearchPaginator(page_size, cap)
+        body = _search_body(properties, window.since_ms, page_size)
+        for page in api.pages(SEARCH_PATH, method="POST", json=body, paginator=paginator, data_selector="results"):
+            fresh = window.unseen(page)
+            if fresh:
+                yield fresh
+        if not paginator.at_cap:
             return
-        if _offset(after) + page_size > cap:
-            window.move_forward(url, cap)
-            after = None
+        window.move_forward(api.base_url + SEARCH_PATH, cap)
+
+
+class _CappedSearchPaginator(JSONResponseCursorPaginator):
+    """HubSpot's search paging (`paging.next.after` into the body's `after`), stopped short of the result cap.
+
+    `at_cap` tells the caller that more results exist than the search lets it page to.
+    """
+
+    def __init__(self, page_size: int, cap: int) -> None:
+        super().__init__(cursor_path=NEXT_AFTER, cursor_body_path="after")
+        self.page_size, self.cap = page_size, cap
+        self.at_cap = False
+
+    def update_state(self, response: Response, data: list[Any] | None = None) -> None:
+        super().update_state(response, data)
+        after = self._next_reference
+        if after is not None and _offset(str(after)) + self.page_size > self.cap:
+            self.at_cap = True
+            self._next_reference = None
 
 
 class _SearchWindow:
@@ -143,29 +148,13 @@ def _offset(after: str) -> int:
     return int(after) if after.isdigit() else 0
 
 
-def _search_body(properties: list[str], since_ms: int, page_size: int, after: str | None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "filterGroups": [
-            {"filters": [{"propertyName": CURSOR_PROPERTY, "operator": "GTE", "value": str(since_ms)}]}
-        ],
+def _search_body(properties: list[str], since_ms: int, page_size: int) -> dict[str, Any]:
+    return {
+        "filterGroups": [{"filters": [{"propertyName": CURSOR_PROPERTY, "operator": "GTE", "value": str(since_ms)}]}],
         "sorts": [{"propertyName": CURSOR_PROPERTY, "direction": "ASCENDING"}],
         "properties": properties,
         "limit": page_size,
     }
-    if after is not None:
-        body["after"] = after
-    return body
-
-
-def _results(data: Any, url: str) -> list[dict[str, Any]]:
-    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
-        raise ApiError(f"{url}: expected a JSON object with a 'results' list, got {str(data)[:200]}", url=url)
-    return data["results"]
-
-
-def _next_after(data: dict[str, Any]) -> str | None:
-    after = ((data.get("paging") or {}).get("next") or {}).get("after")
-    return str(after) if after not in (None, "") else None
 
 
 def _modified_ms(contact: dict[str, Any]) -> int:

@@ -2,7 +2,8 @@
 
 `GET {base}/admin/api/{version}/{resource}.json?limit=250&updated_at_min=...` answers `{"<resource>": [...]}`
 and a `Link: <...page_info=...>; rel="next"` header. Shopify refuses any filter beside `page_info` and `limit`
-on later pages, so the next URL is followed exactly as given. Objects are yielded as the API returns them.
+on later pages, so the next URL is followed exactly as given (dlt's `HeaderLinkPaginator`). Objects are yielded
+as the API returns them.
 
 Which statuses are asked for, and why: orders default to open ones only, so `status=any` is sent to see
 closed and cancelled orders too; abandoned checkouts accept only `open` (the default) or `closed`, so both are
@@ -15,9 +16,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import requests
+from dlt.sources.helpers.rest_client.auth import APIKeyAuth
+from dlt.sources.helpers.rest_client.paginators import HeaderLinkPaginator
 
-from core.http import ApiError, ApiSession, RetryPolicy, require_config
+from core.http import ApiClient, RetryPolicy, require_config
 
 RESOURCES = ("customers", "orders", "products", "checkouts")
 PAGE_SIZE = 250
@@ -38,7 +40,6 @@ def iter_resource(
     updated_at_min: str | datetime | None = None,
     *,
     retry: RetryPolicy | None = None,
-    session: requests.Session | None = None,
     page_size: int = PAGE_SIZE,
 ) -> Iterator[list[dict[str, Any]]]:
     """Yield pages of `resource` objects updated at or after `updated_at_min` (datetime, ISO-8601; None: all).
@@ -50,37 +51,17 @@ def iter_resource(
     base = require_config("Shopify base URL", base_url, "SOURCES__SHOP__BASE_URL").rstrip("/")
     token = require_config("Shopify access token", token, "SOURCES__SHOP__TOKEN")
     version = require_config("Shopify API version", api_version, "SOURCES__SHOP__API_VERSION")
-    url = f"{base}/admin/api/{version}/{resource}.json"
-    with ApiSession({"X-Shopify-Access-Token": token}, retry=retry, session=session) as api:
+    path = f"/admin/api/{version}/{resource}.json"
+    auth = APIKeyAuth(name="X-Shopify-Access-Token", api_key=token, location="header")
+    with ApiClient(base, auth, retry=retry) as api:
         for status in _STATUS_SWEEPS[resource]:
             params: dict[str, Any] = {"limit": page_size}
             if updated_at_min:
                 params["updated_at_min"] = _iso(updated_at_min)
             if status:
                 params["status"] = status
-            yield from _pages(api, url, params, resource)
-
-
-def _pages(
-    api: ApiSession, url: str, params: dict[str, Any], resource: str
-) -> Iterator[list[dict[str, Any]]]:
-    next_url: str | None = url
-    next_params: dict[str, Any] | None = params
-    while next_url:
-        data, response = api.get_json(next_url, next_params)
-        page = _unwrap(data, resource, response.url)
-        if page:
-            yield page
-        next_url = (response.links.get("next") or {}).get("url")
-        next_params = None  # the next URL already carries page_info and limit, and nothing else is allowed
-
-
-def _unwrap(data: Any, resource: str, url: str) -> list[dict[str, Any]]:
-    if not isinstance(data, dict) or not isinstance(data.get(resource), list):
-        raise ApiError(
-            f"GET {url}: expected an envelope {{{resource!r}: [...]}}, got {str(data)[:200]}", url=url
-        )
-    return data[resource]
+            # the next URL carries page_info and limit, and Shopify refuses any other filter beside them
+            yield from api.pages(path, params=params, paginator=HeaderLinkPaginator(), data_selector=resource)
 
 
 def _iso(moment: str | datetime) -> str:
