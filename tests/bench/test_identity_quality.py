@@ -1,4 +1,4 @@
-"""Identity resolution on data nobody tuned it for (issue 24): FEBRL1 and households through the real pipeline.
+"""Identity resolution on data nobody tuned it for: FEBRL1 and households through the real pipeline.
 
 The slow tests write the landing files, load them with the real dlt sources, `dbt build` the identity models
 and score `marts.customer_identity_map` pairwise (bench.identity_quality, the code `make bench` runs), and run
@@ -195,7 +195,7 @@ def test_identity_figures_merge_into_the_results_beside_the_scales(tmp_path: Pat
     assert "| febrl1 | 20 | 1.0000 | 0.9000 | 0.9474 | 0 |" in table
     assert "| febrl2 |" in table
     report = markdown(results, {}, {})
-    assert "## Identity resolution beside Splink 5 (issue 24)" in report and table in report
+    assert "## Identity resolution beside Splink 5" in report and table in report
     assert "| figure | small |" in report, "the identity sets are not scale columns"
 
 

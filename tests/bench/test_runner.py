@@ -299,7 +299,7 @@ def test_the_collector_load_runs_once_per_invocation_beside_the_scales(tmp_path:
     assert collector["sent"] == collector["acknowledged"] == collector["landed"] == 100
     assert (collector["lost"], collector["duplicates"], collector["unexpected"]) == (0, 0, 0)
     report = (tmp_path / "results.md").read_text()
-    assert "## Collector under load (issue 7)" in report
+    assert "## Collector under load" in report
     assert "sent 100, acknowledged 100, landed 100, lost 0, duplicates 0" in report
     assert "| figure | small |" in report, "the collector is not a scale column"
 
