@@ -17,7 +17,7 @@ from typing import Any
 from demo_data.dirt import DirtLedger
 from demo_data.keys import FUZZY_COPY, Stream, chosen, crm_contact_id, crm_slot, hubspot_time, rng_for
 from demo_data.people import Person, Timeline
-from demo_data.records import WrittenIdentity
+from demo_data.records.model import WrittenIdentity
 
 LIFECYCLE = ("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer")
 

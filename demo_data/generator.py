@@ -28,7 +28,8 @@ from demo_data.crm import contact_versions
 from demo_data.dirt import DirtLedger, DirtRates
 from demo_data.keys import FUZZY_COPY, Stream, chosen, person_id, rng_for
 from demo_data.people import Person, Timeline, derive_person
-from demo_data.records import PersonRecords, derive_records
+from demo_data.records.derive import derive_records
+from demo_data.records.model import PersonRecords
 from demo_data.shop.checkouts import checkout_record, plan_checkouts
 from demo_data.shop.customers import customer_history, customer_versions, order_customer
 from demo_data.shop.orders import order_record, plan_orders

@@ -16,7 +16,7 @@ from demo_data.catalog import Product
 from demo_data.dirt_sources import SHOP_DOMAIN
 from demo_data.keys import Stream, rng_for, shop_customer_id
 from demo_data.people import Device, Person, Timeline
-from demo_data.records import PersonRecords
+from demo_data.records.model import PersonRecords
 from demo_data.shop.checkouts import PlannedCheckout
 from demo_data.shop.orders import PlannedOrder
 

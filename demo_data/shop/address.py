@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from demo_data.people import Person
-from demo_data.records import WrittenIdentity
+from demo_data.records.model import WrittenIdentity
 
 
 def shopify_address(person: Person, identity: WrittenIdentity) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from demo_data.catalog import Product, money
 from demo_data.dirt_sources import SHOP_DOMAIN
 from demo_data.keys import Stream, checkout_id, hex_token, rng_for, shop_time, variant_id
 from demo_data.people import Person, Timeline
-from demo_data.records import WrittenIdentity
+from demo_data.records.model import WrittenIdentity
 from demo_data.shop.address import shopify_address
 from demo_data.shop.basket import Line, gross, pick_lines, sales_tax
 from demo_data.shop.orders import PlannedOrder, active_window, poisson

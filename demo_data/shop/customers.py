@@ -16,7 +16,7 @@ from demo_data.catalog import Product, money
 from demo_data.dirt import DirtLedger
 from demo_data.keys import Stream, chosen, rng_for, shop_customer_id, shop_time
 from demo_data.people import Person, Timeline
-from demo_data.records import WrittenIdentity
+from demo_data.records.model import WrittenIdentity
 from demo_data.shop.address import shopify_address
 from demo_data.shop.orders import PlannedOrder, plan_orders
 

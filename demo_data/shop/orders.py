@@ -13,7 +13,7 @@ from demo_data.dirt import DirtLedger
 from demo_data.dirt_sources import TEST_ORDER_EMAIL
 from demo_data.keys import Stream, hex_token, order_id, rng_for, shop_time, variant_id
 from demo_data.people import Person, Timeline
-from demo_data.records import WrittenIdentity
+from demo_data.records.model import WrittenIdentity
 from demo_data.shop.address import shopify_address
 from demo_data.shop.basket import Line, gross, pick_lines, sales_tax
 

@@ -133,7 +133,7 @@ def _code_strings(path: Path) -> list[str]:
 
 
 def test_the_generator_imports_no_reference_package_of_the_cleaning() -> None:
-    modules = sorted(GENERATOR_DIR.glob("*.py"))
+    modules = sorted(GENERATOR_DIR.rglob("*.py"))
     assert len(modules) >= 10
     for module in modules:
         imported = {name.split(".")[0] for name in _imported_modules(module)}
@@ -142,7 +142,7 @@ def test_the_generator_imports_no_reference_package_of_the_cleaning() -> None:
 
 
 def test_the_generator_reads_nothing_from_the_dbt_project() -> None:
-    for module in sorted(GENERATOR_DIR.glob("*.py")):
+    for module in sorted(GENERATOR_DIR.rglob("*.py")):
         strings = _code_strings(module)
         assert not [s for s in strings if "dbt_project" in s or "seeds" in s or s.endswith(".csv") and "/" in s], (
             module.name
