@@ -2,7 +2,7 @@
 
 Everything is written through buffered handles as it is produced (constant memory at any scale). File names
 sort in delivery order, as docs/contracts.md section 1 requires: `<entity>-b<batch:04d>-p<part:04d>.jsonl`, or
-`.jsonl.gz` when gzip-compressed (as Segment's S3 exports arrive; a ninth of the disk).
+`.jsonl.gz` when gzip-compressed (as Segment's S3 exports arrive).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ TRUTH_HEADERS: dict[str, tuple[str, ...]] = {
 }
 _BUFFER_BYTES = 1 << 20
 GZIP_LEVEL = 1
-"""zlib level of gzip parts: level 1 compresses the generator's JSON ~9x at a fifth of level 6's cost."""
+"""zlib level of gzip parts: the fastest, since the JSON compresses well at any level (docs/performance.md)."""
 
 
 class _GzipHandle:
@@ -116,6 +116,7 @@ class TruthWriter:
         is_new = not path.exists()
         self._handle = path.open("a", newline="", encoding="utf-8", buffering=_BUFFER_BYTES)
         self._csv = csv.writer(self._handle, lineterminator="\n")
+        self.name = path.name
         self.rows = 0
         if is_new:
             self._csv.writerow(TRUTH_HEADERS[path.name])
@@ -149,11 +150,17 @@ class Outputs:
     def row_counts(self) -> dict[str, int]:
         return {ENTITY_DIRS[entity]: writer.rows for entity, writer in self.parts.items()}
 
+    def truth_row_counts(self) -> dict[str, int]:
+        return {truth.name: truth.rows for truth in self._truths()}
+
     def close(self) -> None:
         for writer in self.parts.values():
             writer.close()
-        for truth in (self.identity, self.bots, self.invalid, self.fuzzy_pairs, self.households, self.record_dirt):
+        for truth in self._truths():
             truth.close()
+
+    def _truths(self) -> tuple[TruthWriter, ...]:
+        return (self.identity, self.bots, self.invalid, self.fuzzy_pairs, self.households, self.record_dirt)
 
 
 def remove_generation(out_dir: Path) -> None:
