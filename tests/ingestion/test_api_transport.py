@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core.settings import Settings
-from ingestion.pipelines import make_pipeline
+from ingestion.pipelines import loading, make_pipeline
 from ingestion.sources.crm import crm_source
 from ingestion.sources.crm.hubspot_api import to_epoch_ms
 from ingestion.sources.shop import shop_source
@@ -20,8 +20,9 @@ SHOPIFY_VERSION = "2024-01"
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
 
-def _run(system: str, source: object) -> None:
-    make_pipeline(system).run(source, loader_file_format="parquet")
+def _run(system: str, source: object, settings: Settings) -> None:
+    with loading(settings) as connection:
+        make_pipeline(system, settings, connection).run(source, loader_file_format="parquet")
 
 
 def test_crm_api_second_run_searches_from_the_cursor_and_merges_changes(
@@ -32,7 +33,7 @@ def test_crm_api_second_run_searches_from_the_cursor_and_merges_changes(
     with FakeHubSpot(contacts, token=HUBSPOT_TOKEN) as api:
         monkeypatch.setenv("SOURCES__CRM__BASE_URL", api.base_url)
         monkeypatch.setenv("SOURCES__CRM__TOKEN", HUBSPOT_TOKEN)
-        _run("crm", crm_source(transport="api"))
+        _run("crm", crm_source(transport="api"), settings)
         assert {r.method for r in api.requests} == {"GET"}  # first run: full sync, no search
         changed = make_contact(1, START + timedelta(days=1))
         changed["properties"]["email"] = "changed@example.com"
@@ -40,7 +41,7 @@ def test_crm_api_second_run_searches_from_the_cursor_and_merges_changes(
         contacts.append(make_contact(9, START + timedelta(days=1)))
         api.requests.clear()
 
-        _run("crm", crm_source(transport="api"))
+        _run("crm", crm_source(transport="api"), settings)
 
     searches = [r.json() for r in api.requests if r.method == "POST"]
     assert searches, "the second run must use the search endpoint with the cursor"
@@ -68,12 +69,12 @@ def test_shop_api_second_run_sends_updated_at_min_and_merges_changes(
         monkeypatch.setenv("SOURCES__SHOP__BASE_URL", api.base_url)
         monkeypatch.setenv("SOURCES__SHOP__TOKEN", SHOPIFY_TOKEN)
         monkeypatch.setenv("SOURCES__SHOP__API_VERSION", SHOPIFY_VERSION)
-        _run("shop", shop_source(transport="api"))
+        _run("shop", shop_source(transport="api"), settings)
         assert all(r.param("updated_at_min") is None for r in api.requests)
         orders[0] = {**shop_order(0, START + timedelta(days=2), items=0), "total_price": "9.00"}
         api.requests.clear()
 
-        _run("shop", shop_source(transport="api"))
+        _run("shop", shop_source(transport="api"), settings)
 
     first_pages = {r.path.rsplit("/", 1)[1]: r for r in api.requests if r.param("page_info") is None}
     newest_order = START + timedelta(hours=2)
@@ -89,3 +90,57 @@ def test_shop_api_second_run_sends_updated_at_min_and_merges_changes(
         (2,),
     ]
     assert rows(settings, "SELECT count(*) FROM raw_shop.customers") == [(2,)]
+
+
+def _contacts_state(settings: Settings) -> dict:
+    with loading(settings) as connection:
+        return make_pipeline("crm", settings, connection).state["sources"]["crm"]["resources"]["contacts"]
+
+
+def test_the_cursor_is_a_dlt_incremental_advanced_to_the_newest_record(
+    settings: Settings,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    contacts = [make_contact(i, START + timedelta(hours=i)) for i in range(3)]
+    with FakeHubSpot(contacts, token=HUBSPOT_TOKEN) as api:
+        monkeypatch.setenv("SOURCES__CRM__BASE_URL", api.base_url)
+        monkeypatch.setenv("SOURCES__CRM__TOKEN", HUBSPOT_TOKEN)
+        _run("crm", crm_source(transport="api"), settings)
+
+    state = _contacts_state(settings)
+    assert "api_cursor" not in state
+    assert state["incremental"]["updatedAt"]["last_value"] == START + timedelta(hours=2)
+
+
+def test_a_cursor_kept_by_hand_before_the_upgrade_is_searched_from_once_and_migrated(
+    settings: Settings,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    contacts = [make_contact(i, START + timedelta(hours=i)) for i in range(3)]
+    with FakeHubSpot(contacts, token=HUBSPOT_TOKEN) as api:
+        monkeypatch.setenv("SOURCES__CRM__BASE_URL", api.base_url)
+        monkeypatch.setenv("SOURCES__CRM__TOKEN", HUBSPOT_TOKEN)
+        _run("crm", crm_source(transport="api"), settings)
+        with loading(settings) as connection, make_pipeline("crm", settings, connection).managed_state() as state:
+            resource = state["sources"]["crm"]["resources"]["contacts"]
+            del resource["incremental"]  # the state as the hand-kept cursor left it
+            resource["api_cursor"] = "2025-01-01T01:00:00+00:00"
+        contacts.append(make_contact(9, START + timedelta(days=1)))
+        api.requests.clear()
+
+        _run("crm", crm_source(transport="api"), settings)
+
+    searches = [r.json() for r in api.requests if r.method == "POST"]
+    assert searches, "the run after the upgrade must search from the old cursor, not reload everything"
+    assert not [r for r in api.requests if r.method == "GET" and r.param("archived") == "false"]
+    [cursor_filter] = searches[0]["filterGroups"][0]["filters"]
+    assert cursor_filter["value"] == str(to_epoch_ms("2025-01-01T01:00:00+00:00"))
+    state = _contacts_state(settings)
+    assert "api_cursor" not in state
+    assert state["incremental"]["updatedAt"]["last_value"] == START + timedelta(days=1)
+    assert rows(settings, "SELECT id FROM raw_crm.contacts ORDER BY id") == [
+        ("1000",),
+        ("1001",),
+        ("1002",),
+        ("1009",),
+    ]

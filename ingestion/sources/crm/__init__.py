@@ -16,7 +16,8 @@ import dlt
 from dlt.sources import DltResource
 
 from core.settings import get_settings
-from ingestion.landing import API_CURSOR_KEY, SCHEMA_CONTRACT, api_origin, read_landing, read_pages, routed_table
+from ingestion.landing import SCHEMA_CONTRACT, api_origin, read_landing, routed_table
+from ingestion.sources.api_cursor import read_api, unfiltered
 from ingestion.spec import Column, ColumnType, TableSpec, json_pointer
 
 Transport = Literal["files", "api"]
@@ -32,9 +33,7 @@ CONTACTS = TableSpec(
     primary_key="id",
     cursor="updated_at",
     envelope_keys=frozenset({"results"}),
-    drift_prefixes={
-        "/properties": ""
-    },  # a new HubSpot property lands beside the others, not as properties__x
+    drift_prefixes={"/properties": ""},  # a new HubSpot property lands beside the others, not as properties__x
     columns=(
         Column("id", "/id"),
         *(Column(name, json_pointer("properties", name)) for name in CONTACT_PROPERTIES),
@@ -43,6 +42,9 @@ CONTACTS = TableSpec(
         Column("archived", "/archived", ColumnType.BOOL),
     ),
 )
+
+UPDATED_AT = dlt.sources.incremental("updatedAt")
+"""The contacts' cursor (dlt copies this default for each resource); the search applies it on the API."""
 
 
 @dlt.source(name="crm")
@@ -55,9 +57,7 @@ def crm_source(
     """HubSpot contacts. `landing_dir` defaults to LANDING_DIR; the API needs base_url and token."""
     if transport == "api":
         if not base_url or not token:
-            raise ValueError(
-                "crm api transport needs sources.crm.base_url and sources.crm.token (dlt config)"
-            )
+            raise ValueError("crm api transport needs sources.crm.base_url and sources.crm.token (dlt config)")
         return contacts(transport, base_url=base_url, token=token)
     if transport != "files":
         raise ValueError(f"unknown transport {transport!r}: use 'files' or 'api'")
@@ -76,20 +76,24 @@ def contacts(
     landing_dir: str | None = None,
     base_url: str | None = None,
     token: str | None = None,
+    updated_at: dlt.sources.incremental[str] = UPDATED_AT,
 ) -> Any:
     """Contacts, merged on id, newest updatedAt wins (also across loads).
 
-    The `updatedAt` cursor is used with the API only (as `updated_after`, kept in the resource state by
-    `read_pages`): on files, filtering by cursor would silently drop late-delivered records, and the file
+    The `updatedAt` cursor is used with the API only, where the search applies it (ingestion/sources/
+    api_cursor.py): on files, filtering by cursor would silently drop late-delivered records, and the file
     state already skips what was read.
     """
-    state = dlt.current.resource_state()
     if transport == "api":
         from ingestion.sources.crm.hubspot_api import iter_contacts
 
-        pages = iter_contacts(base_url, token, list(CONTACT_PROPERTIES), state.get(API_CURSOR_KEY))
+        def fetch(since: Any) -> Any:
+            return iter_contacts(base_url, token, list(CONTACT_PROPERTIES), since)
+
         origin = api_origin(f"{base_url}/crm/v3/objects/contacts")
-        yield from read_pages(CONTACTS, "contacts", pages, origin, state)
+        yield from read_api(CONTACTS, "contacts", updated_at, fetch, origin)
         return
+    unfiltered(updated_at)
     landing = Path(landing_dir or get_settings().landing_dir)
+    state = dlt.current.resource_state()
     yield from read_landing(CONTACTS, "contacts", landing / "crm" / "contacts", landing, state)

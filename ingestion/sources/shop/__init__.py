@@ -20,7 +20,8 @@ import dlt
 from dlt.sources import DltResource
 
 from core.settings import get_settings
-from ingestion.landing import API_CURSOR_KEY, SCHEMA_CONTRACT, api_origin, read_landing, read_pages, routed_table
+from ingestion.landing import SCHEMA_CONTRACT, api_origin, read_landing, routed_table
+from ingestion.sources.api_cursor import read_api, unfiltered
 from ingestion.spec import ChildSpec, Column, ColumnType, TableSpec
 
 Transport = Literal["files", "api"]
@@ -32,6 +33,9 @@ T, BIGINT, DEC, BOOL, TS = (
     ColumnType.TIMESTAMP,
 )
 MERGE = {"disposition": "merge", "strategy": "delete-insert"}
+Cursor = dlt.sources.incremental[str]
+UPDATED_AT = dlt.sources.incremental("updated_at")
+"""Each resource's cursor (dlt copies this default), sent to the API as `updated_at_min` (sources/api_cursor.py)."""
 
 
 def _columns(*specs: tuple[str, ColumnType]) -> tuple[Column, ...]:
@@ -179,18 +183,20 @@ class _Reader:
         self.landing_dir = Path(landing_dir)
         self.base_url, self.token, self.api_version = base_url, token, api_version
 
-    def read(self, spec: TableSpec) -> Iterator[Any]:
+    def read(self, spec: TableSpec, cursor: dlt.sources.incremental[str]) -> Iterator[Any]:
         """The resource's records; with the API, only those updated since the newest one of the last run."""
-        state = dlt.current.resource_state()
         if self.transport == "api":
             from ingestion.sources.shop.shopify_api import iter_resource
 
-            since = state.get(API_CURSOR_KEY)
-            pages = iter_resource(self.base_url, self.token, self.api_version, spec.table, since)
+            def fetch(since: Any) -> Any:
+                return iter_resource(self.base_url, self.token, self.api_version, spec.table, since)
+
             origin = api_origin(f"{self.base_url}/admin/api/{self.api_version}/{spec.table}.json")
-            yield from read_pages(spec, spec.table, pages, origin, state)
+            yield from read_api(spec, spec.table, cursor, fetch, origin)
             return
+        unfiltered(cursor)
         directory = self.landing_dir / "shop" / spec.table
+        state = dlt.current.resource_state()
         yield from read_landing(spec, spec.table, directory, self.landing_dir, state)
 
 
@@ -201,9 +207,9 @@ class _Reader:
     write_disposition=MERGE,
     schema_contract=SCHEMA_CONTRACT,
 )
-def customers(reader: _Reader) -> Iterator[Any]:
+def customers(reader: _Reader, updated_at: Cursor = UPDATED_AT) -> Iterator[Any]:
     """Shopify customers, merged on id, newest updated_at wins."""
-    yield from reader.read(CUSTOMERS)
+    yield from reader.read(CUSTOMERS, updated_at)
 
 
 @dlt.resource(
@@ -213,9 +219,9 @@ def customers(reader: _Reader) -> Iterator[Any]:
     write_disposition=MERGE,
     schema_contract=SCHEMA_CONTRACT,
 )
-def orders(reader: _Reader) -> Iterator[Any]:
+def orders(reader: _Reader, updated_at: Cursor = UPDATED_AT) -> Iterator[Any]:
     """Orders merged on id (newest updated_at wins); its lists replaced per order."""
-    yield from reader.read(ORDERS)
+    yield from reader.read(ORDERS, updated_at)
 
 
 @dlt.resource(
@@ -225,9 +231,9 @@ def orders(reader: _Reader) -> Iterator[Any]:
     write_disposition=MERGE,
     schema_contract=SCHEMA_CONTRACT,
 )
-def products(reader: _Reader) -> Iterator[Any]:
+def products(reader: _Reader, updated_at: Cursor = UPDATED_AT) -> Iterator[Any]:
     """Products merged on id (newest updated_at wins); variants replaced per product."""
-    yield from reader.read(PRODUCTS)
+    yield from reader.read(PRODUCTS, updated_at)
 
 
 @dlt.resource(
@@ -237,6 +243,6 @@ def products(reader: _Reader) -> Iterator[Any]:
     write_disposition=MERGE,
     schema_contract=SCHEMA_CONTRACT,
 )
-def checkouts(reader: _Reader) -> Iterator[Any]:
+def checkouts(reader: _Reader, updated_at: Cursor = UPDATED_AT) -> Iterator[Any]:
     """Abandoned checkouts merged on id (newest updated_at wins); line items replaced per checkout."""
-    yield from reader.read(CHECKOUTS)
+    yield from reader.read(CHECKOUTS, updated_at)
