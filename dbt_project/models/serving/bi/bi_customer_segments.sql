@@ -1,0 +1,2 @@
+-- marts.customer_segments with its declared personal data hashed (macros/serving/masking.sql).
+{{ select_masked(ref('customer_segments')) }}

@@ -1,0 +1,2 @@
+-- marts.fct_events with its declared personal data hashed (macros/serving/masking.sql).
+{{ select_masked(ref('fct_events')) }}
