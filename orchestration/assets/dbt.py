@@ -35,8 +35,9 @@ from orchestration.resources import (
     prepare_manifest,
 )
 
-LAYERS = ("staging", "intermediate", "marts")
-"""Model folders, each its own asset group; anything else (seeds, snapshots) joins staging."""
+LAYERS = ("staging", "intermediate", "marts", "serving")
+"""Model folders, each its own asset group (serving: the `bi` and `activation` models, beside the publish);
+anything else (seeds, snapshots) joins staging."""
 
 
 @cache
@@ -45,12 +46,16 @@ def load_manifest() -> Mapping[str, Any]:
 
 
 class WarehouseDbtTranslator(DagsterDbtTranslator):
-    """dbt sources keyed as their raw assets; models grouped by layer, owned, automated."""
+    """dbt sources keyed as their raw assets, models as the tables they write; grouped by layer, owned, automated."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
             return raw_asset_key(dbt_resource_props["source_name"], dbt_resource_props["name"])
-        return super().get_asset_key(dbt_resource_props)
+        key = super().get_asset_key(dbt_resource_props)
+        alias = dbt_resource_props.get("alias")
+        if alias and alias != dbt_resource_props["name"]:  # bi_dim_customers writes bi.dim_customers: bi/dim_customers
+            return dg.AssetKey([*key.path[:-1], alias])
+        return key
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         folder = dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else ""
