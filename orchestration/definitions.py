@@ -12,9 +12,10 @@ from __future__ import annotations
 import dagster as dg
 
 from orchestration.assets.activation import sync_assets
-from orchestration.assets.dbt import build_source_freshness_checks, dbt_models, mart_keys
+from orchestration.assets.dbt import build_source_freshness_checks, dbt_models
 from orchestration.assets.ingestion import raw_assets
 from orchestration.assets.privacy import build_erasure_sensor, erasure
+from orchestration.assets.serving import build_serving_asset, published_keys
 from orchestration.automation import (
     automation_sensor,
     build_landing_sensor,
@@ -24,7 +25,6 @@ from orchestration.automation import (
 )
 from orchestration.checks import MART_SUITES, RAW_SUITES, build_checks
 from orchestration.resources import build_resources
-from serving.publish import build_serving_asset
 
 raw_keys = [key for assets_def in raw_assets for key in assets_def.keys]
 # A suite guards an asset of this graph; one whose mart is not (yet) in the dbt project is left out, and
@@ -36,7 +36,7 @@ defs = dg.Definitions(
         erasure,
         *raw_assets,
         dbt_models,
-        build_serving_asset(mart_keys()),
+        build_serving_asset(published_keys(dbt_models)),
         *sync_assets,
     ],
     asset_checks=[
