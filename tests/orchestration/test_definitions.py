@@ -66,7 +66,9 @@ def test_assets_are_grouped_by_layer_with_owners_and_kinds(defs: dg.Definitions)
     assert all(node.owners for node in nodes)
     assert all(node.kinds & {"dlt", "dbt", "duckdb", "mailchimp"} for node in nodes)
     serving = graph.get(dg.AssetKey(["serving", "marts"]))
-    assert {key for key in serving.parent_keys} == {n.key for n in nodes if n.group_name == "marts"}
+    published = {n.key for n in nodes if n.group_name == "marts" or (n.group_name == "serving" and "dbt" in n.kinds)}
+    assert set(serving.parent_keys) == published, "serving publishes the marts and the bi / activation models"
+    assert {key.path[0] for key in published} == {"marts", "bi", "activation"}
 
 
 def test_raw_assets_declare_freshness(defs: dg.Definitions) -> None:
