@@ -190,11 +190,3 @@ def build_source_freshness_checks() -> list[dg.AssetChecksDefinition]:
     """One freshness check per dbt source table that declares freshness."""
     sources = sorted(load_manifest()["sources"].values(), key=lambda source: source["unique_id"])
     return [check for source in sources if (check := build_source_freshness_check(source)) is not None]
-
-
-def mart_keys() -> list[dg.AssetKey]:
-    """Every asset of the marts group: what serving publishes."""
-    return sorted(
-        (key for key, group in dbt_models.group_names_by_key.items() if group == "marts"),
-        key=lambda key: key.to_user_string(),
-    )
