@@ -1,63 +1,54 @@
-"""The serving group: a read-only copy of the marts for BI tools, replaced atomically after checks passed.
+"""The serving copy: what BI tools and the ESP sync read, a read-only file replaced atomically after checks passed.
 
 BI tools cannot read the warehouse while dlt or dbt write it (DuckDB: one writer, and no readers from other
-processes meanwhile). They read `SERVING_PATH` instead: a separate DuckDB file holding only the marts. Each
-publish writes a complete new file beside it and renames it over the old one (`os.replace`, atomic on one
-file system), so a reader sees the old marts or the new ones, never a mix and never an error: a connection
-opened before the rename keeps reading the old file until it closes.
+processes meanwhile). They read `SERVING_PATH` instead: a separate DuckDB file holding only the schemas readers
+need (docs/contracts.md section 4): `marts`, and the dbt models made for consumers, `bi` (every mart, personal
+data hashed) and `activation` (who the email platform may mail). Each publish copies them into a complete new
+file beside it and renames it over the old one (`os.replace`, atomic on one file system), so a reader sees the
+old tables or the new ones, never a mix and never an error: a connection opened before the rename keeps reading
+the old file until it closes.
 
-Besides `marts`, the copy has the two consumer schemas of docs/contracts.md section 4, written into the same new
-file before the rename: `bi` (every mart, direct identifiers replaced by salted hashes) and `activation` (the
-consented, reachable, non-erased profiles and their segments, for the ESP sync).
+What those tables hold is defined in dbt (models/serving/), with contracts and tests; this module only copies.
+Its one addition is a guard: people in the erasure ledger are deleted from the copied `bi` and `activation`
+tables, so that a request recorded after this run's erasure step still never reaches a consumer.
 """
+
+from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 
-from core.settings import Settings, erasure_salt, get_settings
-from orchestration.automation import DOWNSTREAM_CONDITION
-from orchestration.resources import OWNERS, WAREHOUSE_POOL, WarehouseResource
-from privacy.erasure import install_ledger, ledger_snapshot
-from privacy.ledger import install_subject_hash
+from core.settings import Settings
+from privacy.erasure import LedgerSnapshot, install_ledger, ledger_snapshot
 
 MARTS_SCHEMA = "marts"
-BI_SCHEMA = "bi"
-ACTIVATION_SCHEMA = "activation"
-
-LEDGER_KIND_COLUMNS = {
-    "email": "email",
-    "traits_email": "email",
-    "phone": "phone",
-    "phone_e164": "phone",
-    "mobile_phone_e164": "phone",
-    "anonymous_id": "anonymous_id",
-    "user_id": "user_id",
+CLEAR_IDENTIFIERS = {
+    "bi": {"customer_id": "customer_id"},
+    "activation": {"customer_id": "customer_id", "email": "email"},
 }
-"""Identifier columns hashed in `bi` exactly as the erasure ledger hashes them (same salt and normalization)."""
-OTHER_IDENTIFIER_COLUMNS = frozenset(
-    {"first_name", "last_name", "full_name", "address", "address1", "address_line", "postal_code", "zip",
-     "date_of_birth", "source_id", "ip", "browser_ip"}
-)  # fmt: skip
-"""Further direct identifiers (names, address, date of birth, source-system ids), hashed with the column name as
-their kind. `customer_id` stays: it is the warehouse's own pseudonym, and what BI joins on."""
-VALID_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-"""A sendable address for `activation.profiles`; staging already nulls the invalid ones, this is the last guard."""
+"""The dbt serving models' schemas (models/serving/), each with the identifiers its tables carry in clear (column
+-> ledger kind, contract section 4): `bi` keeps only the warehouse's pseudonym."""
+CONSUMER_SCHEMAS = tuple(CLEAR_IDENTIFIERS)
+HASHED_SCHEMAS = frozenset({"bi"})
+"""Schemas whose other identifiers are the ledger's own hashes (macros/serving/masking.sql)."""
 
-ConsumerSchemas = Callable[[duckdb.DuckDBPyConnection], dict[str, int]]
-"""Writes further schemas into the new serving file from its `marts`; returns rows per `schema.table`."""
+Guard = Callable[[duckdb.DuckDBPyConnection], int]
+"""Runs on the new file's copied tables before the rename; returns rows deleted."""
 
 
 @dataclass(frozen=True)
 class Published:
     path: Path
     row_counts: dict[str, int]
+    """Rows per mart."""
     consumer_row_counts: dict[str, int] = field(default_factory=dict)
-    """Rows per `bi.*` / `activation.*` table."""
+    """Rows per `bi.*` / `activation.*` table, after the erasure guard."""
+    erased_rows_removed: int = 0
+    """Rows of erased people the guard deleted from the copy."""
 
 
 def remove_abandoned_publishes(serving: Path) -> list[Path]:
@@ -85,12 +76,23 @@ def _process_exists(pid: int) -> bool:
     return True
 
 
-def publish_marts(
-    warehouse: Path, serving: Path, schema: str = MARTS_SCHEMA, consumers: ConsumerSchemas | None = None
-) -> Published:
-    """Copy every table of `schema` from the warehouse into a new file, then atomically replace `serving`.
+def publish_serving(warehouse: Path, serving: Path, settings: Settings | None = None) -> Published:
+    """The serving copy of contract section 4: `marts`, `bi` and `activation`, published atomically, without
+    the people the erasure ledger holds now."""
+    snapshot = ledger_snapshot(settings)
+    guard = None if snapshot is None else (lambda connection: remove_erased_people(connection, snapshot))
+    return publish_schemas(warehouse, serving, (MARTS_SCHEMA, *CONSUMER_SCHEMAS), guard)
 
-    `consumers` adds schemas derived from the copied marts to the same file before the rename. The new file is
+
+def publish_marts(warehouse: Path, serving: Path, schema: str = MARTS_SCHEMA) -> Published:
+    """The serving copy of one schema alone (the marts by default)."""
+    return publish_schemas(warehouse, serving, (schema,))
+
+
+def publish_schemas(warehouse: Path, serving: Path, schemas: Sequence[str], guard: Guard | None = None) -> Published:
+    """Copy every table of `schemas` from the warehouse into a new file, then atomically replace `serving`.
+
+    A schema the warehouse lacks is left out. `guard` runs on the new file before the rename. The new file is
     fully written and closed (checkpointed, no WAL left) before the rename. A failure on the way leaves the
     previous serving file untouched.
     """
@@ -98,61 +100,98 @@ def publish_marts(
     staging_file = serving.with_name(f".{serving.name}.{os.getpid()}.publishing")
     staging_file.unlink(missing_ok=True)
     remove_abandoned_publishes(serving)
-    row_counts: dict[str, int] = {}
-    consumer_row_counts: dict[str, int] = {}
     try:
         connection = duckdb.connect(str(staging_file))
         try:
             connection.execute(f"ATTACH {sql_string(str(warehouse))} AS warehouse (READ_ONLY)")
-            tables = [
-                name
-                for (name,) in connection.execute(
-                    "SELECT table_name FROM duckdb_tables() WHERE database_name = 'warehouse' "
-                    "AND schema_name = ? ORDER BY table_name",
-                    [schema],
-                ).fetchall()
-            ]
-            connection.execute(f'CREATE SCHEMA "{schema}"')
-            for table in tables:
-                connection.execute(f'CREATE TABLE "{schema}"."{table}" AS SELECT * FROM warehouse."{schema}"."{table}"')
-                row_counts[table] = connection.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0]
+            for schema in schemas:
+                copy_schema(connection, schema)
             connection.execute("DETACH warehouse")
-            if consumers is not None:
-                consumer_row_counts = consumers(connection)
+            erased = guard(connection) if guard is not None else 0
+            counts = row_counts(connection)
             connection.execute("CHECKPOINT")
         finally:
             connection.close()
         os.replace(staging_file, serving)
     finally:
         staging_file.unlink(missing_ok=True)
-    return Published(path=serving, row_counts=row_counts, consumer_row_counts=consumer_row_counts)
+    return Published(
+        path=serving,
+        row_counts={table: rows for (schema, table), rows in counts.items() if schema == schemas[0]},
+        consumer_row_counts={f"{s}.{t}": rows for (s, t), rows in counts.items() if s != schemas[0]},
+        erased_rows_removed=erased,
+    )
 
 
-def publish_serving(warehouse: Path, serving: Path, settings: Settings | None = None) -> Published:
-    """The serving copy of contract section 4: `marts`, `bi` and `activation`, published atomically."""
-    salt = erasure_salt(settings or get_settings())
-    snapshot = ledger_snapshot(settings)
+def copy_schema(connection: duckdb.DuckDBPyConnection, schema: str) -> None:
+    """Every table of the attached warehouse's `schema`, copied into the same schema of `connection`."""
+    tables = [
+        name
+        for (name,) in connection.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'warehouse' AND schema_name = ? "
+            "ORDER BY table_name",
+            [schema],
+        ).fetchall()
+    ]
+    if not tables:
+        return
+    connection.execute(f"CREATE SCHEMA {_quoted(schema)}")
+    for table in tables:
+        relation = f"{_quoted(schema)}.{_quoted(table)}"
+        connection.execute(f"CREATE TABLE {relation} AS SELECT * FROM warehouse.{relation}")
 
-    def consumers(connection: duckdb.DuckDBPyConnection) -> dict[str, int]:
-        install_subject_hash(connection, salt)
-        if snapshot is not None:
-            install_ledger(connection, snapshot)
-        counts = write_bi_schema(connection, salt)
-        counts.update(write_activation_schema(connection, erasures=snapshot is not None))
-        return counts
 
-    return publish_marts(warehouse, serving, consumers=consumers)
+def row_counts(connection: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], int]:
+    """(schema, table) -> rows, for every table of the new file."""
+    return {
+        (schema, table): connection.execute(f"SELECT count(*) FROM {_quoted(schema)}.{_quoted(table)}").fetchone()[0]
+        for schema, table in connection.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() ORDER BY ALL"
+        ).fetchall()
+    }
 
 
-def bi_expression(column: str, salt: str) -> str | None:
-    """SQL hashing `column` for `bi`, or None when the column is no direct identifier."""
-    name = column.lower()
-    if name in LEDGER_KIND_COLUMNS:
-        return f'subject_hash_{LEDGER_KIND_COLUMNS[name]}("{column}")'
-    if name in OTHER_IDENTIFIER_COLUMNS or name.endswith(("_email", "_phone", "_first_name", "_last_name")):
-        value = f"nullif(trim(CAST({_quoted(column)} AS VARCHAR)), '')"
-        return f"sha256({sql_string(salt)} || chr(31) || {sql_string(name)} || chr(31) || {value})"
-    return None
+def remove_erased_people(connection: duckdb.DuckDBPyConnection, snapshot: LedgerSnapshot) -> int:
+    """Delete the rows of people in the ledger `snapshot` from every copied `bi` / `activation` table.
+
+    A guard, not the audience's definition: dbt builds from marts the erasure asset already cleaned, so this
+    finds only people whose request came after it. A row goes when its clear `customer_id` or `email` hashes
+    into the ledger, or, in `bi`, when any text column holds a ledger hash (its identifiers are those hashes).
+    Returns the rows deleted.
+    """
+    install_ledger(connection, snapshot)
+    deleted = 0
+    for schema, table in connection.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name IN (SELECT unnest(?)) ORDER BY ALL",
+        [list(CONSUMER_SCHEMAS)],
+    ).fetchall():
+        text_columns = [
+            name
+            for (name,) in connection.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+                "AND schema_name = ? AND table_name = ? AND data_type = 'VARCHAR'",
+                [schema, table],
+            ).fetchall()
+        ]
+        conditions = [
+            f"subject_hash_{kind}({_quoted(column)}) IN ({_erased(kind)})"
+            for column, kind in CLEAR_IDENTIFIERS[schema].items()
+            if column in text_columns
+        ]
+        if schema in HASHED_SCHEMAS:
+            conditions += [f"{_quoted(column)} IN ({_erased()})" for column in text_columns]
+        if conditions:
+            relation = f"{_quoted(schema)}.{_quoted(table)}"
+            (rows,) = connection.execute(f"DELETE FROM {relation} WHERE {' OR '.join(conditions)}").fetchone()
+            deleted += rows
+    return deleted
+
+
+def _erased(kind: str | None = None) -> str:
+    """SQL of the ledger's hashes (of one kind, if given) in a connection `install_ledger` prepared."""
+    where = f" WHERE subject_kind = {sql_string(kind)}" if kind else ""
+    return f"SELECT subject_hash FROM erased_subjects{where}"
 
 
 def sql_string(text: str) -> str:
@@ -162,101 +201,3 @@ def sql_string(text: str) -> str:
 
 def _quoted(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
-
-
-def write_bi_schema(connection: duckdb.DuckDBPyConnection, salt: str) -> dict[str, int]:
-    """`bi.<mart>` for every mart: same rows and columns, direct identifiers replaced by stable salted hashes."""
-    connection.execute(f"CREATE SCHEMA {BI_SCHEMA}")
-    counts: dict[str, int] = {}
-    for (table,) in connection.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE schema_name = ? ORDER BY 1", [MARTS_SCHEMA]
-    ).fetchall():
-        columns = [
-            name
-            for (name,) in connection.execute(
-                "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
-                "ORDER BY column_index",
-                [MARTS_SCHEMA, table],
-            ).fetchall()
-        ]
-        selects = [f"{bi_expression(c, salt) or _quoted(c)} AS {_quoted(c)}" for c in columns]
-        connection.execute(
-            f'CREATE TABLE {BI_SCHEMA}."{table}" AS SELECT {", ".join(selects)} FROM {MARTS_SCHEMA}."{table}"'
-        )
-        counts[f"{BI_SCHEMA}.{table}"] = connection.execute(f'SELECT count(*) FROM {BI_SCHEMA}."{table}"').fetchone()[0]
-    return counts
-
-
-def write_activation_schema(connection: duckdb.DuckDBPyConnection, erasures: bool) -> dict[str, int]:
-    """`activation.profiles` and `activation.segments` (contract section 4) from the marts, if they exist.
-
-    Only customers with email consent, a valid email, and neither email nor customer id in the erasure ledger
-    (`erasures`: the ledger is installed in `connection`): the ESP sync re-checks all three before it sends.
-    """
-    marts = {t for (t,) in connection.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE schema_name = ?", [MARTS_SCHEMA]
-    ).fetchall()}  # fmt: skip
-    if not {"customer_profiles", "customer_segments"} <= marts:
-        return {}
-    not_erased = ""
-    if erasures:
-        not_erased = """
-          AND subject_hash_email(email) NOT IN (SELECT subject_hash FROM erased_subjects WHERE subject_kind = 'email')
-          AND subject_hash_customer_id(customer_id) NOT IN
-              (SELECT subject_hash FROM erased_subjects WHERE subject_kind = 'customer_id')"""
-    connection.execute(f"CREATE SCHEMA {ACTIVATION_SCHEMA}")
-    connection.execute(f"""
-        CREATE TABLE {ACTIVATION_SCHEMA}.profiles AS
-        SELECT customer_id, email, first_name, last_name, country_code, email_consent,
-               email_consent_source AS consent_source, email_consent_at AS consent_updated_at,
-               rfm_segment, r_score, f_score, m_score, lifetime_value, orders_count, last_order_at,
-               favourite_category,
-               greatest(email_consent_at, last_order_at, last_seen_at, last_abandoned_checkout_at) AS updated_at
-        FROM {MARTS_SCHEMA}.customer_profiles
-        WHERE email_consent IS TRUE AND email IS NOT NULL AND regexp_full_match(email, '{VALID_EMAIL}'){not_erased}
-        ORDER BY customer_id
-    """)
-    connection.execute(f"""
-        CREATE TABLE {ACTIVATION_SCHEMA}.segments AS
-        SELECT s.customer_id, p.email, s.segment_name AS segment, s.reason, s.member_since AS since
-        FROM {MARTS_SCHEMA}.customer_segments s JOIN {ACTIVATION_SCHEMA}.profiles p USING (customer_id)
-        ORDER BY s.customer_id, s.segment_name
-    """)
-    return {
-        f"{ACTIVATION_SCHEMA}.{t}": connection.execute(f"SELECT count(*) FROM {ACTIVATION_SCHEMA}.{t}").fetchone()[0]
-        for t in ("profiles", "segments")
-    }
-
-
-def build_serving_asset(mart_keys: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
-    """The `serving/marts` asset: depends on every mart, so runs only after their blocking checks passed."""
-
-    @dg.asset(
-        key=["serving", "marts"],
-        deps=list(mart_keys),
-        group_name="serving",
-        owners=OWNERS,
-        kinds={"duckdb"},
-        pool=WAREHOUSE_POOL,
-        # Not plain eager(): automation would then publish marts whose blocking check failed after the run that
-        # built them stopped short of publishing.
-        automation_condition=DOWNSTREAM_CONDITION,
-        description=(
-            "Read-only copy of the marts (SERVING_PATH) with a masked `bi` schema for BI tools and the consented "
-            "`activation` profiles for the ESP, replaced atomically after the marts' blocking checks passed. "
-            "See docs/serving.md for which to connect where."
-        ),
-    )
-    def serving_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-        published = publish_serving(warehouse.warehouse, warehouse.serving)
-        context.log.info("Published %d marts to %s", len(published.row_counts), published.path)
-        return dg.MaterializeResult(
-            metadata={
-                "path": dg.MetadataValue.path(str(published.path)),
-                "tables": len(published.row_counts),
-                "row_counts": dg.MetadataValue.json(published.row_counts),
-                "consumer_row_counts": dg.MetadataValue.json(published.consumer_row_counts),
-            }
-        )
-
-    return serving_marts

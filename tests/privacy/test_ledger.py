@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from datetime import date, datetime
+from decimal import Decimal
 
 import duckdb
 import pytest
@@ -13,6 +14,7 @@ from core.settings import Settings
 from privacy.erasure import drop_erased_lines, resolve_subjects
 from privacy.ledger import ErasureLedger, install_subject_hash, subject_hash
 from serving.publish import publish_serving
+from tests.serving.marts import build_serving_models, create_marts
 
 ACTIVATION_PROFILE_COLUMNS = [
     "customer_id", "email", "first_name", "last_name", "country_code", "email_consent", "consent_source",
@@ -104,48 +106,55 @@ def test_without_a_ledger_the_landing_filter_reads_nothing_and_creates_nothing(i
     assert not any(isolated_env.data_dir.glob("*privacy*")) and not any(isolated_env.data_dir.glob(".erasure_salt"))
 
 
-def _small_warehouse(path: Path) -> None:
-    """Marts shaped like the real ones, three customers: consented, not consented, invalid email."""
-    with duckdb.connect(str(path)) as con:
-        con.execute("CREATE SCHEMA marts")
-        con.execute("""
-            CREATE TABLE marts.customer_profiles AS SELECT * FROM (VALUES
-                ('cus_1', 'ann@example.com', 'Ann', 'Lee', 'DE', true, 'shop', TIMESTAMP '2026-01-01', 2::BIGINT,
-                 90.5::DECIMAL(18,2), TIMESTAMP '2026-02-01', 1::BIGINT, 5::BIGINT, 3::BIGINT, 4::BIGINT, 'Champions',
-                 'shoes', TIMESTAMP '2026-02-03', NULL::TIMESTAMP),
-                ('cus_2', 'bob@example.com', 'Bob', 'Ray', 'FR', false, 'crm', TIMESTAMP '2026-01-02', 0, 0, NULL,
-                 NULL, NULL, NULL, NULL, 'No Orders', NULL, NULL, NULL),
-                ('cus_3', 'not-an-email', 'Cy', 'Fox', 'US', true, 'shop', TIMESTAMP '2026-01-03', 0, 0, NULL,
-                 NULL, NULL, NULL, NULL, 'No Orders', NULL, NULL, NULL),
-                ('cus_4', 'dee@example.com', 'Dee', 'Kim', 'US', true, 'shop', TIMESTAMP '2026-01-04', 0, 0, NULL,
-                 NULL, NULL, NULL, NULL, 'No Orders', NULL, NULL, NULL)
-            ) AS t(customer_id, email, first_name, last_name, country_code, email_consent, email_consent_source,
-                   email_consent_at, orders_count, lifetime_value, last_order_at, recency_days, r_score, f_score,
-                   m_score, rfm_segment, favourite_category, last_seen_at, last_abandoned_checkout_at)
-        """)
-        con.execute("""
-            CREATE TABLE marts.customer_segments AS SELECT * FROM (VALUES
-                ('cus_1', 'VIP', 'top decile', TIMESTAMP '2026-02-01'), ('cus_2', 'VIP', 'top decile', NULL),
-                ('cus_4', 'New', 'first order', NULL)
-            ) AS t(customer_id, segment_name, reason, member_since)
-        """)
-        con.execute("""
-            CREATE TABLE marts.customer_identity_map AS SELECT * FROM (VALUES
-                ('crm', '1001', 'cus_4', 'email', 1.0), ('shop', '7000000000004', 'cus_4', 'email', 1.0),
-                ('analytics', 'anon-4', 'cus_4', 'segment_anonymous_id', 1.0)
-            ) AS t(source_system, source_id, customer_id, match_rule, match_score)
-        """)
-        con.execute("""
-            CREATE TABLE marts.dim_customers AS SELECT * FROM (VALUES
-                ('k4', 'cus_4', 'dee@example.com', 'Dee', 'Kim', '+15550100004', DATE '1990-01-01')
-            ) AS t(customer_key, customer_id, email, first_name, last_name, phone_e164, date_of_birth)
-        """)
+SMALL_MARTS = {
+    "customer_profiles": [
+        {"customer_id": "cus_1", "email": "ann@example.com", "first_name": "Ann", "last_name": "Lee",
+         "country_code": "DE", "email_consent": True, "email_consent_source": "shop",
+         "email_consent_at": datetime(2026, 1, 1), "orders_count": 2, "lifetime_value": Decimal("90.50"),
+         "last_order_at": datetime(2026, 2, 1), "recency_days": 1, "r_score": 5, "f_score": 3, "m_score": 4,
+         "rfm_segment": "Champions", "favourite_category": "shoes", "last_seen_at": datetime(2026, 2, 3)},
+        {"customer_id": "cus_2", "email": "bob@example.com", "first_name": "Bob", "last_name": "Ray",
+         "country_code": "FR", "email_consent": False, "email_consent_source": "crm",
+         "email_consent_at": datetime(2026, 1, 2), "orders_count": 0, "lifetime_value": 0, "rfm_segment": "No Orders"},
+        {"customer_id": "cus_3", "email": "not-an-email", "first_name": "Cy", "last_name": "Fox",
+         "country_code": "US", "email_consent": True, "email_consent_source": "shop",
+         "email_consent_at": datetime(2026, 1, 3), "orders_count": 0, "lifetime_value": 0, "rfm_segment": "No Orders"},
+        {"customer_id": "cus_4", "email": "dee@example.com", "first_name": "Dee", "last_name": "Kim",
+         "country_code": "US", "email_consent": True, "email_consent_source": "shop",
+         "email_consent_at": datetime(2026, 1, 4), "orders_count": 0, "lifetime_value": 0, "rfm_segment": "No Orders"},
+    ],
+    "customer_segments": [
+        {"customer_id": "cus_1", "segment_name": "VIP", "reason": "top decile", "member_since": datetime(2026, 2, 1)},
+        {"customer_id": "cus_2", "segment_name": "VIP", "reason": "top decile"},
+        {"customer_id": "cus_4", "segment_name": "New", "reason": "first order"},
+    ],
+    "customer_identity_map": [
+        {"source_system": "crm", "source_id": "1001", "customer_id": "cus_4", "match_rule": "email", "match_score": 1},
+        {"source_system": "shop", "source_id": "7000000000004", "customer_id": "cus_4", "match_rule": "email",
+         "match_score": 1},
+        {"source_system": "analytics", "source_id": "anon-4", "customer_id": "cus_4",
+         "match_rule": "segment_anonymous_id", "match_score": 1},
+    ],
+    "dim_customers": [
+        {"customer_key": "k4", "customer_id": "cus_4", "email": "dee@example.com", "first_name": "Dee",
+         "last_name": "Kim", "phone_e164": "+15550100004", "date_of_birth": date(1990, 1, 1)},
+    ],
+}  # fmt: skip
+"""Marts shaped like the real ones (their contracts), four customers: consented, not consented, invalid email,
+consented; the fourth with the identifiers the CLI resolves."""
+
+
+def _small_warehouse(settings: Settings, serving_models: bool = False) -> None:
+    """The small marts, and with `serving_models` the `bi` and `activation` dbt models built on them."""
+    create_marts(settings.warehouse_path, SMALL_MARTS)
+    if serving_models:
+        build_serving_models(settings, settings.warehouse_path.with_name("dbt_target"))
 
 
 def test_activation_holds_exactly_the_contract_columns_of_consented_valid_non_erased_people(
     isolated_env: Settings,
 ) -> None:
-    _small_warehouse(isolated_env.warehouse_path)
+    _small_warehouse(isolated_env, serving_models=True)
     ErasureLedger(isolated_env).record([("customer_id", "cus_4")])
 
     published = publish_serving(isolated_env.warehouse_path, isolated_env.serving_path, isolated_env)
@@ -162,7 +171,7 @@ def test_activation_holds_exactly_the_contract_columns_of_consented_valid_non_er
 
 
 def test_bi_replaces_direct_identifiers_by_the_ledgers_stable_hashes(isolated_env: Settings) -> None:
-    _small_warehouse(isolated_env.warehouse_path)
+    _small_warehouse(isolated_env, serving_models=True)
     salt = ErasureLedger(isolated_env).salt
 
     publish_serving(isolated_env.warehouse_path, isolated_env.serving_path, isolated_env)
@@ -189,7 +198,7 @@ def test_bi_replaces_direct_identifiers_by_the_ledgers_stable_hashes(isolated_en
 
 
 def test_erase_by_email_records_every_identifier_the_serving_copy_knows(isolated_env: Settings) -> None:
-    _small_warehouse(isolated_env.warehouse_path)
+    _small_warehouse(isolated_env)
     publish_serving(isolated_env.warehouse_path, isolated_env.serving_path, isolated_env)
 
     result = CliRunner().invoke(app, ["erase", "--email", " Dee@Example.com "])

@@ -1,4 +1,5 @@
-"""The serving copy: BI readers see the old marts or the new ones, never an error or a mix."""
+"""The serving copy: BI readers see the old marts or the new ones, never an error or a mix; people erased after
+the build never reach the consumer schemas."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from pathlib import Path
 
 import duckdb
 
-from serving.publish import publish_marts
+from core.settings import Settings
+from privacy.ledger import ErasureLedger, subject_hash
+from serving.publish import publish_marts, publish_serving
 
 # A BI tool in its own process: reads both marts in one transaction, over and over, until told to stop.
 READER = textwrap.dedent(
@@ -99,3 +102,63 @@ def test_reader_sees_old_or_new_marts_never_an_error_or_a_mix(tmp_path: Path) ->
     assert lines[-1] == ["held", "1"], "a connection opened before the republish keeps the old marts"
     with duckdb.connect(str(serving), read_only=True) as connection:
         assert connection.execute("SELECT DISTINCT version FROM marts.segments").fetchall() == [(4,)]
+
+
+def _consumer_warehouse(path: Path, salt: str) -> None:
+    """marts, bi and activation as dbt builds them (bi's identifiers are the ledger's hashes), and a schema that
+    must not be served."""
+    build_warehouse(path, version=1, rows=3)
+    with duckdb.connect(str(path)) as connection:
+        connection.execute("CREATE SCHEMA bi; CREATE SCHEMA activation")
+        connection.execute("CREATE TABLE bi.dim_customers (customer_id VARCHAR, email VARCHAR, city VARCHAR)")
+        connection.executemany(
+            "INSERT INTO bi.dim_customers VALUES (?, ?, ?)",
+            [
+                ("cus_1", subject_hash("email", "kept@example.com", salt), "Lyon"),
+                ("cus_2", subject_hash("email", "gone@example.com", salt), "Gone"),
+                ("cus_3", None, "Gone"),
+            ],
+        )
+        connection.execute("CREATE TABLE bi.fct_events (message_id VARCHAR, anonymous_id VARCHAR)")
+        connection.executemany(
+            "INSERT INTO bi.fct_events VALUES (?, ?)",
+            [
+                ("m1", subject_hash("anonymous_id", "anon-kept", salt)),
+                ("m2", subject_hash("anonymous_id", "anon-gone", salt)),
+            ],
+        )
+        connection.execute("CREATE TABLE activation.profiles (customer_id VARCHAR, email VARCHAR)")
+        connection.execute(
+            "INSERT INTO activation.profiles VALUES ('cus_1', 'kept@example.com'), ('cus_2', 'gone@example.com'), "
+            "('cus_3', 'also.gone@example.com')"
+        )
+
+
+def test_publish_serving_serves_marts_bi_and_activation_without_people_erased_since_the_build(
+    isolated_env: Settings,
+) -> None:
+    ledger = ErasureLedger(isolated_env)
+    _consumer_warehouse(isolated_env.warehouse_path, ledger.salt)
+    ledger.record([("email", " Gone@Example.com"), ("customer_id", "cus_3"), ("anonymous_id", "anon-gone")])
+
+    published = publish_serving(isolated_env.warehouse_path, isolated_env.serving_path, isolated_env)
+
+    assert published.row_counts == {"profiles": 3, "segments": 3}, "the marts are copied as they are"
+    assert published.consumer_row_counts == {"activation.profiles": 1, "bi.dim_customers": 1, "bi.fct_events": 1}
+    assert published.erased_rows_removed == 5
+    with duckdb.connect(str(isolated_env.serving_path), read_only=True) as connection:
+        assert connection.execute("SELECT customer_id, city FROM bi.dim_customers").fetchall() == [("cus_1", "Lyon")]
+        assert connection.execute("SELECT message_id FROM bi.fct_events").fetchall() == [("m1",)]
+        assert connection.execute("SELECT * FROM activation.profiles").fetchall() == [("cus_1", "kept@example.com")]
+        schemas = {s for (s,) in connection.execute("SELECT DISTINCT schema_name FROM duckdb_tables()").fetchall()}
+    assert schemas == {"marts", "bi", "activation"}
+
+
+def test_without_a_ledger_publish_serving_copies_the_consumer_tables_as_built(isolated_env: Settings) -> None:
+    _consumer_warehouse(isolated_env.warehouse_path, "any salt")
+
+    published = publish_serving(isolated_env.warehouse_path, isolated_env.serving_path, isolated_env)
+
+    assert published.consumer_row_counts == {"activation.profiles": 3, "bi.dim_customers": 3, "bi.fct_events": 2}
+    assert published.erased_rows_removed == 0
+    assert not ErasureLedger(isolated_env).path.exists()
