@@ -5,7 +5,7 @@ With KILL_POINT=<point> and KILL_POINT_REACHED=<file> in the environment, the pr
 reaches the point and then sleeps there until it is killed:
 - `load`: dlt is about to copy the events file into raw_analytics.events; the package's entity tables and the
   other systems are loaded (the kill point of tests/reliability/test_kill.py's LOAD_KILLER);
-- `publish`: the new serving file holds the copied marts, its `bi` and `activation` schemas not yet written.
+- `publish`: the new serving file holds the copied marts, its `bi` and `activation` schemas not yet copied.
 The variables are removed from the environment at once, so child processes (dbt) never stop anywhere.
 Nothing else changes; without KILL_POINT this module does nothing.
 """
@@ -66,10 +66,14 @@ def before_events_copy(duck: ModuleType) -> None:
 
 
 def after_marts_copy(serving: ModuleType) -> None:
-    def write_bi_schema(*args: Any, **kwargs: Any) -> Any:
-        stop_here("publish: marts copied into the new serving file")
+    copy = serving.copy_schema
 
-    serving.write_bi_schema = write_bi_schema
+    def copy_schema(connection: Any, schema: str) -> None:
+        if schema == "bi":
+            stop_here("publish: marts copied into the new serving file")
+        copy(connection, schema)
+
+    serving.copy_schema = copy_schema
 
 
 PATCHES = {
