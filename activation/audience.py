@@ -1,10 +1,11 @@
-"""Who may be sent: the serving copy's `activation` tables, re-checked for consent, erasure and valid keys.
+"""Who may be sent: the serving copy's `activation` tables, re-checked for erasure, consent and a usable key.
 
-The serving copy already holds only consented, non-erased people (contract section 4), but it is a snapshot:
-someone who revoked consent or asked to be erased after the last publish is still in it. So every row is
-checked again here, just before anything leaves the warehouse, and each row ends in exactly one bucket:
+The dbt model `activation.profiles` holds only consented people with a valid email (the project's one email
+rule), and the publish leaves out people erased by then (contract section 4). But the copy is a snapshot:
+someone who asked to be erased after the last publish is still in it. So every row is checked again here, just
+before anything leaves the warehouse, and each row ends in exactly one bucket:
 
-- `invalid`: null, malformed or duplicate email (the sync key): reported, never sent, never removed;
+- `invalid`: no email, or one shared by several rows (the sync key): reported, never sent, never removed;
 - `erased`: the email or customer id is in the erasure ledger;
 - `no_consent`: `email_consent` is not true;
 - `eligible`: everyone else, with their segment tags.
@@ -160,9 +161,6 @@ def build_audience(profiles: list[dict[str, Any]], segments: list[dict[str, Any]
         email, customer_id = normalize_email(profile["email"]), str(profile["customer_id"])
         if email is None:
             audience.invalid.append(InvalidRow(customer_id, None, "email is null"))
-            continue
-        if "@" not in email:
-            audience.invalid.append(InvalidRow(customer_id, email, "email is not an address"))
             continue
         if counts[email] > 1:
             audience.invalid.append(InvalidRow(customer_id, email, "duplicate email"))
