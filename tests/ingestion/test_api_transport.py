@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -25,14 +27,25 @@ def _run(system: str, source: object, settings: Settings) -> None:
         make_pipeline(system, settings, connection).run(source, loader_file_format="parquet")
 
 
+@contextmanager
+def _hubspot(contacts: list[dict], monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHubSpot]:
+    """A fake HubSpot, and the crm source configured for it the way dlt reads it: from the environment."""
+    with FakeHubSpot(contacts, token=HUBSPOT_TOKEN) as api:
+        monkeypatch.setenv("SOURCES__CRM__BASE_URL", api.base_url)
+        monkeypatch.setenv("SOURCES__CRM__TOKEN", HUBSPOT_TOKEN)
+        yield api
+
+
+def _hourly_contacts(count: int) -> list[dict]:
+    return [make_contact(i, START + timedelta(hours=i)) for i in range(count)]
+
+
 def test_crm_api_second_run_searches_from_the_cursor_and_merges_changes(
     settings: Settings,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    contacts = [make_contact(i, START + timedelta(hours=i)) for i in range(3)]
-    with FakeHubSpot(contacts, token=HUBSPOT_TOKEN) as api:
-        monkeypatch.setenv("SOURCES__CRM__BASE_URL", api.base_url)
-        monkeypatch.setenv("SOURCES__CRM__TOKEN", HUBSPOT_TOKEN)
+    contacts = _hourly_contacts(3)
+    with _hubspot(contacts, monkeypatch) as api:
         _run("crm", crm_source(transport="api"), settings)
         assert {r.method for r in api.requests} == {"GET"}  # first run: full sync, no search
         changed = make_contact(1, START + timedelta(days=1))
@@ -101,10 +114,8 @@ def test_the_cursor_is_a_dlt_incremental_advanced_to_the_newest_record(
     settings: Settings,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    contacts = [make_contact(i, START + timedelta(hours=i)) for i in range(3)]
-    with FakeHubSpot(contacts, token=HUBSPOT_TOKEN) as api:
-        monkeypatch.setenv("SOURCES__CRM__BASE_URL", api.base_url)
-        monkeypatch.setenv("SOURCES__CRM__TOKEN", HUBSPOT_TOKEN)
+    contacts = _hourly_contacts(3)
+    with _hubspot(contacts, monkeypatch):
         _run("crm", crm_source(transport="api"), settings)
 
     state = _contacts_state(settings)
@@ -116,10 +127,8 @@ def test_a_cursor_kept_by_hand_before_the_upgrade_is_searched_from_once_and_migr
     settings: Settings,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    contacts = [make_contact(i, START + timedelta(hours=i)) for i in range(3)]
-    with FakeHubSpot(contacts, token=HUBSPOT_TOKEN) as api:
-        monkeypatch.setenv("SOURCES__CRM__BASE_URL", api.base_url)
-        monkeypatch.setenv("SOURCES__CRM__TOKEN", HUBSPOT_TOKEN)
+    contacts = _hourly_contacts(3)
+    with _hubspot(contacts, monkeypatch) as api:
         _run("crm", crm_source(transport="api"), settings)
         with loading(settings) as connection, make_pipeline("crm", settings, connection).managed_state() as state:
             resource = state["sources"]["crm"]["resources"]["contacts"]
