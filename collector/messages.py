@@ -7,7 +7,7 @@ loader can cast: the check is the loader's own SQL (contract.py), on the message
 Ids are stored as text so the loader sees one type per column.
 
 A batch with some bad messages: Segment answers 200 and drops the bad ones where only its debugger shows them.
-Here the good ones are stored (they flow, as issue 23 asks), and the answer is a 400 that names every bad message
+Here the good ones are stored, and the answer is a 400 that names every bad message
 (`errors`: index, messageId, field, reason) and says how many were `stored`, so the client is told and can fix
 and resend the bad ones; resending the whole batch is harmless for messages with a `messageId` (the loader keeps
 one delivery per id). A request whose body cannot be read at all (not JSON, not a batch) is refused whole.

@@ -1,4 +1,4 @@
-"""The collector against hostile clients and values the loader cannot take (issue 23).
+"""The collector against hostile clients and values the loader cannot take.
 
 Every request gets an answer a client can act on (400/401/404/408/413/503, JSON with `code` and `message`),
 never a dropped connection; the door refuses exactly what the loader would quarantine; authentication comes
