@@ -17,7 +17,7 @@ from dlt.destinations.impl.duckdb.duck import DuckDbCopyJob
 
 from core.settings import Settings, duckdb_default_memory_limit
 from core.warehouse import warehouse_connection
-from ingestion.landing import reader
+from ingestion.landing import reads
 from ingestion.pipelines import load, make_pipeline
 from tests.ingestion.records import contact, event, order, rows, write_jsonl
 
@@ -214,8 +214,8 @@ def test_load_jobs_of_one_table_run_one_after_the_other(
 ) -> None:
     """DuckDB spreads one INSERT over its threads; several at once into one table only compete (ingestion/
     destination.py). Each file is its own parquet file here, and each copy job is slowed so that overlaps show."""
-    monkeypatch.setattr(reader, "BATCH_BYTES", 1)
-    monkeypatch.setattr(reader, "FLUSH_BYTES", 1)
+    monkeypatch.setattr(reads, "BATCH_BYTES", 1)
+    monkeypatch.setattr(reads, "FLUSH_BYTES", 1)
     for n in range(4):
         write_jsonl(settings, f"analytics/events/e-{n}.jsonl", [event(f"m-{n}-{i}") for i in range(3)])
     spans: list[tuple[str, float, float]] = []

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from core.settings import Settings
-from ingestion.landing import reader
+from ingestion.landing import reader, reads
 from ingestion.pipelines import TableCount, load
 from tests.ingestion.records import event, rows, write_jsonl
 
@@ -76,9 +76,9 @@ def test_a_reused_id_is_found_in_an_earlier_batch_of_the_run(
     flushed: bool,
 ) -> None:
     """Each file its own batch; with `flushed`, each batch's rows have left as a parquet file before the next."""
-    monkeypatch.setattr(reader, "BATCH_BYTES", 1)
+    monkeypatch.setattr(reads, "BATCH_BYTES", 1)
     if flushed:
-        monkeypatch.setattr(reader, "FLUSH_BYTES", 1)
+        monkeypatch.setattr(reads, "FLUSH_BYTES", 1)
     first = rich("m-1")
     write_jsonl(settings, "analytics/events/e-1.jsonl", [first, rich("m-2")])
     write_jsonl(settings, "analytics/events/e-2.jsonl", [rich("m-3"), retry(first, 7)])

@@ -10,7 +10,7 @@ import duckdb
 
 from collector.contract import LoaderContract
 from core.settings import Settings
-from ingestion.landing.reader import _structure
+from ingestion.landing.sql import _structure
 from ingestion.pipelines import load
 from ingestion.spec import Column, ColumnType
 from tests.ingestion.records import columns, contact, event, rows, write_jsonl

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.settings import Settings
-from ingestion.landing import reader
+from ingestion.landing import reads
 from ingestion.pipelines import load
 from tests.ingestion.records import columns, contact, event, order, rows, write_jsonl
 
@@ -118,7 +118,7 @@ def test_a_message_redelivered_in_a_later_batch_of_the_same_run_is_loaded_once(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each file its own batch: the second batch must drop what the first one of this run already kept."""
-    monkeypatch.setattr(reader, "BATCH_BYTES", 1)
+    monkeypatch.setattr(reads, "BATCH_BYTES", 1)
     write_jsonl(settings, "analytics/events/events-1.jsonl", [event("m-1"), event("m-2")])
     retry = event("m-2", receivedAt="2024-01-01T11:00:00Z")  # the same message, received again later
     write_jsonl(settings, "analytics/events/events-2.jsonl", [retry, event("m-3")])
