@@ -6,11 +6,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
+import dlt
 import pytest
+from dlt.pipeline.exceptions import PipelineStepFailed
 
 from core.settings import Settings
 from ingestion.pipelines import loading, make_pipeline
-from ingestion.sources.crm import crm_source
+from ingestion.sources.crm import contacts, crm_source
 from ingestion.sources.crm.hubspot_api import to_epoch_ms
 from ingestion.sources.shop import shop_source
 from tests.fakes import FakeHubSpot, FakeShopify, make_contact, make_shop_object
@@ -153,3 +155,17 @@ def test_a_cursor_kept_by_hand_before_the_upgrade_is_searched_from_once_and_migr
         ("1002",),
         ("1009",),
     ]
+
+
+def test_a_backfill_window_is_refused_rather_than_read_past_its_end(
+    settings: Settings,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    window = dlt.sources.incremental(
+        "updatedAt", initial_value="2025-01-01T00:00:00Z", end_value="2025-01-02T00:00:00Z"
+    )
+    with _hubspot(_hourly_contacts(3), monkeypatch) as api:
+        resource = contacts("api", base_url=api.base_url, token=HUBSPOT_TOKEN, updated_at=window)
+        with pytest.raises(PipelineStepFailed, match="end_value is not supported"):
+            _run("crm", resource, settings)
+    assert api.requests == []
