@@ -11,12 +11,14 @@ what would corrupt email or BI (duplicate profiles, unknown consent, a collapsin
 one fails, nothing downstream of its asset materializes in that run, and the automation waits
 (`all_deps_blocking_checks_passed`). A table that does not exist yet (a system whose first delivery has not
 come) is reported as "no data yet", not an error. Results carry per-expectation counts and a few failing rows,
-masked: Dagster metadata is visible to everyone with UI access, so no emails, phones or names.
+masked: Dagster metadata is visible to everyone with UI access, so no emails, phones or names. What is masked is
+what the dbt YAML declares personal (`meta: {pii: ...}`, read through `privacy.registry`), and an email is valid
+by the one rule staging applies (`core.email.EMAIL_PATTERN`, dbt's `email_pattern()`).
 """
 
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,24 +27,27 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from core.email import EMAIL_PATTERN
+from core.settings import Settings, get_settings
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource, dbt_project
+from privacy.registry import read_registry
 
 log = logging.getLogger(__name__)
 
 SAMPLE_ROWS = 5
-PII_SUFFIXES = (
-    "email", "phone", "phone_e164", "mobilephone", "first_name", "last_name", "firstname", "lastname",
-    "address", "address1", "address_line", "ip", "zip", "postal_code", "date_of_birth", "raw_line",
-    "customer_id", "contact_id", "anonymous_id", "user_id", "source_id",
-)  # fmt: skip
-"""Columns whose values are masked in check metadata: names ending so (`traits_email`), not `email_consent`.
-Ids of people are masked too: Dagster's event log keeps metadata forever, beyond the reach of an erasure."""
-PII_NAMES = frozenset({"id"})
-"""Exact column names masked as well: a raw table's `id` is a HubSpot contact or Shopify customer id."""
 
 
-def is_pii(column: str) -> bool:
-    return column.lower().endswith(PII_SUFFIXES) or column.lower() in PII_NAMES
+def personal_columns(settings: Settings) -> frozenset[str]:
+    """Every column name the registry declares personal on some relation (a raw table's `id` is a contact's or
+    customer's id). Masked wherever a frame shows it, since a suite's SQL may alias and join: the name decides,
+    not the relation. Ids of people are masked too: Dagster's event log keeps metadata forever, beyond the reach
+    of an erasure."""
+    return frozenset(c.column for c in read_registry(dbt_project.manifest_path, settings).columns)
+
+
+def is_pii(column: str, settings: Settings | None = None) -> bool:
+    """`column` is declared personal somewhere (`personal_columns`); the environment's settings by default."""
+    return column in personal_columns(settings or get_settings())
 
 
 FUTURE_TOLERANCE = "INTERVAL 10 MINUTE"
@@ -79,13 +84,13 @@ def mask(value: object) -> object:
     return f"{text[:1]}…{hashlib.sha256(text.encode()).hexdigest()[:6]}"
 
 
-def masked_sample(frame: pd.DataFrame, indexes: Sequence[int]) -> list[dict[str, object]]:
-    """Up to SAMPLE_ROWS failing rows as JSON-ready dicts, PII columns masked."""
+def masked_sample(frame: pd.DataFrame, indexes: Sequence[int], personal: Collection[str]) -> list[dict[str, object]]:
+    """Up to SAMPLE_ROWS failing rows as JSON-ready dicts, the `personal` columns masked."""
     rows = frame.loc[list(indexes)[:SAMPLE_ROWS]]
-    sample = []
-    for record in rows.to_dict(orient="records"):
-        sample.append({column: mask(value) if is_pii(column) else _jsonable(value) for column, value in record.items()})
-    return sample
+    return [
+        {column: mask(value) if column in personal else _jsonable(value) for column, value in record.items()}
+        for record in rows.to_dict(orient="records")
+    ]
 
 
 def _jsonable(value: object) -> object:
@@ -96,8 +101,9 @@ def _jsonable(value: object) -> object:
     return str(value)
 
 
-def validate(suite: Suite, frame: pd.DataFrame) -> dg.AssetCheckResult:
-    """Run the suite's expectations on `frame` with GX's pandas path; one result with counts and samples."""
+def validate(suite: Suite, frame: pd.DataFrame, personal: Collection[str]) -> dg.AssetCheckResult:
+    """Run the suite's expectations on `frame` with GX's pandas path; one result with counts and samples, the
+    `personal` columns of the samples masked."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -130,7 +136,7 @@ def validate(suite: Suite, frame: pd.DataFrame) -> dg.AssetCheckResult:
             summary["observed"] = _jsonable(result.result["observed_value"])
         results[label] = summary
         if not result.success:
-            failed[label] = masked_sample(frame, result.result.get("unexpected_index_list") or [])
+            failed[label] = masked_sample(frame, result.result.get("unexpected_index_list") or [], personal)
     unexpected = [f"{label}: {results[label]['unexpected']} of {results[label]['checked']} rows" for label in failed]
     description = "no data yet: the table is empty" if frame.empty else "; ".join(unexpected) or None
     return dg.AssetCheckResult(
@@ -191,7 +197,7 @@ def build_check(suite: Suite) -> dg.AssetChecksDefinition:
             frame = read_frame(suite, warehouse)
         except duckdb.CatalogException as error:
             return missing_table_result(suite, error)
-        return validate(suite, frame)
+        return validate(suite, frame, personal_columns(warehouse.settings))
 
     return _check
 
@@ -215,23 +221,29 @@ def missing_table_result(suite: Suite, error: duckdb.CatalogException) -> dg.Ass
 # Raw suites: what ingestion promises (docs/contracts.md section 2), with the feeds' real dirt rates. They warn:
 # staging flags each bad value with a reason, and a share beyond `mostly` is an alert to look at the feed.
 # ----------------------------------------------------------------------------------------------------------
-EMAIL_REGEX = r"^\s*[^@\s]+@[^@\s]+\.[A-Za-z]{2,}\s*$"
+
+
+def cleaned_email_sql(column: str) -> str:
+    """SQL of the email as staging judges it (dbt's `clean_email`: edge whitespace trimmed, lower-cased, blank as
+    null), so EMAIL_PATTERN means here what it means in staging."""
+    return f"lower(nullif(regexp_replace({column}, '^[[:space:]]+|[[:space:]]+$', '', 'g'), ''))"
+
 
 RAW_SUITES: list[Suite] = [
     Suite(
         name="email_format_rate",
         asset=["raw_crm", "contacts"],
-        sql="SELECT id, email FROM raw_crm.contacts",
-        expectations=lambda e: [e.ExpectColumnValuesToMatchRegex(column="email", regex=EMAIL_REGEX, mostly=0.9)],
-        description="At least 90% of CRM emails look like emails: fewer is a broken export, not dirt.",
+        sql=f"SELECT id, {cleaned_email_sql('email')} AS email FROM raw_crm.contacts",
+        expectations=lambda e: [e.ExpectColumnValuesToMatchRegex(column="email", regex=EMAIL_PATTERN, mostly=0.9)],
+        description="At least 90% of CRM emails are valid (staging's rule): fewer is a broken export, not dirt.",
         blocking=False,
     ),
     Suite(
         name="email_format_rate",
         asset=["raw_shop", "customers"],
-        sql="SELECT id, email FROM raw_shop.customers",
-        expectations=lambda e: [e.ExpectColumnValuesToMatchRegex(column="email", regex=EMAIL_REGEX, mostly=0.9)],
-        description="At least 90% of Shopify customer emails look like emails.",
+        sql=f"SELECT id, {cleaned_email_sql('email')} AS email FROM raw_shop.customers",
+        expectations=lambda e: [e.ExpectColumnValuesToMatchRegex(column="email", regex=EMAIL_PATTERN, mostly=0.9)],
+        description="At least 90% of Shopify customer emails are valid (staging's rule).",
         blocking=False,
     ),
     Suite(

@@ -18,12 +18,11 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Literal
 
 import duckdb
 
-from core.settings import Settings, erasure_salt, get_settings
+from core.settings import Settings, erasure_salt
 
 SubjectKind = Literal["email", "phone", "customer_id", "crm_contact_id", "shop_customer_id", "anonymous_id", "user_id"]
 SUBJECT_KINDS: tuple[str, ...] = SubjectKind.__args__  # type: ignore[attr-defined]
@@ -96,10 +95,6 @@ def install_subject_hash(con: duckdb.DuckDBPyConnection, salt: str) -> None:
         )
 
 
-def ledger_path(settings: Settings | None = None) -> Path:
-    return (settings or get_settings()).ledger_path
-
-
 @dataclass(frozen=True)
 class ErasureRequest:
     request_id: str
@@ -110,9 +105,9 @@ class ErasureRequest:
 class ErasureLedger:
     """Append-only ledger of erasure requests. Short-lived connections: never holds the file open."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
-        self.path = ledger_path(settings)
-        self.salt = erasure_salt(settings or get_settings())
+    def __init__(self, settings: Settings) -> None:
+        self.path = settings.ledger_path
+        self.salt = erasure_salt(settings)
 
     def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         if read_only and not self.path.exists():

@@ -10,8 +10,10 @@ import dagster as dg
 
 from core.settings import get_settings
 from orchestration.automation import raw_condition
-from orchestration.resources import OWNERS, WAREHOUSE_POOL, WarehouseResource
-from privacy.erasure import erase_from_warehouse, ledger_snapshot
+from orchestration.resources import OWNERS, WAREHOUSE_POOL, WarehouseResource, dbt_project
+from privacy.erasure import erase_from_warehouse
+from privacy.matching import ledger_snapshot
+from privacy.registry import read_registry
 
 ERASURE_KEY = dg.AssetKey(["privacy", "erasure"])
 ERASURE_CONDITION = raw_condition(min(get_settings().freshness_minutes.values()))
@@ -28,11 +30,14 @@ the tick, and the erasure asset is their parent. Without a ledger it finishes wi
     automation_condition=ERASURE_CONDITION,
     description=(
         "Applies the erasure ledger (PRIVACY_LEDGER_PATH): deletes erased people from raw tables, their child "
-        "tables, quarantine and the dbt tables, before the raw loads. See docs/privacy.md."
+        "tables, quarantine and the dbt tables, in the columns their YAML declares personal (`meta: {pii: ...}`), "
+        "before the raw loads. See docs/privacy.md."
     ),
 )
 def erasure(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    report = erase_from_warehouse(warehouse.warehouse)
+    settings = warehouse.settings
+    registry = read_registry(dbt_project.manifest_path, settings)
+    report = erase_from_warehouse(settings.warehouse_path, settings, registry)
     context.log.info(
         "Erasure: %d requests, %d rows deleted from %d tables", report.requests, report.total_deleted,
         len(report.rows_deleted),
@@ -63,8 +68,8 @@ def build_erasure_sensor(target: dg.AssetSelection) -> dg.SensorDefinition:
         description="Applies new erasure requests: erase, reload, rebuild and republish.",
     )
     def erasure_requests_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-        snapshot = ledger_snapshot()
-        requests = len({request for _, _, request in snapshot.entries}) if snapshot else 0
+        snapshot = ledger_snapshot(get_settings())
+        requests = snapshot.requests if snapshot else 0
         if requests <= int(context.cursor or 0):
             return dg.SensorResult(skip_reason="No new erasure requests.", cursor=str(requests))
         return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"erasure-{requests}")], cursor=str(requests))

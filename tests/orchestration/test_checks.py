@@ -60,7 +60,7 @@ def test_a_segment_that_vanished_since_the_last_publish_fails_the_size_check() -
     current = pd.DataFrame({"segment": ["Champions", "Brand New"], "customers": [55, 9]})
 
     ratios = segment_size_ratios(current, previous)
-    result = validate(suite, ratios)
+    result = validate(suite, ratios, personal=frozenset())
 
     assert sorted(ratios["segment"]) == ["Cart Abandoners", "Champions"], "a new segment has no baseline"
     assert ratios.set_index("segment")["customers"].to_dict() == {"Cart Abandoners": 0, "Champions": 55}
@@ -73,13 +73,43 @@ def test_segments_within_half_to_double_of_the_last_publish_pass() -> None:
     previous = pd.DataFrame({"segment": ["Champions"], "previous_customers": [50]})
     current = pd.DataFrame({"segment": ["Champions"], "customers": [90]})
 
-    assert validate(suite, segment_size_ratios(current, previous)).passed
+    assert validate(suite, segment_size_ratios(current, previous), personal=frozenset()).passed
+
+
+def test_raw_emails_are_judged_by_staging_s_rule_and_failing_rows_masked_as_the_yaml_declares(
+    warehouse: WarehouseResource,
+) -> None:
+    suite = _suite(RAW_SUITES, "raw_crm/contacts", "email_format_rate")
+    emails = [f" Person{n}@Example.com " for n in range(8)] + ["f.@example.com", "e@example.com."]
+    with duckdb.connect(str(warehouse.warehouse)) as connection:
+        connection.execute("CREATE SCHEMA raw_crm; CREATE TABLE raw_crm.contacts (id VARCHAR, email VARCHAR)")
+        connection.executemany(
+            "INSERT INTO raw_crm.contacts VALUES (?, ?)", [[f"c{n}", e] for n, e in enumerate(emails)]
+        )
+
+    result = build_check(suite)(warehouse=warehouse)
+
+    (label,) = result.metadata["failing_rows_sample"].value
+    sample = result.metadata["failing_rows_sample"].value[label]
+    assert not result.passed and result.description == f"{label}: 2 of 10 rows", "trimmed and lower-cased first"
+    assert len(sample) == 2 and all(set(row) == {"id", "email"} for row in sample)
+    assert not any(value in str(sample) for value in ("c8", "c9", "f.@example.com", "e@example.com.")), sample
+
+
+def test_a_column_is_masked_when_the_yaml_declares_it_personal_anywhere(settings) -> None:
+    from orchestration.checks import personal_columns
+
+    personal = personal_columns(settings)
+
+    assert {"email", "customer_id", "first_name", "phone_e164", "source_id", "anonymous_id", "id"} <= personal
+    assert not {"email_consent", "segment_name", "r_score", "country_code", "message_id"} & personal
 
 
 def test_source_freshness_of_a_table_not_created_or_empty_is_no_data_yet(warehouse: WarehouseResource) -> None:
     from orchestration.assets.dbt import build_source_freshness_check, load_manifest
 
-    source = next(s for s in load_manifest()["sources"].values() if s["unique_id"].endswith("analytics.events"))
+    manifest = load_manifest(warehouse.settings)
+    source = next(s for s in manifest["sources"].values() if s["unique_id"].endswith("analytics.events"))
     check = build_source_freshness_check(source)
 
     missing = check(warehouse=warehouse)
@@ -92,11 +122,13 @@ def test_source_freshness_of_a_table_not_created_or_empty_is_no_data_yet(warehou
         assert result.metadata["status"].value == "no data yet"
 
 
-def test_child_tables_are_judged_by_their_parent_s_freshness() -> None:
-    from orchestration.assets.dbt import build_source_freshness_checks
+def test_child_tables_are_judged_by_their_parent_s_freshness(warehouse: WarehouseResource) -> None:
+    from orchestration.assets.dbt import build_source_freshness_checks, load_manifest
 
-    names = {check.check_specs_by_output_name[name].name for check in build_source_freshness_checks()
-             for name in check.check_specs_by_output_name}  # fmt: skip
+    checks = build_source_freshness_checks(load_manifest(warehouse.settings))
+    names = {
+        check.check_specs_by_output_name[name].name for check in checks for name in check.check_specs_by_output_name
+    }
 
     assert "source_freshness_orders" in names
     assert not {name for name in names if "__" in name}, "refunds, discount codes, lines, variants: the parent's"

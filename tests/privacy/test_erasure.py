@@ -24,7 +24,9 @@ from typer.testing import CliRunner
 
 from core.settings import Settings, get_settings
 from orchestration.headless import RunReport
+from privacy.erasure import erase_from_warehouse
 from privacy.ledger import ErasureLedger, subject_hash
+from privacy.registry import PiiColumn, PiiRegistry, read_registry
 from tests.conftest import settings_for
 
 pytestmark = pytest.mark.slow
@@ -177,7 +179,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     from cli.main import app
     from core.dbt_cli import run_dbt
     from demo_data.generator import GeneratorConfig, generate
-    from ingestion.pipelines import load
+    from ingestion.pipelines import SYSTEMS, load
     from orchestration.headless import run_graph
     from serving.publish import publish_serving
 
@@ -206,7 +208,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         broken = f'{{"id": "{crm_id}", "properties": {{"email": "{email}", "lastname": "{last_name}", "phone'
         (landing / "crm" / "contacts" / "contacts-b0000-p0001.jsonl").write_text(broken + "\n")
 
-        load(settings=settings)
+        load(SYSTEMS, settings)
         # Seeds and models only: the Dagster run below builds everything again, tests included.
         result = run_dbt(
             ["build", "--resource-type", "seed", "--resource-type", "model"], settings, target_path=root / "dbt_target"
@@ -229,7 +231,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
             shutil.copyfile(path, path.with_name(re.sub(r"-b\d{4}-", f"-{REDELIVERED}-", path.name)))
 
         with dg.instance_for_test() as instance:
-            report = run_graph(instance=instance)
+            report = run_graph(instance=instance, settings=settings)
             yield Scenario(
                 settings=settings,
                 erased_by_customer_id=first,
@@ -383,6 +385,88 @@ def test_the_ledger_holds_the_persons_other_identifiers_as_hashes_only(scenario:
     assert all(ledger.is_erased("email", e) for e in person.emails)
     assert subject_hash("email", scenario.email_used, ledger.salt) in ledger.hashes("email")
     assert not any(e.encode() in stored for e in person.emails | scenario.erased_by_customer_id.emails)
+
+
+IDENTIFIER_COLUMNS = {
+    "customer_id": "customer_id", "anonymous_id": "anonymous_id", "user_id": "user_id", "email": "email",
+    "traits_email": "email", "phone_e164": "phone", "mobile_phone_e164": "phone", "contact_id": "source_id",
+    "shop_customer_id": "source_id", "source_id": "source_id",
+}  # fmt: skip
+"""Column names that hold a person's identifier wherever they appear (what erasure matched dbt tables on before
+the YAML declared it), and their pii kind."""
+DBT_SCHEMAS = ("staging", "intermediate", "marts", "snapshots")
+
+
+def test_every_identifier_column_of_a_dbt_table_is_declared_personal_in_its_yaml(scenario: Scenario) -> None:
+    """Erasure deletes from dbt tables by the YAML's `pii` meta: an identifier column left undeclared would keep
+    the person. The Dagster run refreshed the manifest this reads."""
+    from orchestration.resources import dbt_project
+
+    registry = read_registry(dbt_project.manifest_path, scenario.settings)
+    with duckdb.connect(str(scenario.settings.warehouse_path), read_only=True) as con:
+        built = con.execute(
+            "SELECT schema_name, table_name, column_name FROM duckdb_columns() c JOIN duckdb_tables() "
+            "USING (database_name, schema_name, table_name) WHERE database_name = current_database()"
+        ).fetchall()
+    identifiers = [(s, t, c) for s, t, c in built if s in DBT_SCHEMAS and c in IDENTIFIER_COLUMNS]
+    declared = {(c.schema, c.relation, c.column): c.kind for c in registry.models}
+
+    assert len(identifiers) > 40
+    assert [(s, t, c) for s, t, c in identifiers if declared.get((s, t, c)) != IDENTIFIER_COLUMNS[c]] == []
+
+
+def _declared(schema: str, relation: str, column: str, kind: str, **extra: str | bool) -> PiiColumn:
+    return PiiColumn(schema, relation, column, kind, **extra)  # type: ignore[arg-type]
+
+
+def test_erasure_follows_a_person_through_raw_rows_and_identity_into_the_declared_columns_only(
+    isolated_env: Settings,
+) -> None:
+    """A request by email finds the CRM row, its id finds the customer in the identity map, and the customer's
+    shop id is erased too: from raw (dlt's staging copy and quarantine included) and from every dbt column the
+    registry declares; a column the registry does not declare is left alone."""
+    registry = PiiRegistry((
+        _declared("raw_crm", "contacts", "id", "source_id", source_system="crm", is_source=True),
+        _declared("raw_crm", "contacts", "email", "email", is_source=True),
+        _declared("marts", "customer_identity_map", "source_id", "source_id"),
+        _declared("marts", "customer_identity_map", "customer_id", "customer_id"),
+        _declared("marts", "orders", "shop_customer_id", "source_id", source_system="shop"),
+    ))  # fmt: skip
+    warehouse = isolated_env.warehouse_path
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(warehouse)) as con:
+        for schema in ("raw_crm", "raw_crm_staging"):
+            con.execute(f"CREATE SCHEMA {schema}; CREATE TABLE {schema}.contacts (id VARCHAR, email VARCHAR)")
+            con.execute(f"INSERT INTO {schema}.contacts VALUES ('1', ' Gone@Example.com'), ('2', 'kept@example.com')")
+        con.execute("CREATE TABLE raw_crm.quarantine (raw_line VARCHAR)")
+        con.execute("""INSERT INTO raw_crm.quarantine VALUES ('{"id": "1", "email": "gone@example.com", "na'),
+                       ('{"id": "2", "email": "kept@example.com", "na')""")
+        con.execute("CREATE SCHEMA marts")
+        con.execute(
+            "CREATE TABLE marts.customer_identity_map (source_system VARCHAR, source_id VARCHAR, customer_id VARCHAR)"
+        )
+        con.execute("INSERT INTO marts.customer_identity_map VALUES ('crm', '1', 'cus_a'), ('shop', '77', 'cus_a'), "
+                    "('crm', '2', 'cus_b')")  # fmt: skip
+        con.execute("CREATE TABLE marts.orders (shop_customer_id VARCHAR, amount INT)")
+        con.execute("INSERT INTO marts.orders VALUES ('77', 1), ('88', 2)")
+        con.execute("CREATE TABLE marts.undeclared (email VARCHAR)")
+        con.execute("INSERT INTO marts.undeclared VALUES ('gone@example.com')")
+    ledger = ErasureLedger(isolated_env)
+    ledger.record([("email", "gone@example.com")])
+
+    report = erase_from_warehouse(warehouse, isolated_env, registry)
+    again = erase_from_warehouse(warehouse, isolated_env, registry)
+
+    assert report.rows_deleted == {
+        "marts.customer_identity_map": 2, "marts.orders": 1, "raw_crm.contacts": 1, "raw_crm.quarantine": 1,
+        "raw_crm_staging.contacts": 1,
+    }  # fmt: skip
+    assert again.rows_deleted == {}, "idempotent"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("SELECT source_id FROM marts.customer_identity_map").fetchall() == [("2",)]
+        assert con.execute("SELECT count(*) FROM marts.undeclared").fetchone() == (1,)
+    assert ledger.is_erased("crm_contact_id", "1") and ledger.is_erased("shop_customer_id", "77")
+    assert ledger.is_erased("customer_id", "cus_a") and not ledger.is_erased("customer_id", "cus_b")
 
 
 # ------------------------------------------------------------------------------------------------ metadata
