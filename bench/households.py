@@ -24,9 +24,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from demo_data.keys import hubspot_time
-
 from bench.febrl import DELIVERED_AT, SOURCE_SYSTEM, write_contacts
+from demo_data.keys import hubspot_time
 
 LOOK_ALIKE_NAMES: tuple[tuple[str, ...], ...] = (
     ("John", "Joan"),
