@@ -17,10 +17,12 @@ from typing import Any
 import dlt
 
 from core.settings import get_settings
+from ingestion.landing.batch import Dedup
+from ingestion.landing.drift import DRIFT_COLUMNS_KEY
 from ingestion.landing.file_reads import NOT_READ, records_to_lines, unread_part
 from ingestion.landing.files import scan_landing
 from ingestion.landing.lines import Chunk
-from ingestion.landing.reader import DRIFT_COLUMNS_KEY, Dedup, RecordReader
+from ingestion.landing.reader import RecordReader
 from ingestion.landing.target import Target
 from ingestion.spec import TableSpec
 

@@ -10,6 +10,8 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import duckdb
+
 from ingestion.spec import DECIMAL_PRECISION, DECIMAL_SCALE, SQL_TYPES, Column, pointer_keys, sql_literal
 
 DLT_SQL_TYPES = {
@@ -29,6 +31,12 @@ lit = sql_literal
 
 def list_lit(items: Iterable[str]) -> str:
     return "[" + ", ".join(lit(i) for i in items) + "]"
+
+
+def count(con: duckdb.DuckDBPyConnection, relation: str) -> int:
+    """Rows of `relation` (a table name or a parenthesized query)."""
+    (n,) = con.execute(f"SELECT count(*) FROM {relation}").fetchone()
+    return n
 
 
 def parse_once(strings: Sequence[str], jsons: Sequence[str]) -> tuple[str, list[str], list[str]]:

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from core.settings import Settings
-from ingestion.landing import reader, reads
+from ingestion.landing import conflicts, reads
 from ingestion.pipelines import TableCount, load
 from tests.ingestion.records import event, rows, write_jsonl
 
@@ -45,7 +45,7 @@ def events_of(summary_table: TableCount) -> tuple[int, int, int, int]:
 def comparison_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """The two ways a batch's repeats are hashed: their lines extracted again (a few of the batch, as usual),
     or the typed table read (many): these tests' batches are tiny, so the share decides which one runs."""
-    monkeypatch.setattr(reader, "REEXTRACT_SHARE", 1 if request.param == "lines-extracted-again" else 1_000)
+    monkeypatch.setattr(conflicts, "REEXTRACT_SHARE", 1 if request.param == "lines-extracted-again" else 1_000)
     return request.param
 
 

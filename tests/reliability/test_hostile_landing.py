@@ -22,7 +22,7 @@ import pytest
 
 from core.settings import Settings, get_settings
 from ingestion import landing
-from ingestion.landing import reader
+from ingestion.landing import drift
 from ingestion.pipelines import load
 from tests.ingestion.records import columns, contact, event, rows, write_jsonl
 
@@ -122,7 +122,7 @@ def test_drift_columns_stop_growing_at_the_table_cap(
     settings: Settings,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(reader, "MAX_DRIFT_COLUMNS", 5)
+    monkeypatch.setattr(drift, "MAX_DRIFT_COLUMNS", 5)
     write_jsonl(settings, "analytics/events/e-1.jsonl", [event("m-1", a=1, b=2, c=3)])
     load(["analytics"], settings)
     write_jsonl(settings, "analytics/events/e-2.jsonl", [event("m-2", a=4, d=5, e=6, f=7, g=8)])
