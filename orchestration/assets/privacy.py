@@ -67,8 +67,8 @@ def build_erasure_sensor(target: dg.AssetSelection) -> dg.SensorDefinition:
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Applies new erasure requests: erase, reload, rebuild and republish.",
     )
-    def erasure_requests_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-        snapshot = ledger_snapshot(get_settings())
+    def erasure_requests_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource) -> dg.SensorResult:
+        snapshot = ledger_snapshot(warehouse.settings)
         requests = snapshot.requests if snapshot else 0
         if requests <= int(context.cursor or 0):
             return dg.SensorResult(skip_reason="No new erasure requests.", cursor=str(requests))

@@ -50,10 +50,15 @@ def test_a_new_erasure_request_starts_one_run_of_everything_but_the_esp_syncs(
     sensor = defs.resolve_sensor_def("erasure_requests_sensor")
     graph = defs.resolve_asset_graph()
 
-    quiet = sensor.evaluate_tick(dg.build_sensor_context(cursor=None))
+    from orchestration.resources import WarehouseResource
+
+    def tick(cursor: str | None) -> dg.SensorResult:
+        return sensor(dg.build_sensor_context(cursor=cursor, resources={"warehouse": WarehouseResource()}))
+
+    quiet = tick(None)
     ErasureLedger(get_settings()).record([("email", "someone@example.com")])
-    requested = sensor.evaluate_tick(dg.build_sensor_context(cursor=quiet.cursor))
-    again = sensor.evaluate_tick(dg.build_sensor_context(cursor=requested.cursor))
+    requested = tick(quiet.cursor)
+    again = tick(requested.cursor)
 
     assert quiet.run_requests == [] and again.run_requests == []
     assert len(requested.run_requests) == 1
