@@ -16,7 +16,7 @@ from ingestion.spec import OVERFLOW_COLUMN, TableSpec
 
 MAX_NEW_COLUMNS_PER_RUN = 200
 """Drift columns one run may add to a table; further new fields of the run are kept in OVERFLOW_COLUMN (JSON).
-Every column a batch reads costs the reader's DuckDB memory (docs/performance.md), and a Shopify order brings
+Every column a batch reads costs the reader's DuckDB memory (docs/ingestion.md), and a Shopify order brings
 dozens of fields the spec does not read."""
 MAX_DRIFT_COLUMNS = 500
 """Drift columns a table may get in all: past it every new field stays in OVERFLOW_COLUMN, so a client that puts

@@ -9,7 +9,7 @@ rows.
 
 What is read at all: regular files inside the landing directory (`scan_landing`), opened without following
 links (`read_regular`). Links, FIFOs and folders outside the landing directory are not read: quarantined once
-(line 0) and reported on every run. A file name that is not UTF-8 is kept with escapes.
+(line 0) and reported on every run.
 """
 
 from __future__ import annotations

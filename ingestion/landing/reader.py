@@ -42,7 +42,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from core.settings import get_settings
+from core.settings import Settings
 from ingestion.landing.batch import Batch, BatchCounts, Dedup
 from ingestion.landing.classify import classify
 from ingestion.landing.conflicts import Conflicts
@@ -73,6 +73,7 @@ class RecordReader:
         resource: str,
         dedup: Dedup,
         target: Target,
+        settings: Settings,
         drift_columns: dict[str, str] | None = None,
     ) -> None:
         self.spec = spec
@@ -80,7 +81,8 @@ class RecordReader:
         self.dedup = dedup
         self.target = target
         self.counts = BatchCounts()
-        settings = get_settings()
+        self._settings = settings
+        """Where the reader's DuckDB spills and how much memory it takes; whose lines the erasure ledger holds."""
         settings.duckdb_temp_root.mkdir(parents=True, exist_ok=True)
         self._spill_dir = Path(tempfile.mkdtemp(prefix="reader-", dir=settings.duckdb_temp_root))
         # memory_limit, threads, no insertion order (every ordered step says ORDER BY), spilling: settings.py
@@ -137,7 +139,7 @@ class RecordReader:
             found = classify(con, spec, lines, chunks)
             batch.drift, batch.overflow = self._drift.place(found.pointers, found.unknown)
             # privacy: lines of erased people become non-records before anything is extracted
-            erased = drop_erased_lines(con, spec.table)
+            erased = drop_erased_lines(con, spec.table, self._settings)
             self.counts.erased += erased
             batch.nonrecords = found.nonrecords + erased
             extract(con, spec, batch)

@@ -1,7 +1,8 @@
 """The read loops: landing files or API pages, through one `RecordReader`, to dlt items.
 
 Bytes are pulled as the batch needs them (a landing file's bytes or an API page are held once), read ahead in a
-thread while DuckDB works, cut into batches of BATCH_BYTES and flushed to parquet every FLUSH_BYTES.
+thread while DuckDB works, cut into batches of BATCH_BYTES and flushed to parquet every FLUSH_BYTES. Each file
+is named by its landing-relative path (a name that is not UTF-8 kept with escapes) in the state and quarantine.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import dlt
 
-from core.settings import get_settings
+from core.settings import Settings, get_settings
 from ingestion.landing.batch import Dedup
 from ingestion.landing.drift import DRIFT_COLUMNS_KEY
 from ingestion.landing.file_reads import NOT_READ, records_to_lines, unread_part
@@ -43,6 +44,8 @@ def read_landing(
     landing_dir: Path,
     state: dict[str, Any],
     dedup: Dedup = "newest",
+    *,
+    settings: Settings | None = None,
 ) -> Iterator[Any]:
     """Yield dlt items for every new line under `directory`, recording progress in the resource `state`.
 
@@ -50,11 +53,15 @@ def read_landing(
     (line 0: the file as a whole): links, FIFOs and folders named like landing files, folders outside the
     landing directory, files over LANDING_MAX_FILE_BYTES. A file that cannot be opened this run (moved away
     while the run lists them) is reported and read next run.
+
+    `settings` gives that limit, the reader's DuckDB resources and the erasure ledger whose people's lines are
+    skipped.
     """
+    settings = settings or get_settings()
     seen: dict[str, Any] = state.setdefault("files", {})
-    reader = RecordReader(spec, resource, dedup, Target.current(), state.setdefault(DRIFT_COLUMNS_KEY, {}))
+    reader = RecordReader(spec, resource, dedup, Target.current(), settings, state.setdefault(DRIFT_COLUMNS_KEY, {}))
     marks: dict[str, dict[str, Any]] = {}
-    limit = get_settings().landing_max_file_bytes
+    limit = settings.landing_max_file_bytes
 
     def chunks() -> Iterator[Chunk]:
         scan = scan_landing(directory, landing_dir)
@@ -93,15 +100,18 @@ def read_pages(
     origin: str,
     state: dict[str, Any],
     dedup: Dedup = "newest",
+    *,
+    settings: Settings | None = None,
 ) -> Iterator[Any]:
     """Yield dlt items for API pages: each page goes through the same reader as a landing file would.
 
     The newest cursor value read is kept in the resource `state` (`api_cursor`, ISO-8601) for the next run to
     ask only for what changed since. It is the reader's own, not a `dlt.sources.incremental`: dlt cannot read
     a cursor out of the parquet files the reader hands over, and the state is committed with the load package
-    just the same.
+    just the same. `settings` as for `read_landing`.
     """
-    reader = RecordReader(spec, resource, dedup, Target.current(), state.setdefault(DRIFT_COLUMNS_KEY, {}))
+    settings = settings or get_settings()
+    reader = RecordReader(spec, resource, dedup, Target.current(), settings, state.setdefault(DRIFT_COLUMNS_KEY, {}))
 
     def chunks() -> Iterator[Chunk]:
         line = 1
@@ -125,8 +135,8 @@ def _read_ahead(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
     """`chunks`, each read (bytes and line ends) in a thread while the reader's DuckDB works on the batch.
 
     Reading a file and searching its newlines release the GIL, and DuckDB leaves part of the cores idle
-    between and within its statements: the two took 2.6 s of a 3M-event extract one after the other, of
-    which overlapping saves about a third. One chunk ahead at most: memory holds one file more.
+    between and within its statements, so the two overlap (docs/performance.md). One chunk ahead at most:
+    memory holds one file more.
     """
 
     def pull() -> Chunk | None:
