@@ -23,6 +23,7 @@ from typing import Any
 import dlt
 from dlt.sources import incremental
 
+from core.settings import get_settings
 from ingestion.landing import API_CURSOR_KEY, read_pages
 from ingestion.spec import TableSpec
 
@@ -46,7 +47,7 @@ def read_api(
     since = latest(cursor.start_value, state.pop(LEGACY_CURSOR_KEY, None))
     cursor.advance(None)
     try:
-        yield from read_pages(spec, resource, fetch(since), origin, state)
+        yield from read_pages(spec, resource, fetch(since), origin, state, settings=get_settings())
     finally:
         cursor.advance(latest(since, state.pop(LEGACY_CURSOR_KEY, None)))
 

@@ -71,4 +71,6 @@ def events(landing_dir: str) -> Iterator[Any]:
     """Segment messages, once per message_id (first delivery wins)."""
     landing = Path(landing_dir)
     state = dlt.current.resource_state()
-    yield from read_landing(EVENTS, "events", landing / "analytics" / "events", landing, state, dedup="first")
+    yield from read_landing(
+        EVENTS, "events", landing / "analytics" / "events", landing, state, dedup="first", settings=get_settings()
+    )

@@ -96,4 +96,4 @@ def contacts(
     unfiltered(updated_at)
     landing = Path(landing_dir or get_settings().landing_dir)
     state = dlt.current.resource_state()
-    yield from read_landing(CONTACTS, "contacts", landing / "crm" / "contacts", landing, state)
+    yield from read_landing(CONTACTS, "contacts", landing / "crm" / "contacts", landing, state, settings=get_settings())

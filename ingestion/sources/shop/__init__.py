@@ -197,7 +197,7 @@ class _Reader:
         unfiltered(cursor)
         directory = self.landing_dir / "shop" / spec.table
         state = dlt.current.resource_state()
-        yield from read_landing(spec, spec.table, directory, self.landing_dir, state)
+        yield from read_landing(spec, spec.table, directory, self.landing_dir, state, settings=get_settings())
 
 
 @dlt.resource(
