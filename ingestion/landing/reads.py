@@ -17,7 +17,7 @@ from typing import Any
 
 import dlt
 
-from core.settings import Settings, get_settings
+from core.settings import Settings
 from ingestion.landing.batch import Dedup
 from ingestion.landing.drift import DRIFT_COLUMNS_KEY
 from ingestion.landing.file_reads import NOT_READ, records_to_lines, unread_part
@@ -45,7 +45,7 @@ def read_landing(
     state: dict[str, Any],
     dedup: Dedup = "newest",
     *,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> Iterator[Any]:
     """Yield dlt items for every new line under `directory`, recording progress in the resource `state`.
 
@@ -57,7 +57,6 @@ def read_landing(
     `settings` gives that limit, the reader's DuckDB resources and the erasure ledger whose people's lines are
     skipped.
     """
-    settings = settings or get_settings()
     seen: dict[str, Any] = state.setdefault("files", {})
     reader = RecordReader(spec, resource, dedup, Target.current(), settings, state.setdefault(DRIFT_COLUMNS_KEY, {}))
     marks: dict[str, dict[str, Any]] = {}
@@ -101,7 +100,7 @@ def read_pages(
     state: dict[str, Any],
     dedup: Dedup = "newest",
     *,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> Iterator[Any]:
     """Yield dlt items for API pages: each page goes through the same reader as a landing file would.
 
@@ -110,7 +109,6 @@ def read_pages(
     a cursor out of the parquet files the reader hands over, and the state is committed with the load package
     just the same. `settings` as for `read_landing`.
     """
-    settings = settings or get_settings()
     reader = RecordReader(spec, resource, dedup, Target.current(), settings, state.setdefault(DRIFT_COLUMNS_KEY, {}))
 
     def chunks() -> Iterator[Chunk]:
