@@ -251,7 +251,7 @@ DuckDB, so dlt imports its parquet files as they are instead of rewriting them t
 OVERFLOW_COLUMN = "_overflow_fields"
 """Root tables: the fields of a record that have no column of their own, as one JSON object keyed by each
 field's JSON pointer (`{"/properties/": "x", "/k1234": 5}`): fields whose name cannot be a column (empty, blank,
-holding a NUL) and new fields past the drift caps of ingestion/landing.py. Null when a record has none."""
+holding a NUL) and new fields past the drift caps of ingestion/landing/drift.py. Null when a record has none."""
 
 QUARANTINE_TABLE = "quarantine"
 QUARANTINE_COLUMNS: dict[str, dict[str, Any]] = {
