@@ -10,7 +10,7 @@ That case is the only one where dlt creates a job with `restore=True`, so only t
 the table holds: it inserts the file's rows whose `_dlt_id` the table does not hold for this load id. One
 INSERT statement commits all rows of a file or none, so after a kill the table holds either the whole file or
 nothing of it, and the restored job ends with the file exactly once either way. Jobs that are not restored
-run dlt's own INSERT unchanged. Re-deliveries across runs are the reader's business (ingestion/landing.py).
+run dlt's own INSERT unchanged. Re-deliveries across runs are the reader's business (ingestion/landing/dedup.py).
 """
 
 from __future__ import annotations
