@@ -13,12 +13,11 @@ There are no defaults for the first three: an unconfigured destination refuses t
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.settings import Settings, get_settings
+from core.settings import Settings
 
 DEFAULT_DESTINATION = "esp"
 MAX_BATCH_SIZE = 500
@@ -78,17 +77,12 @@ def destination_config(name: str = DEFAULT_DESTINATION) -> DestinationConfig:
     )
 
 
-def destination_names() -> list[str]:
+def destination_names(settings: Settings) -> list[str]:
     """Destinations that get a Dagster asset: `ACTIVATION_DESTINATIONS` (comma-separated), default `esp`."""
-    configured = os.environ.get("ACTIVATION_DESTINATIONS", "").strip()
-    names = [n.strip() for n in configured.split(",") if n.strip()] if configured else [DEFAULT_DESTINATION]
-    return [check_destination_name(n) for n in dict.fromkeys(names)]
+    return [check_destination_name(n) for n in settings.activation_destinations or (DEFAULT_DESTINATION,)]
 
 
-def sync_state_path(settings: Settings | None = None) -> Path:
+def sync_state_path(settings: Settings) -> Path:
     """`SYNC_STATE_PATH`, default `sync_state.duckdb` beside the warehouse (its own file: the warehouse has
     one writer, and a sync must be able to record progress while dlt or dbt hold it)."""
-    configured = os.environ.get("SYNC_STATE_PATH", "").strip()
-    if configured:
-        return Path(configured).expanduser().resolve()
-    return (settings or get_settings()).data_dir / "sync_state.duckdb"
+    return settings.configured_sync_state_path or settings.data_dir / "sync_state.duckdb"

@@ -18,7 +18,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from activation.audience import Audience, load_audience
-from core.settings import Settings, get_settings
+from core.settings import Settings
 from privacy.ledger import ErasureLedger
 
 EXPORT_COLUMNS = ("email", "first_name", "last_name", "country_code", "segment", "reason", "since")
@@ -38,9 +38,8 @@ def file_stem(segment: str) -> str:
     return stem or "segment"
 
 
-def export_segments(out_dir: Path, settings: Settings | None = None) -> list[SegmentExport]:
+def export_segments(out_dir: Path, settings: Settings) -> list[SegmentExport]:
     """Write `<segment>.csv` and `<segment>.parquet` into `out_dir` for every segment of eligible members."""
-    settings = settings or get_settings()
     audience = load_audience(settings.serving_path, ErasureLedger(settings))
     return write_segments(audience, out_dir)
 

@@ -30,7 +30,7 @@ from activation.config import DestinationConfig, destination_config, sync_state_
 from activation.mailchimp import MailchimpClient, is_fatal
 from activation.state import MemberState, RunRecord, SyncStateStore
 from core.http import ApiError, RetryPolicy
-from core.settings import Settings, get_settings
+from core.settings import Settings
 from privacy.ledger import ErasureLedger
 
 log = logging.getLogger(__name__)
@@ -140,11 +140,11 @@ def make_plan(audience: Audience, states: dict[str, MemberState], mode: str, exi
 
 
 def sync(
-    destination: str = "esp",
-    mode: str = "upsert",
+    destination: str,
+    mode: str,
     *,
+    settings: Settings,
     dry_run: bool = False,
-    settings: Settings | None = None,
     config: DestinationConfig | None = None,
     retry: RetryPolicy | None = None,
 ) -> SyncResult:
@@ -153,7 +153,6 @@ def sync(
     mode or missing configuration, FileNotFoundError / LookupError when the serving copy lacks its tables."""
     if mode not in SYNC_MODES:
         raise ValueError(f"unknown sync mode {mode!r}; expected one of {', '.join(SYNC_MODES)}")
-    settings = settings or get_settings()
     config = config or destination_config(destination)
     audience = load_audience(settings.serving_path, ErasureLedger(settings))
     result = SyncResult(

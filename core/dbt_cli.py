@@ -3,18 +3,25 @@
 dbt runs in a subprocess (the `dbt` executable beside this interpreter), so that its global state, logging
 and DuckDB connection never leak into the caller, and several invocations in one process stay independent. It
 starts through `core/die_with_parent.py`, so a killed caller never leaves a dbt writing the warehouse.
+
+What dbt needs from the settings (`dbt_env`) is given to its process explicitly: `run_dbt` passes it to the
+subprocess, and dagster-dbt's invocations read it from a file beside them (`dbt_env_file`,
+`core/dbt_launcher.py`). This process's own environment is never changed.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from core import die_with_parent
-from core.settings import DBT_PROJECT_DIR, Settings, erasure_salt, get_settings
+from core import dbt_launcher, die_with_parent
+from core.settings import DBT_PROJECT_DIR, Settings, erasure_salt
 
 
 @dataclass(frozen=True)
@@ -39,11 +46,15 @@ def dbt_executable() -> Path:
     return Path(sys.executable).with_name("dbt")
 
 
+def dbt_command() -> list[str]:
+    """The command line that starts dbt (arguments follow) through the launcher that kills it with its parent."""
+    return die_with_parent.command(dbt_executable())
+
+
 def dbt_env(settings: Settings) -> dict[str, str]:
-    """Environment for dbt: the caller's, plus the warehouse path profiles.yml reads and the salt the masked
-    `bi` models hash identifiers with (a DBT_ENV_SECRET_ variable: dbt scrubs it from its logs)."""
+    """What dbt's environment needs beyond the caller's: the warehouse path profiles.yml reads and the salt the
+    masked `bi` models hash identifiers with (a DBT_ENV_SECRET_ variable: dbt scrubs it from its logs)."""
     return {
-        **os.environ,
         "WAREHOUSE_PATH": str(settings.warehouse_path),
         "DBT_ENV_SECRET_ERASURE_SALT": erasure_salt(settings),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -51,30 +62,48 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     }
 
 
+@contextmanager
+def dbt_env_file(target_path: Path, settings: Settings) -> Iterator[Path]:
+    """`dbt_env(settings)` and this process as dbt's parent (`die_with_parent`), written for the dbt that
+    dagster-dbt starts with `target_path` as its target directory, through `core/dbt_launcher.py`.
+
+    Readable by this user only (it holds the salt); the launcher deletes it when it starts dbt, and the block
+    deletes it if no dbt started.
+    """
+    path = Path(target_path) / dbt_launcher.ENV_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump({**dbt_env(settings), **die_with_parent.parent_environment()}, handle)
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
 def run_dbt(
     args: list[str],
-    settings: Settings | None = None,
+    settings: Settings,
     *,
     project_dir: Path = DBT_PROJECT_DIR,
     target_path: Path | None = None,
     check: bool = True,
 ) -> DbtResult:
-    """Run `dbt <args>` on `settings.warehouse_path` (default: `get_settings()`).
+    """Run `dbt <args>` on `settings.warehouse_path`.
 
     `--project-dir` and `--profiles-dir` are added (both the dbt project directory). `target_path` moves
     dbt's target/ and logs/ out of the project, so that concurrent invocations (tests, Dagster, a person)
     never overwrite each other's manifest. Raises `DbtError` on a non-zero exit unless `check` is false.
     """
-    settings = settings or get_settings()
     command = [
-        *die_with_parent.command(dbt_executable()),
+        *dbt_command(),
         *args,
         "--project-dir",
         str(project_dir),
         "--profiles-dir",
         str(project_dir),
     ]
-    env = {**dbt_env(settings), **die_with_parent.parent_environment()}
+    env = {**os.environ, **dbt_env(settings), **die_with_parent.parent_environment()}
     if target_path is not None:
         command += ["--target-path", str(target_path)]
         env["DBT_LOG_PATH"] = str(target_path / "logs")

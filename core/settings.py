@@ -1,13 +1,16 @@
 """The one place that reads settings from the environment.
 
-Every path a command, pipeline, dbt profile or Dagster resource uses comes from `get_settings()`, so that
-pointing the whole product at other files is a matter of three environment variables.
+`get_settings()` is called at the edges only: the `warehouse` command, the Dagster definitions and resources,
+the benchmark and script entry points. Everything below them takes a `Settings` argument, so a function's
+files are the ones its caller names, and pointing the whole product at other files is a matter of three
+environment variables (docs/configuration.md).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -18,7 +21,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 # Freshness targets of the raw tables: events stream in, the shop syncs hourly, the CRM exports daily.
 DEFAULT_FRESHNESS_MINUTES = {"analytics": 15, "shop": 60, "crm": 24 * 60}
-# DuckDB's budget on the Python side. The landing reader's in-memory DuckDB holds one batch (~256 MiB of lines):
+# DuckDB's budget on the Python side. The landing reader's in-memory DuckDB holds one batch of lines:
 # 2GB, as dbt's (dbt_project/profiles.yml). dlt's DuckDB destination: see Settings.destination_memory_limit.
 # Threads are 2 for both (DuckDB's default is every core).
 DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
@@ -28,9 +31,9 @@ DEFAULT_DUCKDB_THREADS = 2
 DEFAULT_LANDING_MAX_FILE_BYTES = 2 * 1024**3
 
 
-def _path(env_var: str, default: str) -> Path:
+def _path(environ: Mapping[str, str], env_var: str, default: str) -> Path:
     """User-given paths are taken relative to the working directory; defaults to the project root."""
-    value = os.environ.get(env_var)
+    value = environ.get(env_var)
     if value:
         return Path(value).expanduser().resolve()
     return PROJECT_ROOT / default
@@ -64,6 +67,14 @@ class Settings:
     """The erasure ledger's DuckDB file (PRIVACY_LEDGER_PATH); None: `privacy.duckdb` beside the warehouse."""
     configured_erasure_salt: str | None = field(default=None, repr=False)
     """The secret salt of identifier hashes (ERASURE_SALT); None: the one `erasure_salt()` keeps beside the ledger."""
+    configured_dagster_home: Path | None = None
+    """The Dagster instance's folder (DAGSTER_HOME); None: `dagster_home` beside the warehouse."""
+    configured_sync_state_path: Path | None = None
+    """The ESP sync state's DuckDB file (SYNC_STATE_PATH); None: `activation.config.sync_state_path`'s default."""
+    activation_destinations: tuple[str, ...] = ()
+    """The ESP destinations that get a Dagster asset (ACTIVATION_DESTINATIONS, comma-separated); empty: `esp`."""
+    ingestion_progress: bool = False
+    """dlt logs the progress of each load step (INGESTION_PROGRESS set to anything)."""
 
     @property
     def data_dir(self) -> Path:
@@ -72,6 +83,10 @@ class Settings:
     @property
     def ledger_path(self) -> Path:
         return self.privacy_ledger_path or self.data_dir / "privacy.duckdb"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.configured_dagster_home or self.data_dir / "dagster_home"
 
     @property
     def duckdb_temp_root(self) -> Path:
@@ -83,11 +98,11 @@ class Settings:
         """memory_limit of dlt's DuckDB destination while it loads `system` (WAREHOUSE_LOAD_MEMORY_LIMIT if set).
 
         Events are appended: inserting needs little memory, but without a limit DuckDB keeps every block it
-        wrote cached, and the 95M-event load of the large benchmark reached 12.6 GiB RSS writing a 12 GB table.
-        They get the reader's budget. Entities keep DuckDB's default, 80% of RAM: dlt's merge numbers a run's
-        rows with a window over every column, which DuckDB holds in memory and does not spill (at 9.6M events
-        the old events merge failed at 2GB, and dlt retries such a job forever). Always a value, never unset:
-        the systems of one load share a connection, and each sets its own.
+        wrote cached, as much as the table it writes. They get the reader's budget. Entities keep DuckDB's
+        default, 80% of RAM: dlt's merge numbers a run's rows with a window over every column, which DuckDB
+        holds in memory and does not spill, and dlt retries a job that ran out of memory forever (the
+        measurements: docs/performance.md). Always a value, never unset: the systems of one load share a
+        connection, and each sets its own.
         """
         if self.load_memory_limit:
             return self.load_memory_limit
@@ -145,26 +160,36 @@ def environment_under(root: Path) -> dict[str, str]:
     }
 
 
-def get_settings() -> Settings:
-    """Read settings now (not at import), so tests and subprocesses can change the environment."""
-    warehouse_path = _path("WAREHOUSE_PATH", "data/warehouse.duckdb")
-    pipelines_dir = os.environ.get("DLT_PIPELINES_DIR")
+def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read settings from `environ` (default: this process's environment) now, not at import, so that tests and
+    subprocesses can change the environment, and a Dagster resource can override single variables."""
+    env = os.environ if environ is None else environ
+
+    def text(name: str) -> str | None:
+        return env.get(name, "").strip() or None
+
+    warehouse_path = _path(env, "WAREHOUSE_PATH", "data/warehouse.duckdb")
+    pipelines_dir = text("DLT_PIPELINES_DIR")
     return Settings(
-        landing_dir=_path("LANDING_DIR", "data/landing"),
+        landing_dir=_path(env, "LANDING_DIR", "data/landing"),
         warehouse_path=warehouse_path,
-        serving_path=_path("SERVING_PATH", "data/serving.duckdb"),
+        serving_path=_path(env, "SERVING_PATH", "data/serving.duckdb"),
         pipelines_dir=Path(pipelines_dir).resolve() if pipelines_dir else warehouse_path.parent / ".dlt",
         freshness_minutes={
-            system: int(os.environ.get(f"FRESHNESS_{system.upper()}_MINUTES", default))
+            system: int(text(f"FRESHNESS_{system.upper()}_MINUTES") or default)
             for system, default in DEFAULT_FRESHNESS_MINUTES.items()
         },
-        collector_write_key=os.environ.get("COLLECTOR_WRITE_KEY", "").strip() or None,
-        duckdb_memory_limit=os.environ.get("WAREHOUSE_MEMORY_LIMIT", "").strip() or DEFAULT_DUCKDB_MEMORY_LIMIT,
-        load_memory_limit=os.environ.get("WAREHOUSE_LOAD_MEMORY_LIMIT", "").strip() or None,
-        duckdb_threads=int(os.environ.get("WAREHOUSE_THREADS", "").strip() or DEFAULT_DUCKDB_THREADS),
-        landing_max_file_bytes=int(
-            os.environ.get("LANDING_MAX_FILE_BYTES", "").strip() or DEFAULT_LANDING_MAX_FILE_BYTES
+        collector_write_key=text("COLLECTOR_WRITE_KEY"),
+        duckdb_memory_limit=text("WAREHOUSE_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT,
+        load_memory_limit=text("WAREHOUSE_LOAD_MEMORY_LIMIT"),
+        duckdb_threads=int(text("WAREHOUSE_THREADS") or DEFAULT_DUCKDB_THREADS),
+        landing_max_file_bytes=int(text("LANDING_MAX_FILE_BYTES") or DEFAULT_LANDING_MAX_FILE_BYTES),
+        privacy_ledger_path=_path(env, "PRIVACY_LEDGER_PATH", "") if text("PRIVACY_LEDGER_PATH") else None,
+        configured_erasure_salt=text("ERASURE_SALT"),
+        configured_dagster_home=_path(env, "DAGSTER_HOME", "") if text("DAGSTER_HOME") else None,
+        configured_sync_state_path=_path(env, "SYNC_STATE_PATH", "") if text("SYNC_STATE_PATH") else None,
+        activation_destinations=tuple(
+            dict.fromkeys(name.strip() for name in (text("ACTIVATION_DESTINATIONS") or "").split(",") if name.strip())
         ),
-        privacy_ledger_path=_path("PRIVACY_LEDGER_PATH", "") if os.environ.get("PRIVACY_LEDGER_PATH") else None,
-        configured_erasure_salt=os.environ.get("ERASURE_SALT", "").strip() or None,
+        ingestion_progress=bool(env.get("INGESTION_PROGRESS")),
     )

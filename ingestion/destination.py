@@ -79,9 +79,8 @@ class duckdb(dlt_duckdb):  # noqa: N801 - dlt names destination factories in low
         """The jobs of one table run one after the other, different tables side by side ("table-sequential").
 
         DuckDB already spreads one INSERT over all its threads; dlt's default ran up to 20 jobs at once on
-        cursors of the one connection, and the medium events load's nine 1M-row parquet files of one table
-        took 26 s instead of 18 s that way, with 0.6 GiB more memory. The entity loads (many small tables,
-        merges) take the same time either way (docs/performance.md)."""
+        cursors of the one connection, which made a load of several files of one table slower and bigger in
+        memory. The entity loads (many small tables, merges) take the same time either way (docs/performance.md)."""
         caps = super()._raw_capabilities()
         caps.loader_parallelism_strategy = "table-sequential"
         return caps

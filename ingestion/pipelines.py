@@ -12,8 +12,8 @@ re-read file changes nothing: a run killed with SIGKILL and run again ends exact
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,13 +21,25 @@ import dlt
 import duckdb
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
-from core.settings import Settings, get_settings
+from core.settings import Settings
 from core.warehouse import make_warehouse_dirs, warehouse_connection
 from ingestion.destination import duckdb as replay_safe_duckdb
 from ingestion.landing import RUN_COUNTS_KEY
 from ingestion.spec import QUARANTINE_TABLE
 
 SYSTEMS = ("crm", "shop", "analytics")
+
+LOAD_OPTIONS: dict[str, object] = {
+    # The reader's parquet files already carry `_dlt_load_id` and `_dlt_id` (contract section 2): dlt must not
+    # add them again, which would also make it rewrite every file in normalize.
+    "normalize.parquet_normalizer.add_dlt_load_id": False,
+    "normalize.parquet_normalizer.add_dlt_id": False,
+    # dlt keeps the files of every loaded package by default: each load's parquet, about the size of its input,
+    # forever, and with it the rows of people erased since. Once loaded they are in the warehouse; a package
+    # with a failed job keeps its files (dlt), and a pending one is finished from them.
+    "load.delete_completed_jobs": True,
+}
+"""dlt's options of every load of this project, which `dlt.pipeline()` and `run()` take no argument for."""
 
 
 @dataclass(frozen=True)
@@ -81,19 +93,28 @@ class LoadSummary:
         raise KeyError(f"{system}.{table}")
 
 
-def make_pipeline(
-    system: str, settings: Settings | None = None, connection: duckdb.DuckDBPyConnection | None = None
-) -> dlt.Pipeline:
+@contextmanager
+def loading(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One load: the warehouse connection its pipelines borrow (`core.warehouse.warehouse_connection`), with
+    `LOAD_OPTIONS` in force.
+
+    The options go through dlt's own config provider (`dlt.config.values`: the in-memory layer of
+    `.dlt/config.toml`) for the block only, so the process environment is never written, and an environment
+    variable or `.dlt/config.toml` entry of a deployment that sets one (LOAD__DELETE_COMPLETED_JOBS) still
+    decides: dlt reads the environment before config.toml.
+    """
+    with warehouse_connection(settings) as connection, dlt.config.values(LOAD_OPTIONS):
+        yield connection
+
+
+def make_pipeline(system: str, settings: Settings, connection: duckdb.DuckDBPyConnection | None = None) -> dlt.Pipeline:
     """The dlt pipeline of `system`: name `system`, dataset `raw_<system>`, DuckDB at warehouse_path.
 
-    `connection` (from `warehouse_connection`) is borrowed by dlt and left open; without one dlt opens the
-    file itself for each phase of a run.
+    `connection` (from `loading`) is borrowed by dlt and left open; without one dlt opens the file itself for
+    each phase of a run. Run it inside `loading`, which sets the options dlt takes no argument for.
     """
     if system not in SYSTEMS:
         raise ValueError(f"unknown system {system!r}: expected one of {', '.join(SYSTEMS)}")
-    settings = settings or get_settings()
-    _require_lineage_columns()
-    _drop_loaded_files()
     make_warehouse_dirs(settings)  # also when dlt opens the file itself
     return dlt.pipeline(
         pipeline_name=system,
@@ -108,13 +129,12 @@ def make_pipeline(
             )
         ),
         dataset_name=f"raw_{system}",
-        progress="log" if os.environ.get("INGESTION_PROGRESS") else None,
+        progress="log" if settings.ingestion_progress else None,
     )
 
 
-def make_source(system: str, settings: Settings | None = None, transport: str = "files") -> Any:
+def make_source(system: str, settings: Settings, transport: str = "files") -> Any:
     """The dlt source of `system` reading the settings' landing directory (or the API)."""
-    settings = settings or get_settings()
     landing = str(settings.landing_dir)
     if system == "crm":
         from ingestion.sources.crm import crm_source
@@ -130,17 +150,16 @@ def make_source(system: str, settings: Settings | None = None, transport: str = 
 
 
 def load(
-    systems: Iterable[str] = SYSTEMS,
-    settings: Settings | None = None,
+    systems: Iterable[str],
+    settings: Settings,
     on_system: Callable[[str], None] | None = None,
 ) -> LoadSummary:
     """Load every new landing line of `systems` into the warehouse; returns counts per table.
 
     `on_system` is called before each system starts (the CLI advances its progress bar with it).
     """
-    settings = settings or get_settings()
     summary = LoadSummary(warehouse_path=str(settings.warehouse_path))
-    with warehouse_connection(settings) as connection:
+    with loading(settings) as connection:
         for system in systems:
             if on_system:
                 on_system(system)
@@ -164,21 +183,6 @@ def finish_pending(pipeline: dlt.Pipeline) -> bool:
     if pipeline.list_normalized_load_packages():
         pipeline.load()
     return True
-
-
-def _require_lineage_columns() -> None:
-    """The reader's parquet files already carry `_dlt_load_id` and `_dlt_id` (contract section 2): dlt must
-    not add them again, which would also make it rewrite every file in normalize."""
-    os.environ["NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID"] = "false"
-    os.environ["NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID"] = "false"
-
-
-def _drop_loaded_files() -> None:
-    """dlt keeps the files of every loaded package by default: each load's parquet, about the size of its input,
-    forever, and with it the rows of people erased since. Once loaded they are in the warehouse; a package with
-    a failed job keeps its files (dlt), and a pending one is finished from them. `LOAD__DELETE_COMPLETED_JOBS`
-    set in the environment still decides."""
-    os.environ.setdefault("LOAD__DELETE_COMPLETED_JOBS", "true")
 
 
 def _table_counts(pipeline: dlt.Pipeline, system: str, connection: duckdb.DuckDBPyConnection) -> list[TableCount]:

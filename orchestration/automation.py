@@ -14,7 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from core.settings import get_settings
+from orchestration.resources import WarehouseResource
 
 FULL_REFRESH_TAG = "warehouse/full_refresh"
 """Run tag read by the dlt and dbt assets: rebuild from scratch instead of incrementally."""
@@ -85,9 +85,11 @@ def build_landing_sensor(raw_keys: Iterable[dg.AssetKey]) -> dg.SensorDefinition
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Loads a raw table as soon as a new or changed landing file for it appears.",
     )
-    def landing_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+    def landing_files_sensor(
+        context: dg.SensorEvaluationContext, warehouse: WarehouseResource
+    ) -> dg.SensorResult | dg.SkipReason:
         previous = json.loads(context.cursor) if context.cursor else {}
-        current = _landing_fingerprints(get_settings().landing_dir)
+        current = _landing_fingerprints(warehouse.settings.landing_dir)
         changed = changed_raw_assets(previous, current, raw_keys)
         cursor = json.dumps(current, sort_keys=True)
         if not changed:

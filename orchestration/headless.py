@@ -4,8 +4,9 @@ There is one orchestration path. This module does not know the steps of the pipe
 `orchestration.definitions:defs` (by default `daily_full_build`, every asset and check), reports progress from
 the instance's event log while the run goes, and sums the run up from the events.
 
-The instance lives in DAGSTER_HOME (default `<data dir>/dagster_home`, beside the warehouse), so
-`warehouse ui` shows the runs `warehouse run` made.
+The instance lives in the settings' DAGSTER_HOME (default `<data dir>/dagster_home`, beside the warehouse), so
+`warehouse ui` shows the runs `warehouse run` made. The run reads the settings it is given: their paths are
+the run's `WarehouseResource` configuration.
 
 A run records its process in its tags and first fails the runs whose process is gone (`orchestration.dead_runs`),
 so a killed run never keeps the warehouse pool. While a step waits for the pool, the run says who holds it and
@@ -15,7 +16,6 @@ stops on Ctrl-C or SIGTERM (`orchestration.pool_wait`).
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import threading
 from collections.abc import Callable
@@ -27,7 +27,7 @@ import dagster as dg
 import duckdb
 from dagster._core.events import RunFailureReason
 
-from core.settings import PROJECT_ROOT, get_settings
+from core.settings import PROJECT_ROOT, Settings
 
 DAGSTER_YAML = PROJECT_ROOT / "dagster.yaml"
 WORKSPACE_YAML = PROJECT_ROOT / "workspace.yaml"
@@ -63,11 +63,11 @@ class RunReport:
     """dbt's and dlt's output of the run."""
 
 
-def ensure_dagster_home() -> Path:
-    """DAGSTER_HOME from the environment, else `<data dir>/dagster_home`; with the project's dagster.yaml."""
-    home = Path(os.environ.get("DAGSTER_HOME") or get_settings().data_dir / "dagster_home").resolve()
+def ensure_dagster_home(settings: Settings) -> Path:
+    """The settings' Dagster home (DAGSTER_HOME, else `<data dir>/dagster_home`), with the project's
+    dagster.yaml."""
+    home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
-    os.environ["DAGSTER_HOME"] = str(home)
     if not (home / "dagster.yaml").exists():
         shutil.copyfile(DAGSTER_YAML, home / "dagster.yaml")
     return home
@@ -76,6 +76,8 @@ def ensure_dagster_home() -> Path:
 def run_graph(
     job_name: str = "daily_full_build",
     instance: dg.DagsterInstance | None = None,
+    *,
+    settings: Settings,
     progress: Progress | None = None,
     tags: dict[str, str] | None = None,
     notice: Notice | None = None,
@@ -91,12 +93,11 @@ def run_graph(
     from orchestration.pool_wait import waiting_politely
     from orchestration.resources import prepare_manifest
 
-    prepare_manifest(force=True)
+    prepare_manifest(settings, force=True)
     from orchestration.definitions import defs
 
     if instance is None:
-        ensure_dagster_home()
-        instance = dg.DagsterInstance.get()
+        instance = dg.DagsterInstance.from_config(str(ensure_dagster_home(settings)))
     for dead in fail_dead_runs(instance):
         if notice:
             notice(dead.describe())
@@ -108,7 +109,7 @@ def run_graph(
     )
     if progress:
         watcher.start()
-    log_path = Path(instance.root_directory or get_settings().data_dir) / "logs" / f"run-{run_id[:8]}.log"
+    log_path = Path(instance.root_directory or settings.data_dir) / "logs" / f"run-{run_id[:8]}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     try:
         # dbt's and dlt's log lines go to stdout (the UI keeps them per step); here, into a file.
@@ -119,7 +120,10 @@ def run_graph(
                 raise_on_error=False,
                 tags={**(tags or {}), **owner_tags()},
                 # The CLI shows progress and a summary; Dagster's own console logger would drown them.
-                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+                run_config={
+                    "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
+                    "resources": {"warehouse": {"config": warehouse_config(settings)}},
+                },
             )
     except KeyboardInterrupt:  # outside Dagster's handling of interrupts: while it prepared the run
         _cancel(instance, run_id)
@@ -128,9 +132,18 @@ def run_graph(
         stop.set()
         if watcher.is_alive():
             watcher.join(timeout=5)
-    report = _report(result)
+    report = _report(result, settings.serving_path)
     report.log_path = log_path
     return report
+
+
+def warehouse_config(settings: Settings) -> dict[str, str]:
+    """The run configuration of `WarehouseResource` that points a run at the settings' files."""
+    return {
+        "warehouse_path": str(settings.warehouse_path),
+        "serving_path": str(settings.serving_path),
+        "landing_dir": str(settings.landing_dir),
+    }
 
 
 def _cancel(instance: dg.DagsterInstance, run_id: str) -> None:
@@ -162,7 +175,7 @@ def _watch(instance: dg.DagsterInstance, run_id: str, steps: int, progress: Prog
         progress(finished, steps, running)
 
 
-def _report(result: dg.ExecuteInProcessResult) -> RunReport:
+def _report(result: dg.ExecuteInProcessResult, serving: Path) -> RunReport:
     report = RunReport(run_id=result.run_id, success=result.success)
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
@@ -186,7 +199,6 @@ def _report(result: dg.ExecuteInProcessResult) -> RunReport:
             and getattr(event.event_specific_data, "failure_reason", None) == RunFailureReason.UNEXPECTED_TERMINATION
         ):
             report.interrupted = True  # what Dagster reports for a run it stopped in a step on SIGINT / SIGTERM
-    serving = get_settings().serving_path
     if serving.exists():
         report.serving_path = serving
         report.mart_rows = mart_row_counts(serving)

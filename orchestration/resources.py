@@ -4,9 +4,10 @@ DuckDB allows one writing process per file, and while a writer holds the file ev
 other processes fail. So every asset and check that opens the warehouse runs in the `WAREHOUSE_POOL` pool,
 whose limit is 1 (dagster.yaml sets it for `dagster dev`; runs queue instead of failing on the file lock).
 
-Paths are never fixed when the definitions are built: they come from `core.settings.get_settings()` at
-run time, so tests, `warehouse run` and `dagster dev` point the same definitions at other files through the
-environment (LANDING_DIR, WAREHOUSE_PATH, SERVING_PATH).
+Settings reach the assets through `WarehouseResource.settings`, read from the environment when a run starts,
+not when the definitions are built: tests, `warehouse run` and `dagster dev` point the same definitions at
+other files through the environment (LANDING_DIR, WAREHOUSE_PATH, SERVING_PATH), and an asset never reads
+settings of its own.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import hashlib
 import importlib.metadata
 import os
 import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
@@ -28,10 +30,11 @@ import duckdb
 from dagster_dbt import DbtCliResource, DbtProject
 from dagster_dlt import DagsterDltResource
 from packaging import version
+from pydantic import PrivateAttr
 
-from core import die_with_parent
-from core.dbt_cli import dbt_executable, run_dbt
-from core.settings import DBT_PROJECT_DIR, erasure_salt, get_settings
+from core import dbt_launcher
+from core.dbt_cli import dbt_command, run_dbt
+from core.settings import DBT_PROJECT_DIR, Settings, get_settings
 from orchestration.dead_runs import fail_dead_runs, owner_tags
 
 WAREHOUSE_POOL = "duckdb_warehouse"
@@ -42,21 +45,34 @@ OWNERS = ["team:data-platform"]
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB warehouse that dlt loads and dbt builds, and the serving copy published from it.
+    """The settings of a run: the DuckDB warehouse that dlt loads and dbt builds, the serving copy published
+    from it, the landing files, and the rest of `core.settings.Settings`, which the assets, checks and sensors
+    take from here.
 
-    Empty paths (the default) mean "whatever the settings say when the run starts".
+    Read from the environment once, when first asked for in a run (or a sensor tick); a non-empty field
+    overrides the variable of its name (WAREHOUSE_PATH, SERVING_PATH, LANDING_DIR).
     """
 
     warehouse_path: str = ""
     serving_path: str = ""
+    landing_dir: str = ""
+    _settings: Settings | None = PrivateAttr(default=None)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            fields = {"WAREHOUSE_PATH": self.warehouse_path, "SERVING_PATH": self.serving_path}
+            fields["LANDING_DIR"] = self.landing_dir
+            self._settings = get_settings({**os.environ, **{name: value for name, value in fields.items() if value}})
+        return self._settings
 
     @property
     def warehouse(self) -> Path:
-        return Path(self.warehouse_path) if self.warehouse_path else get_settings().warehouse_path
+        return self.settings.warehouse_path
 
     @property
     def serving(self) -> Path:
-        return Path(self.serving_path) if self.serving_path else get_settings().serving_path
+        return self.settings.serving_path
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """Every run that may write the warehouse, however it was launched (`warehouse run`, `dagster dev`):
@@ -97,33 +113,6 @@ class WarehouseResource(dg.ConfigurableResource):
         }
 
 
-@contextmanager
-def dbt_environment() -> Iterator[None]:
-    """dbt's profile reads WAREHOUSE_PATH from the environment; give it the path the settings resolve to and the
-    salt of the masked `bi` models (as core.dbt_cli.dbt_env does), and name this process as the parent dbt's
-    launcher dies with (`core.die_with_parent`).
-
-    dagster-dbt passes this process's environment to the dbt subprocess, so both are set for the duration of the
-    dbt invocation and restored afterwards.
-    """
-    settings = get_settings()
-    values = {
-        "WAREHOUSE_PATH": str(settings.warehouse_path),
-        "DBT_ENV_SECRET_ERASURE_SALT": erasure_salt(settings),
-        **die_with_parent.parent_environment(),
-    }
-    previous = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 dbt_project = DbtProject(
     project_dir=DBT_PROJECT_DIR,
     profiles_dir=DBT_PROJECT_DIR,
@@ -136,15 +125,15 @@ PARSED_FILES = ("partial_parse.msgpack", "semantic_manifest.json", "manifest.jso
 """What `prepare_manifest` publishes into Dagster's target dir; the manifest last, as readers look for it."""
 
 
-def prepared_parse(target: Path | None = None) -> Path:
-    """The partial parse prepared for this run's warehouse. dbt's partial parse is valid for one profile, and the
-    profile names the warehouse file: runs of one checkout on two warehouses each keep their own."""
+def prepared_parse(settings: Settings, target: Path | None = None) -> Path:
+    """The partial parse prepared for the settings' warehouse. dbt's partial parse is valid for one profile, and
+    the profile names the warehouse file: runs of one checkout on two warehouses each keep their own."""
     target = target or DBT_PROJECT_DIR / dbt_project.target_path
-    warehouse = hashlib.sha256(str(get_settings().warehouse_path).encode()).hexdigest()[:16]
+    warehouse = hashlib.sha256(str(settings.warehouse_path).encode()).hexdigest()[:16]
     return target / "partial_parses" / warehouse / "partial_parse.msgpack"
 
 
-def prepare_manifest(force: bool = False) -> Path:
+def prepare_manifest(settings: Settings, force: bool = False) -> Path:
     """`dbt parse` into Dagster's target dir when forced, under `dagster dev`, or when no manifest exists.
 
     dbt parses into a private folder beside it, from a copy of this warehouse's partial parse, and its files are
@@ -153,13 +142,13 @@ def prepare_manifest(force: bool = False) -> Path:
     parse is also kept for this warehouse (`prepared_parse`), where this run's dbt invocations start from.
     """
     if force or dbt_project.preparer.using_dagster_dev() or not dbt_project.manifest_path.exists():
-        target, mine = DBT_PROJECT_DIR / dbt_project.target_path, prepared_parse()
+        target, mine = DBT_PROJECT_DIR / dbt_project.target_path, prepared_parse(settings)
         mine.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".parse-", dir=target) as scratch:
             start = mine if mine.exists() else target / "partial_parse.msgpack"
             if start.exists():
                 shutil.copy2(start, Path(scratch) / "partial_parse.msgpack")
-            run_dbt(["parse", "--quiet"], target_path=Path(scratch))
+            run_dbt(["parse", "--quiet"], settings, target_path=Path(scratch))
             if (Path(scratch) / "partial_parse.msgpack").exists():
                 shutil.copy2(Path(scratch) / "partial_parse.msgpack", mine.with_suffix(".new"))
                 os.replace(mine.with_suffix(".new"), mine)
@@ -171,7 +160,7 @@ def prepare_manifest(force: bool = False) -> Path:
 
 
 KEPT_PARTIAL_PARSES = 10
-"""Warehouses whose partial parse is kept under target/dagster/partial_parses/ (~2 MB each)."""
+"""Warehouses whose partial parse is kept under target/dagster/partial_parses/ (a few MB each)."""
 
 
 def _keep_newest(folder: Path, keep: int) -> None:
@@ -182,16 +171,16 @@ def _keep_newest(folder: Path, keep: int) -> None:
 
 
 KEPT_RUN_TARGETS = 20
-"""dbt target dirs of the latest runs kept under target/dagster/runs/ (~15 MB each: manifest, compiled SQL)."""
+"""dbt target dirs of the latest runs kept under target/dagster/runs/ (each a manifest and compiled SQL)."""
 
 
-def invocation_target_path(run_id: str, prepared: Path | None = None) -> Path:
-    """A new target dir for one dbt invocation of a run, holding a copy of the partial parse prepared for its
-    warehouse (the latest of any warehouse, if this one has none).
+def invocation_target_path(run_id: str, settings: Settings, prepared: Path | None = None) -> Path:
+    """A new target dir for one dbt invocation of a run, holding a copy of the partial parse prepared for the
+    settings' warehouse (the latest of any warehouse, if this one has none).
 
     dagster-dbt gives each invocation its own target dir, seeded only from `<project>/target/` (or
     $DBT_TARGET_PATH), not from the DbtProject's target_path that `prepare_manifest` parses into: without this
-    copy every run's dbt parsed the whole project again (~4 s of each automation run). dbt still checks the copy
+    copy every run's dbt parsed the whole project again (docs/performance.md). dbt still checks the copy
     against the project files, vars and profile, and re-parses what changed. Only the newest
     KEPT_RUN_TARGETS dirs are kept: the automation runs every few minutes, and each dir holds a manifest.
     """
@@ -199,7 +188,7 @@ def invocation_target_path(run_id: str, prepared: Path | None = None) -> Path:
     runs = prepared / "runs"
     target = runs / f"{run_id[:8]}-{uuid.uuid4().hex[:7]}"
     target.mkdir(parents=True)
-    start = prepared_parse(prepared)
+    start = prepared_parse(settings, prepared)
     start = start if start.exists() else prepared / "partial_parse.msgpack"
     if start.exists():
         shutil.copy2(start, target / "partial_parse.msgpack")
@@ -208,26 +197,31 @@ def invocation_target_path(run_id: str, prepared: Path | None = None) -> Path:
     return target
 
 
+DBT_LAUNCH = [sys.executable, str(Path(dbt_launcher.__file__).resolve()), *dbt_command()]
+"""How dagster-dbt starts dbt: with the variables of the invocation's settings (`core/dbt_launcher.py`), through
+the launcher that kills it with its parent (`core/die_with_parent.py`), the dbt beside this interpreter."""
+
+
 class WarehouseDbtCliResource(DbtCliResource):
-    """dagster-dbt's dbt resource, whose dbt dies with the run, without two costs of every invocation that this
-    project has no use for.
+    """dagster-dbt's dbt resource, whose dbt gets its settings and dies with the run, without two costs of every
+    invocation that this project has no use for.
 
-    dagster-dbt starts `[dbt_executable, *global_config_flags, *args]`: `build_resources` makes that this
-    interpreter running `core/die_with_parent.py` with the dbt beside it, so a killed run never leaves a
-    `dbt build` writing the warehouse.
+    dagster-dbt starts `[dbt_executable, *global_config_flags, *args]`: `build_resources` makes that `DBT_LAUNCH`,
+    so dbt reads the settings the asset wrote beside its invocation (`core.dbt_cli.dbt_env_file`), and a killed
+    run never leaves a `dbt build` writing the warehouse.
 
-    - `_cli_version`: dagster-dbt runs `dbt --version` in every run (2 s). The executable is the one beside
-      this interpreter, so its version is this environment's dbt-core, read from the installed metadata.
+    - `_cli_version`: dagster-dbt runs `dbt --version` in every run. The executable is the one beside this
+      interpreter, so its version is this environment's dbt-core, read from the installed metadata.
     - `_initialize_dbt_core_adapter`: dagster-dbt loads the profile, project and macros into an in-process
-      dbt adapter (1.1 s) for `fetch_row_counts` / `fetch_column_metadata` only. Those query while dbt still
-      holds DuckDB's write lock; `dbt_models` reads row counts and columns itself once dbt has exited. Without an
+      dbt adapter for `fetch_row_counts` / `fetch_column_metadata` only. Those query while dbt still holds
+      DuckDB's write lock; `dbt_models` reads row counts and columns itself once dbt has exited. Without an
       adapter, dagster-dbt streams the events as it does for the Fusion engine, which has none.
-    Together ~3 s of each automation run's dbt step (freshness latency, docs/performance.md).
+    Both cost seconds of each automation run's dbt step (freshness latency, docs/performance.md).
     """
 
     @cached_property
     def _cli_version(self) -> version.Version:
-        if self.global_config_flags != die_with_parent.command(dbt_executable())[1:]:
+        if [self.dbt_executable, *self.global_config_flags] != DBT_LAUNCH:
             return super()._cli_version
         return version.parse(importlib.metadata.version("dbt-core"))
 
@@ -243,9 +237,9 @@ def build_resources() -> dict[str, object]:
             project_dir=str(DBT_PROJECT_DIR),
             profiles_dir=str(DBT_PROJECT_DIR),
             # dagster-dbt shells out to `dbt` and does not install it: the one beside this Python, started
-            # through the launcher that kills it with its parent.
-            dbt_executable=die_with_parent.command(dbt_executable())[0],
-            global_config_flags=die_with_parent.command(dbt_executable())[1:],
+            # with the invocation's settings, through the launcher that kills it with its parent.
+            dbt_executable=DBT_LAUNCH[0],
+            global_config_flags=DBT_LAUNCH[1:],
         ),
         "dlt": DagsterDltResource(),
     }

@@ -5,22 +5,19 @@ removed, failed, invalid, skipped) so the asset's history in the UI shows every 
 finish (outage, auth) fails the asset; one where some members were rejected succeeds with `failed` > 0 and the
 reasons in the metadata, and the next run retries them. Destinations: `ACTIVATION_DESTINATIONS` (default
 `esp`). A destination whose URL, list and key are configured syncs automatically after each publish of the
-serving copy; an unconfigured one is still shown, and fails with the variables to set if materialized.
-
-Add to the Definitions with `assets=[..., *orchestration.assets.activation.sync_assets]`.
+serving copy; an unconfigured one is still shown, and fails with the variables to set if materialized. A sync
+reads the serving copy, the erasure ledger and its state where the run's `WarehouseResource` settings say.
 """
-
-from collections.abc import Sequence
 
 import dagster as dg
 
 from activation.config import destination_config, destination_names
 from activation.sync import SYNC_MODES, sync
+from core.settings import Settings
+from orchestration.assets.serving import SERVING_KEY
+from orchestration.resources import OWNERS, WarehouseResource
 
-SERVING_KEY = dg.AssetKey(["serving", "marts"])
-"""The serving copy asset (serving/publish.py) the syncs read."""
 GROUP = "activation"
-OWNERS = ["team:data-platform"]
 
 
 class SyncConfig(dg.Config):
@@ -49,7 +46,9 @@ def build_sync_asset(destination: str) -> dg.AssetsDefinition:
             "(Mailchimp Marketing API; only the changes since the last sync). See docs/activation.md."
         ),
     )
-    def sync_destination(context: dg.AssetExecutionContext, config: SyncConfig) -> dg.MaterializeResult:
+    def sync_destination(
+        context: dg.AssetExecutionContext, config: SyncConfig, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
         if config.mode not in SYNC_MODES:
             raise dg.Failure(f"unknown mode {config.mode!r}; expected one of {', '.join(SYNC_MODES)}")
         destination_settings = destination_config(destination)
@@ -57,7 +56,13 @@ def build_sync_asset(destination: str) -> dg.AssetsDefinition:
             raise dg.Failure(
                 f"destination {destination!r} is not configured: set {', '.join(destination_settings.missing())}"
             )
-        result = sync(destination, config.mode, dry_run=config.dry_run, config=destination_settings)
+        result = sync(
+            destination,
+            config.mode,
+            settings=warehouse.settings,
+            dry_run=config.dry_run,
+            config=destination_settings,
+        )
         metadata: dict[str, object] = {
             **result.counts(),
             "mode": result.mode,
@@ -75,8 +80,6 @@ def build_sync_asset(destination: str) -> dg.AssetsDefinition:
     return sync_destination
 
 
-def build_sync_assets(destinations: Sequence[str] | None = None) -> list[dg.AssetsDefinition]:
-    return [build_sync_asset(name) for name in (destinations or destination_names())]
-
-
-sync_assets = build_sync_assets()
+def build_defs(settings: Settings) -> dg.Definitions:
+    """One sync asset per destination the settings name (ACTIVATION_DESTINATIONS)."""
+    return dg.Definitions(assets=[build_sync_asset(name) for name in destination_names(settings)])

@@ -4,14 +4,15 @@ The translator maps each dbt source to the raw asset that loads it (`["raw_<syst
 in the group of their folder, and gives them the downstream automation condition. dbt source freshness
 (`error_after` in the sources' YAML) becomes Dagster last-update freshness checks on the raw assets.
 
-The manifest is prepared at build/dev time: `dagster dev` re-parses on start, `warehouse run` re-parses every
-run, and anything else (tests, a fresh clone) parses once when it is missing.
+The manifest is prepared when the definitions are built, with their settings: `dagster dev` re-parses on
+start, `warehouse run` re-parses every run, and anything else (tests, a fresh clone) parses once when it is
+missing. dbt runs with the settings of the run's `WarehouseResource`, given to its process explicitly
+(`core.dbt_cli.dbt_env_file`).
 """
 
 import json
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
-from functools import cache
 from typing import Any
 
 import dagster as dg
@@ -23,13 +24,14 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from core.dbt_cli import dbt_env_file
+from core.settings import Settings
 from orchestration.assets.ingestion import raw_asset_key
 from orchestration.automation import DOWNSTREAM_CONDITION, FULL_REFRESH_TAG
 from orchestration.resources import (
     OWNERS,
     WAREHOUSE_POOL,
     WarehouseResource,
-    dbt_environment,
     dbt_project,
     invocation_target_path,
     prepare_manifest,
@@ -40,9 +42,9 @@ LAYERS = ("staging", "intermediate", "marts", "serving")
 anything else (seeds, snapshots) joins staging."""
 
 
-@cache
-def load_manifest() -> Mapping[str, Any]:
-    return json.loads(prepare_manifest().read_text())
+def load_manifest(settings: Settings) -> Mapping[str, Any]:
+    """The dbt manifest Dagster builds its assets from, parsed with `settings` when it must be."""
+    return json.loads(prepare_manifest(settings).read_text())
 
 
 class WarehouseDbtTranslator(DagsterDbtTranslator):
@@ -84,46 +86,53 @@ def _relations(manifest: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
     }
 
 
-@dbt_assets(
-    manifest=load_manifest(),
-    project=dbt_project,
-    dagster_dbt_translator=translator,
-    name="dbt_models",
-    pool=WAREHOUSE_POOL,
-)
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> Iterator[Any]:
-    """`dbt build` of the selected models, tests as checks; `--full-refresh` in the full-refresh job.
+def build_dbt_assets(manifest: Mapping[str, Any]) -> dg.AssetsDefinition:
+    """One asset per dbt model of `manifest`, its tests as checks, built by one `dbt build`."""
 
-    Events are held until dbt exits, then each materialization gets its row count and column types: dagster-dbt's
-    fetch_row_counts/fetch_column_metadata query while dbt still holds DuckDB's write lock, which DuckDB refuses
-    from a second process.
-    """
-    # Unit tests check SQL logic on fixtures, not data: they belong to CI (`make test`), and dbt advises
-    # leaving them out of production builds (they also need incremental models to exist already).
-    args = ["build", "--exclude-resource-type", "unit_test"]
-    if context.run.tags.get(FULL_REFRESH_TAG) == "true":
-        args.append("--full-refresh")
-    with dbt_environment():
-        target_path = invocation_target_path(context.run.run_id)
-        invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target_path)
-        events = list(invocation.stream())
-    relations = _relations(invocation.manifest)
-    for event in events:
-        unique_id = (event.metadata or {}).get("unique_id") if isinstance(event, dg.Output) else None
-        if unique_id is not None and unique_id in relations:
-            yield event.with_metadata({**event.metadata, **warehouse.table_metadata(*relations[unique_id])})
-        else:
-            yield event
-    if not invocation.is_successful():
-        failed = [
-            f"{result['unique_id']} ({result['status']})"
-            for result in invocation.get_artifact("run_results.json")["results"]
-            if result["status"] in ("error", "fail", "runtime error")
-        ]
-        raise dg.Failure(
-            description=f"dbt build failed: {', '.join(failed) or 'see the dbt logs'}",
-            metadata={"failed": dg.MetadataValue.json(failed)},
-        )
+    @dbt_assets(
+        manifest=manifest,
+        project=dbt_project,
+        dagster_dbt_translator=translator,
+        name="dbt_models",
+        pool=WAREHOUSE_POOL,
+    )
+    def dbt_models(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    ) -> Iterator[Any]:
+        """`dbt build` of the selected models, tests as checks; `--full-refresh` in the full-refresh job.
+
+        Events are held until dbt exits, then each materialization gets its row count and column types:
+        dagster-dbt's fetch_row_counts/fetch_column_metadata query while dbt still holds DuckDB's write lock,
+        which DuckDB refuses from a second process.
+        """
+        # Unit tests check SQL logic on fixtures, not data: they belong to CI (`make test`), and dbt advises
+        # leaving them out of production builds (they also need incremental models to exist already).
+        args = ["build", "--exclude-resource-type", "unit_test"]
+        if context.run.tags.get(FULL_REFRESH_TAG) == "true":
+            args.append("--full-refresh")
+        target_path = invocation_target_path(context.run.run_id, warehouse.settings)
+        with dbt_env_file(target_path, warehouse.settings):
+            invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target_path)
+            events = list(invocation.stream())
+        relations = _relations(invocation.manifest)
+        for event in events:
+            unique_id = (event.metadata or {}).get("unique_id") if isinstance(event, dg.Output) else None
+            if unique_id is not None and unique_id in relations:
+                yield event.with_metadata({**event.metadata, **warehouse.table_metadata(*relations[unique_id])})
+            else:
+                yield event
+        if not invocation.is_successful():
+            failed = [
+                f"{result['unique_id']} ({result['status']})"
+                for result in invocation.get_artifact("run_results.json")["results"]
+                if result["status"] in ("error", "fail", "runtime error")
+            ]
+            raise dg.Failure(
+                description=f"dbt build failed: {', '.join(failed) or 'see the dbt logs'}",
+                metadata={"failed": dg.MetadataValue.json(failed)},
+            )
+
+    return dbt_models
 
 
 def _window(freshness: Mapping[str, Any], level: str) -> timedelta | None:
@@ -186,7 +195,13 @@ def build_source_freshness_check(source: Mapping[str, Any]) -> dg.AssetChecksDef
     return _check
 
 
-def build_source_freshness_checks() -> list[dg.AssetChecksDefinition]:
-    """One freshness check per dbt source table that declares freshness."""
-    sources = sorted(load_manifest()["sources"].values(), key=lambda source: source["unique_id"])
+def build_source_freshness_checks(manifest: Mapping[str, Any]) -> list[dg.AssetChecksDefinition]:
+    """One freshness check per dbt source table of `manifest` that declares freshness."""
+    sources = sorted(manifest["sources"].values(), key=lambda source: source["unique_id"])
     return [check for source in sources if (check := build_source_freshness_check(source)) is not None]
+
+
+def build_defs(settings: Settings) -> dg.Definitions:
+    """The dbt models and their tests, and dbt's source freshness as checks on the raw assets."""
+    manifest = load_manifest(settings)
+    return dg.Definitions(assets=[build_dbt_assets(manifest)], asset_checks=build_source_freshness_checks(manifest))

@@ -4,6 +4,8 @@ dagster-dlt names assets `<source>_<resource>` with an upstream `dlt_<source>_<r
 names its sources `raw_<system>/<table>`. The translator keys every dlt resource `["raw_<system>", <table>]`,
 the key the dbt translator gives the matching source, so the lineage runs unbroken raw table -> staging ->
 marts. Child tables (`orders__line_items`) are written by their parent's resource and belong to its asset.
+
+The definitions' settings declare the assets (freshness windows); a run loads with its `WarehouseResource`'s.
 """
 
 from collections.abc import Iterator
@@ -14,11 +16,11 @@ import dagster as dg
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
-from core.settings import get_settings
-from core.warehouse import warehouse_connection
+from core.settings import Settings
 from ingestion.pipelines import (
     SYSTEMS,
     finish_pending,
+    loading,
     make_pipeline,
     make_source,
     run_warnings,
@@ -48,7 +50,7 @@ class RawTableTranslator(DagsterDltTranslator):
             .get_asset_spec(data)
             .replace_attributes(
                 key=raw_asset_key(self.system, table),
-                deps=[ERASURE_KEY],  # privacy (issue 7): erasures are applied before any load
+                deps=[ERASURE_KEY],  # privacy: erasures are applied before any load
                 group_name=self.system,
                 owners=OWNERS,
                 kinds={"dlt", "duckdb"},
@@ -58,9 +60,12 @@ class RawTableTranslator(DagsterDltTranslator):
         )
 
 
-def build_raw_assets(system: str) -> dg.AssetsDefinition:
-    """One multi-asset per system: a dlt pipeline run loads all of that system's resources in one package."""
-    settings = get_settings()
+def build_raw_assets(system: str, settings: Settings) -> dg.AssetsDefinition:
+    """One multi-asset per system: a dlt pipeline run loads all of that system's resources in one package.
+
+    `settings` declare it: the freshness window, and the source and pipeline dagster-dlt reads its resources
+    from. A run builds them again with the settings of its `WarehouseResource`.
+    """
     translator = RawTableTranslator(system=system, freshness_minutes=settings.freshness_minutes[system])
 
     @dlt_assets(
@@ -73,19 +78,19 @@ def build_raw_assets(system: str) -> dg.AssetsDefinition:
     def _load(
         context: dg.AssetExecutionContext, dlt: DagsterDltResource, warehouse: WarehouseResource
     ) -> Iterator[dg.MaterializeResult]:
-        # Source and pipeline are built again here, not reused from definition time: the environment
-        # (LANDING_DIR, WAREHOUSE_PATH) of the run decides which files are read and written.
-        settings = get_settings()
+        # Source and pipeline are built again here, not reused from definition time: the run's settings
+        # (LANDING_DIR, WAREHOUSE_PATH) decide which files are read and written.
+        run_settings = warehouse.settings
         full_refresh = context.run.tags.get(FULL_REFRESH_TAG) == "true"
         # One connection for the whole run: dlt would open and close (checkpoint) the file for every phase.
-        with warehouse_connection(settings) as connection:
-            pipeline = make_pipeline(system, settings, connection)
+        with loading(run_settings) as connection:
+            pipeline = make_pipeline(system, run_settings, connection)
             if finish_pending(pipeline):
                 context.log.info(f"loaded the package a killed run of {system} left behind")
             results = list(
                 dlt.run(
                     context=context,
-                    dlt_source=make_source(system, settings),
+                    dlt_source=make_source(system, run_settings),
                     dlt_pipeline=pipeline,
                     dagster_dlt_translator=translator,
                     # Parquet loader files: the ingestion package's fast path (see ingestion.pipelines.load).
@@ -110,4 +115,6 @@ def build_raw_assets(system: str) -> dg.AssetsDefinition:
     return _load
 
 
-raw_assets: list[dg.AssetsDefinition] = [build_raw_assets(system) for system in SYSTEMS]
+def build_defs(settings: Settings) -> dg.Definitions:
+    """The raw assets of every system."""
+    return dg.Definitions(assets=[build_raw_assets(system, settings) for system in SYSTEMS])

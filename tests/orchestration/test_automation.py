@@ -7,6 +7,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from orchestration.resources import WarehouseResource
+
 # A moment between all cron ticks of the raw assets (every 15 min, hourly, daily at 06:00).
 QUIET_TIME = datetime(2026, 3, 2, 10, 2, tzinfo=UTC)
 
@@ -110,11 +112,17 @@ def test_a_new_landing_file_requests_its_raw_asset_once(defs: dg.Definitions, en
     folder.mkdir(parents=True)
     (folder / "orders-b0000-p0000.jsonl").write_text('{"id": 1}\n')
 
+    resources = {"warehouse": WarehouseResource()}  # reads the landing dir from the environment, as a tick does
     with dg.instance_for_test() as instance:
-        first = sensor(dg.build_sensor_context(instance=instance, definitions=defs))
-        second = sensor(dg.build_sensor_context(instance=instance, definitions=defs, cursor=first.cursor))
+
+        def tick(cursor: str | None = None) -> dg.SensorResult:
+            context = dg.build_sensor_context(instance=instance, definitions=defs, cursor=cursor, resources=resources)
+            return sensor(context)
+
+        first = tick()
+        second = tick(first.cursor)
         (folder / "orders-b0000-p0000.jsonl").write_text('{"id": 1}\n{"id": 2}\n')  # the file grew
-        third = sensor(dg.build_sensor_context(instance=instance, definitions=defs, cursor=second.cursor))
+        third = tick(second.cursor)
 
     assert [r.asset_selection for r in first.run_requests] == [[dg.AssetKey(["raw_shop", "orders"])]]
     assert second.run_requests == []

@@ -115,12 +115,13 @@ def test_every_warehouse_writer_shares_one_pool(defs: dg.Definitions) -> None:
 def test_each_dbt_invocation_gets_the_prepared_parse_and_only_the_latest_targets_are_kept(tmp_path) -> None:
     import os
 
+    from core.settings import get_settings
     from orchestration.resources import KEPT_RUN_TARGETS, invocation_target_path
 
     (tmp_path / "partial_parse.msgpack").write_bytes(b"prepared")
     made = []
     for number in range(KEPT_RUN_TARGETS + 3):
-        made.append(invocation_target_path(f"run{number:05d}", prepared=tmp_path))
+        made.append(invocation_target_path(f"run{number:05d}", get_settings(), prepared=tmp_path))
         os.utime(made[-1], (1_000_000 + number, 1_000_000 + number))  # each later than the one before
     assert (made[-1] / "partial_parse.msgpack").read_bytes() == b"prepared"
     kept = sorted((tmp_path / "runs").iterdir())

@@ -1,0 +1,75 @@
+"""`warehouse sync`: consented profiles and segments to the email platform, or to files with `--export`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.console import console, settings_of, summary_table
+
+
+def sync(
+    ctx: typer.Context,
+    destination: Annotated[str, typer.Option(help="Destination name (config: DESTINATIONS__<NAME>__*).")] = "esp",
+    mode: Annotated[
+        str, typer.Option(help="upsert (create + update), mirror (also untag and archive), update-only.")
+    ] = "upsert",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; send nothing.")] = False,
+    export: Annotated[
+        Path | None, typer.Option(help="Instead of syncing, write <segment>.csv and .parquet into this directory.")
+    ] = None,
+) -> None:
+    """Send consented profiles and segment tags to the email platform (only what changed since the last sync)."""
+    from activation.sync import SYNC_MODES
+    from activation.sync import sync as run_sync
+
+    if mode not in SYNC_MODES:
+        raise typer.BadParameter(f"expected one of {', '.join(SYNC_MODES)}", param_hint="--mode")
+    if export is not None:
+        from activation.export import export_segments
+
+        try:
+            exports = export_segments(export, settings_of(ctx))
+        except (FileNotFoundError, LookupError, ValueError) as error:
+            console.print(f"[red]warehouse sync --export: {error}[/red]")
+            raise typer.Exit(code=2) from error
+        console.print(
+            summary_table(f"Segments exported to {export}", ["segment", "rows"], [(e.segment, e.rows) for e in exports])
+        )
+        return
+    try:
+        result = run_sync(destination, mode, settings=settings_of(ctx), dry_run=dry_run)
+    except (FileNotFoundError, LookupError, ValueError) as error:
+        console.print(f"[red]warehouse sync: {error}[/red]")
+        raise typer.Exit(code=2) from error
+    for kind, examples in result.examples.items():
+        console.print(f"[dim]e.g. {kind}:[/] {', '.join(examples)}")
+    for who, reason in result.failures:
+        console.print(f"[yellow]failed[/]: {who}: {reason}")
+    verb = "would be " if dry_run else ""
+    console.print(
+        summary_table(
+            f"Sync to {result.destination} ({result.mode})",
+            ["members", "count"],
+            [
+                (f"{verb}added", result.added),
+                (f"{verb}updated", result.updated),
+                (f"{verb}removed", result.removed),
+                ("failed", result.failed),
+                ("invalid", result.invalid),
+                ("skipped-no-consent", result.skipped_no_consent),
+                ("skipped-erased", result.skipped_erased),
+            ]
+            + ([("skipped-absent", result.skipped_absent)] if result.mode == "update-only" else [])
+            + [("unchanged", result.unchanged)],
+        )
+    )
+    if dry_run:
+        console.print("Dry run: nothing was sent and the sync state is unchanged.")
+    if result.aborted:
+        console.print(f"[red]The sync stopped early[/]: {result.aborted}\nWhat was not sent is sent by the next run.")
+        raise typer.Exit(code=1)
+    if result.failed:
+        console.print("[yellow]Rejected members are recorded in the sync state and retried by the next run.[/]")
