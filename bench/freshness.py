@@ -75,10 +75,10 @@ def measure_freshness(landing_dir: Path, timeout_s: float = 600.0) -> dict[str, 
     from core.settings import get_settings
     from orchestration.resources import prepare_manifest
 
-    prepare_manifest(force=True)
+    settings = get_settings()
+    prepare_manifest(settings, force=True)
     from orchestration.definitions import defs
 
-    settings = get_settings()
     graph = defs.resolve_asset_graph()
     job = defs.resolve_implicit_global_asset_job_def()
     landing_sensor = defs.resolve_sensor_def("landing_files_sensor")

@@ -161,7 +161,7 @@ def measure(
 ) -> Measurement:
     """Landing -> load -> dbt build -> the identity map scored; then Splink on the same records."""
     from core.dbt_cli import DbtError, run_dbt
-    from ingestion.pipelines import load
+    from ingestion.pipelines import SYSTEMS, load
 
     root = work_dir / dataset
     shutil.rmtree(root, ignore_errors=True)
@@ -173,7 +173,7 @@ def measure(
         steps["landing_s"] = time.perf_counter() - started
         log(f"[{dataset}] {len(truth):,} records written in {steps['landing_s']:.1f} s; loading")
         started = time.perf_counter()
-        load(settings=settings)
+        load(SYSTEMS, settings)
         steps["load_s"] = time.perf_counter() - started
         log(f"[{dataset}] loaded in {steps['load_s']:.1f} s; dbt build")
         started = time.perf_counter()

@@ -67,7 +67,7 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltW
     """Demo-scale data generated, loaded by the real dlt sources and built by `dbt build` (models + tests)."""
     from core.dbt_cli import run_dbt
     from demo_data.generator import GeneratorConfig, generate
-    from ingestion.pipelines import load
+    from ingestion.pipelines import SYSTEMS, load
 
     root = tmp_path_factory.mktemp("built_warehouse")
     with pytest.MonkeyPatch.context() as mp:
@@ -78,7 +78,7 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltW
             GeneratorConfig(customers=DEMO_CUSTOMERS, days=DEMO_DAYS, seed=DEMO_SEED, as_of=DEMO_AS_OF),
             settings.landing_dir,
         )
-        load(settings=settings)
+        load(SYSTEMS, settings)
         result = run_dbt(["build"], settings, target_path=root / "dbt_target")
         yield BuiltWarehouse(settings=settings, dbt_output=result.output)
 

@@ -133,10 +133,10 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
             new_people_share=0.05,
         )
         generate(base, settings.landing_dir)
-        report = run_graph("daily_full_build", instance=instance)
+        report = run_graph("daily_full_build", instance=instance, settings=settings)
         assert report.success, report.failures
         first = _snapshot(settings.serving_path)
-        first_result = sync("esp", "mirror")
+        first_result = sync("esp", "mirror", settings=settings)
         first_requests, after_first = list(fake.requests), _copy_members(fake)
         fake.requests.clear()
 
@@ -144,14 +144,14 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         # An erasure between the runs: the graph must drop the person and the sync delete them at the ESP.
         erased_email = sorted(first.members)[0]
         ErasureLedger(settings).record([("email", erased_email)])
-        report = run_graph("daily_full_build", instance=instance)
+        report = run_graph("daily_full_build", instance=instance, settings=settings)
         assert report.success, report.failures
         second = _snapshot(settings.serving_path)
-        second_result = sync("esp", "mirror")
+        second_result = sync("esp", "mirror", settings=settings)
         second_requests = list(fake.requests)
         fake.requests.clear()
 
-        third_result = sync("esp", "mirror")
+        third_result = sync("esp", "mirror", settings=settings)
         yield Scenario(
             fake=fake,
             first=first,

@@ -14,6 +14,7 @@ from activation.export import EXPORT_COLUMNS, export_segments
 from cli.main import app
 from core.settings import Settings
 from orchestration.assets.activation import SERVING_KEY, build_sync_asset
+from orchestration.resources import WarehouseResource
 from privacy.ledger import ErasureLedger
 from tests.fakes.mailchimp import FakeMailchimp, make_profile, make_segment, write_serving
 
@@ -50,7 +51,7 @@ def test_export_files_hold_exactly_the_sendable_rows_of_each_segment(isolated_en
     _publish_small_audience(isolated_env)
     ErasureLedger(isolated_env).record([("email", "person4@example.com")])
 
-    exports = export_segments(tmp_path / "out")
+    exports = export_segments(tmp_path / "out", isolated_env)
 
     assert {(e.segment, e.rows) for e in exports} == {("VIP customers", 2), ("winback", 1)}
     vip = next(e for e in exports if e.segment == "VIP customers")
@@ -117,7 +118,7 @@ def test_sync_asset_sits_downstream_of_the_serving_copy_and_reports_counts(
     _publish_small_audience(isolated_env)
     asset = build_sync_asset("esp")
 
-    result = dg.materialize([asset])
+    result = dg.materialize([asset], resources={"warehouse": WarehouseResource()})
 
     assert asset.key == dg.AssetKey(["activation", "esp"])
     assert asset.group_names_by_key[asset.key] == "activation"
@@ -134,7 +135,7 @@ def test_an_unconfigured_destination_asset_fails_with_what_to_set(isolated_env: 
     _publish_small_audience(isolated_env)
     asset = build_sync_asset("esp")
 
-    result = dg.materialize([asset], raise_on_error=False)
+    result = dg.materialize([asset], resources={"warehouse": WarehouseResource()}, raise_on_error=False)
 
     assert not result.success
     assert asset.key not in asset.automation_conditions_by_key  # not configured: never runs on its own

@@ -22,7 +22,7 @@ from cli import identity_training
 from cli.main import app
 from core.dbt_cli import run_dbt
 from core.settings import Settings, get_settings
-from ingestion.pipelines import load
+from ingestion.pipelines import SYSTEMS, load
 from tests.conftest import settings_for
 
 MIN_DUPLICATE_RECALL = 0.95
@@ -37,7 +37,7 @@ def households(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict
             mp.setenv(name, value)
         settings = get_settings()
         truth = write_landing(settings.landing_dir)
-        load(settings=settings)
+        load(SYSTEMS, settings)
         run_dbt(
             ["build", "--select", "+customer_identity_map", "--indirect-selection", "cautious"],
             settings,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from core.settings import Settings
-from ingestion.pipelines import load
+from ingestion.pipelines import SYSTEMS, load
 from ingestion.sources.analytics import EVENTS
 from ingestion.sources.crm import CONTACTS
 from ingestion.sources.shop import CHECKOUTS, CUSTOMERS, ORDERS, PRODUCTS
@@ -84,7 +84,7 @@ def test_every_declared_raw_table_exists_after_a_load_with_its_declared_columns(
     for system in present:
         write_system(settings, system)
 
-    summary = load(settings=settings)
+    summary = load(SYSTEMS, settings)
 
     for system in ("crm", "shop", "analytics"):
         tables = raw_tables(settings, system)
@@ -102,18 +102,18 @@ def test_every_declared_raw_table_exists_after_a_load_with_its_declared_columns(
 def test_a_missing_landing_directory_is_a_load_of_nothing_with_every_table(settings: Settings) -> None:  # noqa: F811
     assert not settings.landing_dir.exists()
 
-    summary = load(settings=settings)
+    summary = load(SYSTEMS, settings)
 
     assert summary.rows_loaded == summary.rows_quarantined == 0
     assert {system: sorted(raw_tables(settings, system)) for system in TABLES} == TABLES
 
 
 def test_data_arriving_after_an_empty_load_lands_in_the_empty_tables(settings: Settings) -> None:  # noqa: F811
-    load(settings=settings)
+    load(SYSTEMS, settings)
     write_system(settings, "shop")
     write_system(settings, "crm")
 
-    summary = load(settings=settings)
+    summary = load(SYSTEMS, settings)
 
     assert (summary.table("shop", "orders").loaded, summary.table("shop", "orders__line_items").loaded) == (1, 2)
     assert summary.table("crm", "contacts").total == 1

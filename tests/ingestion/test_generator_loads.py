@@ -10,7 +10,7 @@ from pathlib import Path
 
 from core.settings import Settings
 from demo_data.generator import GeneratorConfig, generate
-from ingestion.pipelines import load
+from ingestion.pipelines import SYSTEMS, load
 from orchestration.checks import RAW_SUITES
 from tests.ingestion.records import rows
 
@@ -44,10 +44,10 @@ def line_level_dirt(landing: Path) -> int:
 def test_base_then_increment_reads_only_new_files_and_merges_changes(settings: Settings) -> None:  # noqa: F811
     landing = settings.landing_dir
     generate(GeneratorConfig(customers=200, days=10, seed=1, as_of=AS_OF), landing)
-    first = load(settings=settings)
+    first = load(SYSTEMS, settings)
     generate(GeneratorConfig(customers=200, days=10, seed=1, increment=1, as_of=LATER), landing)
 
-    second = load(settings=settings)
+    second = load(SYSTEMS, settings)
 
     assert first.rows_quarantined == second.rows_quarantined == line_level_dirt(landing) == 0
     for directory, (table, key, cursor) in ENTITIES.items():
@@ -93,10 +93,10 @@ def test_increments_without_as_of_pass_the_raw_no_future_timestamps_checks(setti
     """The README's commands, typed one after another: base, load, increment 1, increment 2, load."""
     landing = settings.landing_dir
     generate(GeneratorConfig(customers=200, days=5, seed=4), landing)
-    load(settings=settings)
+    load(SYSTEMS, settings)
     generate(GeneratorConfig(seed=4, increment=1), landing)
     generate(GeneratorConfig(seed=4, increment=2), landing)
-    load(settings=settings)
+    load(SYSTEMS, settings)
 
     checks = [suite for suite in RAW_SUITES if suite.name == "no_future_timestamps"]
     assert {tuple(suite.asset) for suite in checks} == {("raw_shop", "orders"), ("raw_analytics", "events")}

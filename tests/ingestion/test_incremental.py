@@ -111,6 +111,7 @@ def test_rerun_with_same_input_changes_nothing(settings: Settings) -> None:  # n
 KILLER = """
 import os, signal, sys
 from dlt.destinations.impl.duckdb import duck
+from core.settings import get_settings
 from ingestion.pipelines import load
 
 copy = duck.DuckDbCopyJob.run
@@ -123,7 +124,7 @@ def run_then_die(self):
     copy(self)
 
 duck.DuckDbCopyJob.run = run_then_die
-load(["shop"])
+load(["shop"], get_settings())
 """
 
 
@@ -146,6 +147,7 @@ def test_kill_9_mid_load_then_rerun_is_exact(settings: Settings, tmp_path: Path)
 KILL_AFTER_COMMIT = """
 import os, signal, sys
 from dlt.destinations.impl.duckdb import duck
+from core.settings import get_settings
 from ingestion.pipelines import load
 
 copy = duck.DuckDbCopyJob.run
@@ -156,7 +158,7 @@ def commit_then_die(self):
         os.kill(os.getpid(), signal.SIGKILL)
 
 duck.DuckDbCopyJob.run = commit_then_die
-load(["{system}"])
+load(["{system}"], get_settings())
 """
 
 
@@ -180,6 +182,7 @@ def test_kill_9_after_a_load_job_committed_replays_it_exactly(settings: Settings
 KILL_BEFORE_COPY = """
 import os, signal, sys
 from dlt.destinations.impl.duckdb import duck
+from core.settings import get_settings
 from ingestion.pipelines import load
 
 def die(self):
@@ -187,7 +190,7 @@ def die(self):
         os.kill(os.getpid(), signal.SIGKILL)
 
 duck.DuckDbCopyJob.run = die
-load(["{system}"])
+load(["{system}"], get_settings())
 """
 
 

@@ -75,7 +75,7 @@ def hubspot_ids(*names: str) -> set[str]:
 def run_crm_api(monkeypatch: pytest.MonkeyPatch, api: DocumentedHubSpot) -> None:
     monkeypatch.setenv("SOURCES__CRM__BASE_URL", api.base_url)
     monkeypatch.setenv("SOURCES__CRM__TOKEN", HUBSPOT_TOKEN)
-    make_pipeline("crm").run(crm_source(transport="api"), loader_file_format="parquet")
+    make_pipeline("crm", get_settings()).run(crm_source(transport="api"), loader_file_format="parquet")
 
 
 def test_hubspot_documented_list_pages_load_every_contact_through_the_api(

@@ -19,7 +19,7 @@ import pytest
 
 from core.dbt_cli import run_dbt
 from core.settings import Settings, get_settings
-from ingestion.pipelines import load
+from ingestion.pipelines import SYSTEMS, load
 from tests.conftest import settings_for
 
 DAY = date(2026, 11, 20)
@@ -127,12 +127,12 @@ def deliver_twice(isolated_env: Settings) -> Settings:
 
     generate(GeneratorConfig(customers=5, days=2, seed=3, as_of=datetime(2026, 11, 21)), isolated_env.landing_dir)
     first = write_events(isolated_env.landing_dir, "events-20261120T102100Z-900001.jsonl", FIRST_DELIVERY)
-    load(settings=isolated_env)
+    load(SYSTEMS, isolated_env)
     build(isolated_env)
 
     write_events(isolated_env.landing_dir, "events-20261121T021000Z-900002.jsonl", SECOND_DELIVERY)
     shutil.copyfile(first, first.with_name("events-20261121T021000Z-900003.jsonl"))
-    load(settings=isolated_env)
+    load(SYSTEMS, isolated_env)
     build(isolated_env)
     return isolated_env
 

@@ -31,7 +31,7 @@ import pytest
 
 from core.dbt_cli import run_dbt
 from core.settings import PROJECT_ROOT, Settings, get_settings
-from ingestion.pipelines import load
+from ingestion.pipelines import SYSTEMS, load
 from serving.publish import publish_marts
 from tests.conftest import settings_for
 
@@ -132,7 +132,7 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Baseline]:
     landing = root / "landing"
     generate(GeneratorConfig(customers=150, days=10, seed=7, as_of=AS_OF), landing)
     _, settings = env_settings(root, landing)
-    load(settings=settings)
+    load(SYSTEMS, settings)
     raw = raw_tables(settings.warehouse_path)
     raw_only = shutil.copyfile(settings.warehouse_path, root / "raw_only.duckdb")
     dbt("build", settings)
@@ -147,7 +147,8 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Baseline]:
 EXTRACT_KILLER = """
     import os, signal
     from dlt.extract import extractors
-    from ingestion.pipelines import load
+    from core.settings import get_settings
+    from ingestion.pipelines import SYSTEMS, load
 
     def killing(write_items):
         def write(self, resource, items, meta):
@@ -158,7 +159,7 @@ EXTRACT_KILLER = """
 
     for extractor in (extractors.Extractor, extractors.ArrowExtractor):
         extractor.write_items = killing(extractor.write_items)
-    load()
+    load(SYSTEMS, get_settings())
 """
 
 # Dies while dlt loads the analytics package: its job for the events started, nothing of it committed.
@@ -167,7 +168,8 @@ EXTRACT_KILLER = """
 LOAD_KILLER = """
     import os, signal
     from dlt.destinations.impl.duckdb import duck
-    from ingestion.pipelines import load
+    from core.settings import get_settings
+    from ingestion.pipelines import SYSTEMS, load
 
     copy = duck.DuckDbCopyJob.run
 
@@ -177,7 +179,7 @@ LOAD_KILLER = """
         copy(self)
 
     duck.DuckDbCopyJob.run = die_before_events
-    load()
+    load(SYSTEMS, get_settings())
 """
 
 
@@ -189,7 +191,7 @@ def test_kill_9_during_ingestion_then_rerun_equals_a_clean_load(
 
     die_in_subprocess(killer, env)
     killed = raw_tables(settings.warehouse_path) if settings.warehouse_path.exists() else {}
-    load(settings=settings)
+    load(SYSTEMS, settings)
 
     assert killed != baseline.raw, "the kill point was not reached mid-run"
     assert raw_tables(settings.warehouse_path) == baseline.raw

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from core.dbt_cli import run_dbt
-from core.settings import DBT_PROJECT_DIR
+from core.settings import DBT_PROJECT_DIR, get_settings
 from scripts.reference import bot_user_agents, country_aliases, phone_country_codes, seeds
 from scripts.reference.__main__ import seed_modules
 
@@ -118,7 +118,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
         monkeypatch.setenv("WAREHOUSE_PATH", str(directory / "warehouse.duckdb"))
         selection = ["country_codes", "country_aliases", "phone_country_codes", "month_names",
                      "role_email_local_parts", "bot_user_agents"]
-        run_dbt(["seed", "--select", *selection], target_path=directory / "target")
+        run_dbt(["seed", "--select", *selection], get_settings(), target_path=directory / "target")
         yield directory / "warehouse.duckdb", directory / "target"
 
 
@@ -131,7 +131,8 @@ def compiled(warehouse: tuple[Path, Path], sql: str) -> str:
         path, target = warehouse
         with pytest.MonkeyPatch.context() as monkeypatch:
             monkeypatch.setenv("WAREHOUSE_PATH", str(path))
-            COMPILED[sql] = run_dbt(["compile", "--quiet", "--inline", sql], target_path=target).output.strip()
+            compile_inline = ["compile", "--quiet", "--inline", sql]
+            COMPILED[sql] = run_dbt(compile_inline, get_settings(), target_path=target).output.strip()
     return COMPILED[sql]
 
 
@@ -261,6 +262,8 @@ def test_bot_user_agents_are_matched_by_one_alternation_of_the_seed(warehouse) -
 def test_the_bot_model_compiles_before_the_seed_is_loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`dbt compile` on a warehouse without seeds (bench's raw-SQL step) reads the patterns row by row instead."""
     monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "empty.duckdb"))
-    result = run_dbt(["compile", "--quiet", "--select", "int_events_bot_flagged"], target_path=tmp_path / "target")
+    result = run_dbt(
+        ["compile", "--quiet", "--select", "int_events_bot_flagged"], get_settings(), target_path=tmp_path / "target"
+    )
     assert "exists (" in result.output and "bot_patterns.bot_pattern" in result.output
 
