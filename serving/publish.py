@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 
 from core.settings import Settings
-from privacy.erasure import LedgerSnapshot, install_ledger, ledger_snapshot
+from privacy.matching import LedgerSnapshot, install_ledger, ledger_snapshot
 
 MARTS_SCHEMA = "marts"
 CLEAR_IDENTIFIERS = {
@@ -76,7 +76,7 @@ def _process_exists(pid: int) -> bool:
     return True
 
 
-def publish_serving(warehouse: Path, serving: Path, settings: Settings | None = None) -> Published:
+def publish_serving(warehouse: Path, serving: Path, settings: Settings) -> Published:
     """The serving copy of contract section 4: `marts`, `bi` and `activation`, published atomically, without
     the people the erasure ledger holds now."""
     snapshot = ledger_snapshot(settings)

@@ -45,7 +45,8 @@ def build_serving_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
         ),
     )
     def serving_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-        published = publish_serving(warehouse.warehouse, warehouse.serving)
+        settings = warehouse.settings
+        published = publish_serving(settings.warehouse_path, settings.serving_path, settings)
         context.log.info("Published %d marts to %s", len(published.row_counts), published.path)
         return dg.MaterializeResult(
             metadata={
