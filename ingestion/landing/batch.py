@@ -1,4 +1,5 @@
-"""What the reader's steps share: the run's counts, and per batch its number and what each step found."""
+"""What the reader's steps share: the run (its DuckDB, spec, dlt target and counts), and per batch its number and
+what each step found."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+import duckdb
 import pyarrow as pa
+
+from ingestion.landing.target import Target
+from ingestion.spec import TableSpec
 
 Dedup = Literal["newest", "first"]
 """Which version of a key survives a batch: the newest cursor (entities) or the first delivery (events)."""
@@ -32,6 +37,17 @@ class BatchCounts:
     """Lines of people in the erasure ledger: skipped, never stored, never quarantined (privacy.erasure)."""
     warnings: list[str] = field(default_factory=list)
     """What the load's report must say about this resource: files not read or held back, fields kept as JSON."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """What every step of one resource run works with: the reader's in-memory DuckDB (its tables are the steps'
+    inputs and outputs), the spec, the running dlt pipeline and the counts for the load's report."""
+
+    con: duckdb.DuckDBPyConnection
+    spec: TableSpec
+    target: Target
+    counts: BatchCounts
 
 
 @dataclass

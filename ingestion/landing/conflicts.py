@@ -13,16 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
-from ingestion.landing.batch import Batch, BatchCounts, BatchRows
+from ingestion.landing.batch import Batch, BatchRows, Run
 from ingestion.landing.lines import take_rows
 from ingestion.landing.sql import DLT_SQL_TYPES, count, lit
 from ingestion.landing.staging import Staging
-from ingestion.landing.target import Target
-from ingestion.spec import LINEAGE_COLUMNS, OVERFLOW_COLUMN, ColumnType, TableSpec, pointer_keys
+from ingestion.spec import LINEAGE_COLUMNS, OVERFLOW_COLUMN, ColumnType, pointer_keys
 
 REEXTRACT_SHARE = 10
 """Repeats (and their first deliveries) up to 1/10 of a batch are extracted again from their lines; more, and the
@@ -34,24 +32,13 @@ _COMPARED_LINES = "(SELECT rid, file_idx, line_no, decode(line) AS txt FROM comp
 class Conflicts:
     """Finds the event ids of a run delivered again with other content, and quarantines those deliveries."""
 
-    def __init__(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        spec: TableSpec,
-        target: Target,
-        counts: BatchCounts,
-        staging: Staging,
-        warn: Callable[[str], None],
-    ) -> None:
-        self._con = con
-        self.spec = spec
-        self.target = target
-        self.counts = counts
+    def __init__(self, run: Run, staging: Staging, warn: Callable[[str], None]) -> None:
+        self.run = run
         self._staging = staging
         """Where the run's earlier batches are: staged since the last flush, or flushed as parquet files."""
         self._warn = warn
-        key_type = DLT_SQL_TYPES[spec.key_column.type.value]
-        con.execute(f"CREATE TEMP TABLE first_content (k {key_type}, h UBIGINT, place VARCHAR)")
+        key_type = DLT_SQL_TYPES[run.spec.key_column.type.value]
+        run.con.execute(f"CREATE TEMP TABLE first_content (k {key_type}, h UBIGINT, place VARCHAR)")
         """The content hash of the first delivery of each key that was delivered again, and where it was read:
         looked up once per key and run."""
 
@@ -63,7 +50,7 @@ class Conflicts:
         their first deliveries in this batch are extracted again from their lines, not read from the typed
         table, whose every column a scan would read (unless they are more than 1/REEXTRACT_SHARE of the batch).
         """
-        con = self._con
+        con = self.run.con
         candidates = con.execute("SELECT rid FROM candidates").fetchnumpy()["rid"]
         kept = con.execute("SELECT rid FROM kept").fetchnumpy()["rid"]
         if len(candidates) == len(kept):  # kept is a subset of the candidates: nothing was a repeat
@@ -112,7 +99,7 @@ class Conflicts:
         if batch.in_destination is not None:
             rowids = batch.in_destination.column("r").to_pylist()
             # hashed in the destination's DuckDB: only (k, h, place) travel (the hash needs no session setting)
-            found = self.target.select_at(self.spec.table, rowids, self._stored_content)
+            found = self.run.target.select_at(self.run.spec.table, rowids, self._stored_content)
             con.register("destination_firsts", found)
             try:
                 con.execute("INSERT INTO firsts SELECT * FROM destination_firsts")
@@ -120,15 +107,15 @@ class Conflicts:
                 con.unregister("destination_firsts")
         # the first delivery in an earlier batch of this run
         self._find_earlier_firsts()
-        key_field = pointer_keys(self.spec.key_column.path)[-1]
+        key_field = pointer_keys(self.run.spec.key_column.path)[-1]
         reason = f"{lit(key_field + ' already delivered with different content (the first delivery, kept: ')}"
         (conflicts,) = con.execute(f"""
             INSERT INTO bad
             SELECT r.rid, {reason} || coalesce(f.place, 'already loaded') || ')' AS reason
             FROM repeats r JOIN firsts f USING (k) WHERE r.h <> f.h
         """).fetchone()
-        self.counts.conflicts += conflicts
-        self.counts.duplicates -= conflicts
+        self.run.counts.conflicts += conflicts
+        self.run.counts.duplicates -= conflicts
         missing = count(con, "(SELECT k FROM repeats ANTI JOIN firsts USING (k))")
         if missing:  # not expected: each repeat's first delivery is in one of the places searched
             self._warn(f"{missing:,} repeated deliveries could not be compared with their first delivery")
@@ -138,12 +125,12 @@ class Conflicts:
         the keys already looked up, else from the batches staged since the last flush, then the flushed parquet
         files, newest first (a retry follows its first delivery closely), until all are found. Each is probed
         for the keys alone (narrow columns); only one holding some is read whole."""
-        con = self._con
+        con = self.run.con
         pending = "(SELECT DISTINCT k FROM repeats ANTI JOIN firsts USING (k))"
         if not count(con, pending):
             return
         con.execute(f"INSERT INTO firsts SELECT * FROM first_content SEMI JOIN {pending} USING (k)")
-        key = f'"{self.spec.primary_key}"'
+        key = f'"{self.run.spec.primary_key}"'
         for batch, rows in sorted(self._staging.live_root.items(), reverse=True):
             if not count(con, pending):
                 return
@@ -169,17 +156,17 @@ class Conflicts:
 
     def _add_found(self, select: str) -> None:
         """First deliveries found, (k, h, place): into this batch's `firsts` and the run's `first_content`."""
-        self._con.execute(f"CREATE OR REPLACE TEMP TABLE found AS {select}")
-        self._con.execute("INSERT INTO first_content SELECT * FROM found")
-        self._con.execute("INSERT INTO firsts SELECT * FROM found")
+        self.run.con.execute(f"CREATE OR REPLACE TEMP TABLE found AS {select}")
+        self.run.con.execute("INSERT INTO first_content SELECT * FROM found")
+        self.run.con.execute("INSERT INTO firsts SELECT * FROM found")
 
     def _content_hash(self, columns: dict[str, str]) -> str:
         """SQL of a hash of what a row says, whatever columns its table has: the XOR of a hash of each (column,
         value) that is not null, so a column a row lacks and a null one are the same. The key,
         `spec.delivery_columns` and lineage are left out. `columns`: column name -> SQL of its value. Timestamps
         are hashed as microseconds since the epoch, everything else as text: the same in any DuckDB session."""
-        skip = {self.spec.primary_key, *self.spec.delivery_columns, *LINEAGE_COLUMNS}
-        timestamps = {c.name for c in self.spec.columns if c.type is ColumnType.TIMESTAMP}
+        skip = {self.run.spec.primary_key, *self.run.spec.delivery_columns, *LINEAGE_COLUMNS}
+        timestamps = {c.name for c in self.run.spec.columns if c.type is ColumnType.TIMESTAMP}
         terms = []
         for name, sql in sorted(columns.items()):
             if name not in skip:
@@ -193,14 +180,14 @@ class Conflicts:
     def _content_select(self, typed: str, rows: BatchRows) -> str:
         """SELECT (rid, k, h, place) of typed rows (a relation like a batch's typed table) as they will be stored:
         key, content hash, where the line was read."""
-        columns = {c.name: f't."{c.name}"' for c in self.spec.columns}
+        columns = {c.name: f't."{c.name}"' for c in self.run.spec.columns}
         columns.update({name: f't."{internal}"' for name, internal in rows.drift.items()})
         overflow = ""
         if rows.overflow:
             columns[OVERFLOW_COLUMN] = f'x."{OVERFLOW_COLUMN}"'
             overflow = f" LEFT JOIN {rows.overflow} x USING (rid)"
         return f"""
-            SELECT t.rid, t."{self.spec.primary_key}" AS k, {self._content_hash(columns)} AS h,
+            SELECT t.rid, t."{self.run.spec.primary_key}" AS k, {self._content_hash(columns)} AS h,
                    o.origin || ' line ' || t.line_no AS place
             FROM {typed} t JOIN {rows.origins} o USING (file_idx){overflow}"""
 
@@ -209,5 +196,5 @@ class Conflicts:
         the destination's, a flushed file's, the staged rows'): key, content hash, where the row was read."""
         columns = {name: f'"{name}"' for name in names}
         return f"""
-            "{self.spec.primary_key}" AS k, {self._content_hash(columns)} AS h,
+            "{self.run.spec.primary_key}" AS k, {self._content_hash(columns)} AS h,
             "_source_file" || ' line ' || "_source_line" AS place"""

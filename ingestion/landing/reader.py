@@ -43,7 +43,7 @@ import duckdb
 import pyarrow as pa
 
 from core.settings import Settings
-from ingestion.landing.batch import Batch, BatchCounts, Dedup
+from ingestion.landing.batch import Batch, BatchCounts, Dedup, Run
 from ingestion.landing.classify import classify
 from ingestion.landing.conflicts import Conflicts
 from ingestion.landing.dedup import Deduplication
@@ -89,12 +89,11 @@ class RecordReader:
         config = settings.duckdb_config(settings.duckdb_memory_limit, self._spill_dir)
         self._con = duckdb.connect(":memory:", config=config)
         self._con.execute("SET TimeZone = 'UTC'")
+        run = Run(self._con, spec, target, self.counts)
         self._drift = DriftColumns(spec, drift_columns)
-        self._dedup = Deduplication(self._con, spec, dedup, target, self.counts)
-        self._staging = Staging(self._con, spec, resource, target, self.counts)
-        self._conflicts = (
-            Conflicts(self._con, spec, target, self.counts, self._staging, self.warn) if dedup == "first" else None
-        )
+        self._dedup = Deduplication(run, dedup)
+        self._staging = Staging(run, resource)
+        self._conflicts = Conflicts(run, self._staging, self.warn) if dedup == "first" else None
         self._batches = 0
         """Batches read so far (see `Batch.number`)."""
 

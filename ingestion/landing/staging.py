@@ -13,10 +13,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
-from ingestion.landing.batch import Batch, BatchCounts, BatchRows
+from ingestion.landing.batch import Batch, BatchRows, Run
 from ingestion.landing.lines import Chunk
 from ingestion.landing.output import (
     Staged,
@@ -29,7 +28,6 @@ from ingestion.landing.output import (
     write_parquet,
 )
 from ingestion.landing.sql import count, lit
-from ingestion.landing.target import Target
 from ingestion.spec import (
     CLEARS_PARENT,
     LIST_POSITION,
@@ -37,7 +35,6 @@ from ingestion.spec import (
     QUARANTINE_COLUMNS,
     QUARANTINE_TABLE,
     ChildSpec,
-    TableSpec,
 )
 
 RAW_LINE_MAX_BYTES = 64 * 1024
@@ -48,14 +45,9 @@ class Staging:
     """The rows of one resource run staged since the last flush, per output table, and the root's rows handed
     to dlt so far (the conflict check looks for first deliveries in both)."""
 
-    def __init__(
-        self, con: duckdb.DuckDBPyConnection, spec: TableSpec, resource: str, target: Target, counts: BatchCounts
-    ) -> None:
-        self._con = con
-        self.spec = spec
+    def __init__(self, run: Run, resource: str) -> None:
+        self.run = run
         self.resource = resource
-        self.target = target
-        self.counts = counts
         self._staged: dict[str, Staged] = {}
         """Output table -> its rows staged since the last flush (root first, then children, quarantine)."""
         self._parts = itertools.count()
@@ -82,36 +74,36 @@ class Staging:
         resources route items to tables by a function of the item, and an empty list has no item to route.
         """
         items: list[Any] = []
-        order = [self.spec.table, *(child.table for child in self.spec.children), QUARANTINE_TABLE]
+        order = [self.run.spec.table, *(child.table for child in self.run.spec.children), QUARANTINE_TABLE]
         for table in order:
             staged = self._staged.pop(table, None)
-            if staged is None and final and table not in self._written and not self.target.has_table(table):
-                staged = declared_empty(self.spec, table)
+            if staged is None and final and table not in self._written and not self.run.target.has_table(table):
+                staged = declared_empty(self.run.spec, table)
             if staged is None:
                 continue
             if staged.rows or table == QUARANTINE_TABLE or staged.materialize:
                 # the quarantine is yielded even when empty: dbt's sources rely on raw_<system>.quarantine
-                path = write_parquet(self._con, self.target, table, staged)
-                if table == self.spec.table:
+                path = write_parquet(self.run.con, self.run.target, table, staged)
+                if table == self.run.spec.table:
                     self.flushed_root.append(path)
                     self.live_root.clear()
-                hints = ordered_hints(self.target, staged.hints, table)
+                hints = ordered_hints(self.run.target, staged.hints, table)
                 items += file_items(table, path, staged.rows, staged.make_hints(hints))
                 self._written.add(table)
             for name in staged.tables:
-                self._con.execute(f"DROP TABLE {name}")
+                self.run.con.execute(f"DROP TABLE {name}")
         return items
 
     def stage_root(self, batch: Batch) -> bool:
         """Stage the kept records' rows; True when the batch's typed table now belongs to the staged rows."""
-        if not count(self._con, "kept"):
+        if not count(self.run.con, "kept"):
             return False
         internal = {f"__drift_{i}": name for i, (name, _) in enumerate(batch.drift)}
         drift = {internal[column]: column for column in self._filled(batch, list(internal))}
-        produced = {c.name: f't."{c.name}"' for c in self.spec.columns}
+        produced = {c.name: f't."{c.name}"' for c in self.run.spec.columns}
         produced.update(self._lineage(batch, "o", "t.line_no", "t.rid"))
         produced.update({name: f't."{column}"' for name, column in drift.items()})
-        hints = self.spec.dlt_columns()
+        hints = self.run.spec.dlt_columns()
         hints.update({name: {"name": name, "data_type": "text", "nullable": True} for name in drift})
         overflow = ""
         if batch.overflow:
@@ -120,12 +112,12 @@ class Staging:
             overflow = f" LEFT JOIN {batch.overflow_table} x USING (rid)"
         # the flush reads this batch's own typed table, named per batch (renaming it made its DROP slow)
         number = batch.number
-        kept = count(self._con, "kept")
-        self._con.execute(f"CREATE TEMP TABLE kept_{number} AS SELECT rid FROM kept")
-        self._con.execute(f"CREATE TEMP TABLE origins_{number} AS SELECT * FROM origins")
+        kept = count(self.run.con, "kept")
+        self.run.con.execute(f"CREATE TEMP TABLE kept_{number} AS SELECT rid FROM kept")
+        self.run.con.execute(f"CREATE TEMP TABLE origins_{number} AS SELECT * FROM origins")
         selects = ", ".join(f'{sql} AS "{name}"' for name, sql in produced.items())
         source = f"{batch.typed} t SEMI JOIN kept_{number} USING (rid) JOIN origins_{number} o USING (file_idx)"
-        staged = self._staged.setdefault(self.spec.table, Staged(partial(root_hints, self.spec)))
+        staged = self._staged.setdefault(self.run.spec.table, Staged(partial(root_hints, self.run.spec)))
         used = [batch.typed, f"kept_{number}", f"origins_{number}"] + ([batch.overflow_table] if overflow else [])
         staged.add(f"SELECT {selects} FROM {source}{overflow}", used)
         self.live_root[number] = BatchRows(
@@ -136,7 +128,7 @@ class Staging:
         staged.rows += kept
         staged.columns.update(dict.fromkeys(produced))
         staged.hints.update(hints)
-        self.counts.rows += kept
+        self.run.counts.rows += kept
         return True
 
     def stage_child(self, batch: Batch, index: int, child: ChildSpec) -> None:
@@ -146,7 +138,7 @@ class Staging:
         produced[LIST_POSITION] = "ord::BIGINT"
         produced.update(self._lineage(batch, "o", "line_no", "rid || '.' || ord"))
         produced[CLEARS_PARENT] = CLEARS_PARENT
-        key = f'"{self.spec.primary_key}"'
+        key = f'"{self.run.spec.primary_key}"'
         empty = ", ".join(f'NULL AS "{c.name}"' for c in child.columns)
         source = f"""(
             SELECT c.rid, c.file_idx, c.line_no, c.ord, {", ".join(f'c."{n}"' for n in names)},
@@ -157,17 +149,17 @@ class Staging:
                    true AS {CLEARS_PARENT}
             FROM {batch.typed} t SEMI JOIN kept USING (rid) ANTI JOIN child_{index} USING (rid)
         ) x JOIN origins o USING (file_idx)"""
-        hints = child.dlt_columns(self.spec.key_column.type)
+        hints = child.dlt_columns(self.run.spec.key_column.type)
         if not self._stage(child.table, produced, source, hints, partial(child_hints, child)):
             return
-        (markers,) = self._con.execute(
+        (markers,) = self.run.con.execute(
             f"SELECT count(*) FROM {batch.typed} SEMI JOIN kept USING (rid) ANTI JOIN child_{index} USING (rid)"
         ).fetchone()
-        self.counts.clearing_markers[child.table] = self.counts.clearing_markers.get(child.table, 0) + markers
+        self.run.counts.clearing_markers[child.table] = self.run.counts.clearing_markers.get(child.table, 0) + markers
 
     def stage_quarantine(self, lines: pa.Table, chunks: Sequence[Chunk]) -> None:
         """The batch's bad lines with their reasons, and where a damaged file could not be read further."""
-        rows = self._con.execute("""
+        rows = self.run.con.execute("""
             SELECT b.rid, o.origin, l.line_no, b.reason
             FROM bad b JOIN src l USING (rid) JOIN origins o USING (file_idx) ORDER BY b.rid
         """).fetchall()
@@ -177,7 +169,7 @@ class Staging:
 
     def stage_quarantine_rows(self, rows: list[tuple[str, int, bytes, str]]) -> None:
         """Stage (source file, source line, raw bytes, reason) rows for the quarantine table."""
-        self.counts.quarantined += len(rows)
+        self.run.counts.quarantined += len(rows)
         now = datetime.now(UTC)
         table = pa.table(
             {
@@ -189,14 +181,14 @@ class Staging:
                 "quarantined_at": pa.array([now] * len(rows), pa.timestamp("us", tz="UTC")),
             }
         )
-        self._con.register("quarantined", table)
+        self.run.con.register("quarantined", table)
         try:
             produced = {name: f'"{name}"' for name in table.column_names}
-            produced["_dlt_load_id"] = lit(self.target.load_id)
+            produced["_dlt_load_id"] = lit(self.run.target.load_id)
             produced["_dlt_id"] = "uuid()::VARCHAR"
             self._stage(QUARANTINE_TABLE, produced, "quarantined", QUARANTINE_COLUMNS, quarantine_hints)
         finally:
-            self._con.unregister("quarantined")
+            self.run.con.unregister("quarantined")
 
     def _stage(
         self, table: str, produced: dict[str, str], source: str, hints: dict[str, Any], make_hints: Any
@@ -205,8 +197,8 @@ class Staging:
         staged = self._staged.setdefault(table, Staged(make_hints))
         part = f"staged_{next(self._parts)}"
         selects = ", ".join(f'{sql} AS "{name}"' for name, sql in produced.items())
-        self._con.execute(f"CREATE TEMP TABLE {part} AS SELECT {selects} FROM {source}")
-        rows = count(self._con, part)
+        self.run.con.execute(f"CREATE TEMP TABLE {part} AS SELECT {selects} FROM {source}")
+        rows = count(self.run.con, part)
         staged.add(f"SELECT * FROM {part}", [part])
         staged.rows += rows
         staged.columns.update(dict.fromkeys(produced))
@@ -219,8 +211,8 @@ class Staging:
         return {
             "_source_file": f"CASE WHEN {origins}.from_file THEN {origins}.origin END",
             "_source_line": f"(CASE WHEN {origins}.from_file THEN {line_no} END)::BIGINT",
-            "_dlt_load_id": lit(self.target.load_id),
-            "_dlt_id": f"{lit(f'{self.target.load_id}.{batch.number}.')} || {row}",
+            "_dlt_load_id": lit(self.run.target.load_id),
+            "_dlt_id": f"{lit(f'{self.run.target.load_id}.{batch.number}.')} || {row}",
         }
 
     def _filled(self, batch: Batch, names: list[str]) -> list[str]:
@@ -228,7 +220,7 @@ class Staging:
         if not names:
             return []
         counts_sql = ", ".join(f'count("{n}")' for n in names)
-        counts = self._con.execute(f"SELECT {counts_sql} FROM {batch.typed} SEMI JOIN kept USING (rid)").fetchone()
+        counts = self.run.con.execute(f"SELECT {counts_sql} FROM {batch.typed} SEMI JOIN kept USING (rid)").fetchone()
         return [name for name, filled in zip(names, counts, strict=True) if filled]
 
 
