@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 
 from core.settings import Settings
-from privacy.matching import LedgerSnapshot, install_ledger, ledger_snapshot
+from privacy.matching import LedgerSnapshot, delete_where, hash_in_ledger, install_ledger, ledger_snapshot, tables
 
 MARTS_SCHEMA = "marts"
 CLEAR_IDENTIFIERS = {
@@ -145,9 +145,7 @@ def row_counts(connection: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], i
     """(schema, table) -> rows, for every table of the new file."""
     return {
         (schema, table): connection.execute(f"SELECT count(*) FROM {_quoted(schema)}.{_quoted(table)}").fetchone()[0]
-        for schema, table in connection.execute(
-            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() ORDER BY ALL"
-        ).fetchall()
+        for schema, table in tables(connection)
     }
 
 
@@ -155,17 +153,15 @@ def remove_erased_people(connection: duckdb.DuckDBPyConnection, snapshot: Ledger
     """Delete the rows of people in the ledger `snapshot` from every copied `bi` / `activation` table.
 
     A guard, not the audience's definition: dbt builds from marts the erasure asset already cleaned, so this
-    finds only people whose request came after it. A row goes when its clear `customer_id` or `email` hashes
-    into the ledger, or, in `bi`, when any text column holds a ledger hash (its identifiers are those hashes).
-    Returns the rows deleted.
+    finds only people whose request came after it. A row goes when a clear identifier of its table
+    (`CLEAR_IDENTIFIERS`) hashes into the ledger, or, in `bi`, when any text column holds a ledger hash (its
+    identifiers are those hashes). Returns the rows deleted.
     """
     install_ledger(connection, snapshot)
     deleted = 0
-    for schema, table in connection.execute(
-        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name IN (SELECT unnest(?)) ORDER BY ALL",
-        [list(CONSUMER_SCHEMAS)],
-    ).fetchall():
+    for schema, table in tables(connection):
+        if schema not in CONSUMER_SCHEMAS:
+            continue
         text_columns = [
             name
             for (name,) in connection.execute(
@@ -175,23 +171,16 @@ def remove_erased_people(connection: duckdb.DuckDBPyConnection, snapshot: Ledger
             ).fetchall()
         ]
         conditions = [
-            f"subject_hash_{kind}({_quoted(column)}) IN ({_erased(kind)})"
+            hash_in_ledger(kind, _quoted(column))
             for column, kind in CLEAR_IDENTIFIERS[schema].items()
             if column in text_columns
         ]
         if schema in HASHED_SCHEMAS:
-            conditions += [f"{_quoted(column)} IN ({_erased()})" for column in text_columns]
+            ledger_hashes = "SELECT subject_hash FROM erased_subjects"
+            conditions += [f"{_quoted(column)} IN ({ledger_hashes})" for column in text_columns]
         if conditions:
-            relation = f"{_quoted(schema)}.{_quoted(table)}"
-            (rows,) = connection.execute(f"DELETE FROM {relation} WHERE {' OR '.join(conditions)}").fetchone()
-            deleted += rows
+            deleted += delete_where(connection, schema, table, " OR ".join(conditions))
     return deleted
-
-
-def _erased(kind: str | None = None) -> str:
-    """SQL of the ledger's hashes (of one kind, if given) in a connection `install_ledger` prepared."""
-    where = f" WHERE subject_kind = {sql_string(kind)}" if kind else ""
-    return f"SELECT subject_hash FROM erased_subjects{where}"
 
 
 def sql_string(text: str) -> str:
