@@ -38,8 +38,13 @@ ui: setup
 bench: setup
 	$(BIN)/python -m bench
 
+# sqlfluff renders the models through dbt (.sqlfluff), whose profile opens WAREHOUSE_PATH: an empty throwaway
+# warehouse, and dbt's parse files in the same temporary directory instead of dbt_project/target.
 lint: setup
 	$(BIN)/ruff check .
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	WAREHOUSE_PATH=$$tmp/lint.duckdb DBT_TARGET_PATH=$$tmp/target DBT_LOG_PATH=$$tmp/logs \
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/tests
 
 clean:
 	rm -rf data/landing data/*.duckdb data/*.duckdb.wal data/.dlt data/dagster_home dbt_project/target

@@ -7,7 +7,10 @@ weights as (
 ),
 
 products as (
-    select product_id, product_category from {{ ref('stg_shop__products') }}
+    select
+        product_id,
+        product_category
+    from {{ ref('stg_shop__products') }}
 ),
 
 event_signals as (
@@ -19,7 +22,7 @@ event_signals as (
     from {{ ref('int_events_attributed') }} as events
     left join products on events.product_id = products.product_id
     where events.event_type = 'track'
-      and events.customer_id is not null
+        and events.customer_id is not null
 ),
 
 purchase_signals as (
@@ -50,8 +53,8 @@ select
     cast(sum(
         weights.weight * power(
             0.5,
-            {{ dbt.datediff('signals.signal_at', as_of_timestamp(), 'hour') }} / 24.0
-                / {{ var('interest_half_life_days') }}
+            {{ dbt.datediff('signals.signal_at', as_of_timestamp(), 'hour') }} / 24.0  -- noqa: LT05
+            / {{ var('interest_half_life_days') }}
         )
     ) as decimal(18, 4)) as interest_score
 from signals

@@ -21,29 +21,37 @@ site_activity as (
 ),
 
 orders as (
-    select identity_map.customer_id, orders.ordered_at
+    select
+        identity_map.customer_id,
+        orders.ordered_at
     from {{ ref('int_orders_converted') }} as orders
     inner join identity_map on {{ is_identity_of('identity_map', 'shop', 'orders.shop_customer_id') }}
     where orders.is_revenue
 ),
 
 abandoned_checkouts as (
-    select identity_map.customer_id, checkouts.checkout_id, checkouts.created_at
+    select
+        identity_map.customer_id,
+        checkouts.checkout_id,
+        checkouts.created_at
     from {{ ref('stg_shop__checkouts') }} as checkouts
     inner join identity_map on {{ is_identity_of('identity_map', 'shop', 'checkouts.shop_customer_id') }}
     where not checkouts.is_completed
-      and not exists (
-          select 1
-          from orders
-          where orders.customer_id = identity_map.customer_id
-            and orders.ordered_at >= checkouts.created_at
-            and orders.ordered_at
+        and not exists (
+            select 1
+            from orders
+            where orders.customer_id = identity_map.customer_id
+                and orders.ordered_at >= checkouts.created_at
+                and orders.ordered_at
                 < {{ dbt.dateadd('day', var('cart_abandonment_days'), 'checkouts.created_at') }}
-      )
+        )
 ),
 
 cart_activity as (
-    select customer_id, count(*) as abandoned_checkouts_count, max(created_at) as last_abandoned_checkout_at
+    select
+        customer_id,
+        count(*) as abandoned_checkouts_count,
+        max(created_at) as last_abandoned_checkout_at
     from abandoned_checkouts
     group by customer_id
 )

@@ -8,33 +8,41 @@ identity_map as (
 
 consent_events as (
     select
-        identity_map.customer_id, 'crm' as consent_source,
-        not contacts.is_email_opted_out as is_opted_in, contacts.updated_at as consent_at
+        identity_map.customer_id,
+        'crm' as consent_source,
+        not contacts.is_email_opted_out as is_opted_in,
+        contacts.updated_at as consent_at
     from {{ ref('stg_crm__contacts') }} as contacts
     inner join identity_map on {{ is_identity_of('identity_map', 'crm', 'contacts.contact_id') }}
 
     union all
 
     select
-        identity_map.customer_id, 'shop',
-        customers.accepts_email_marketing, coalesce(customers.email_consent_updated_at, customers.updated_at)
+        identity_map.customer_id,
+        'shop' as consent_source,
+        customers.accepts_email_marketing as is_opted_in,
+        coalesce(customers.email_consent_updated_at, customers.updated_at) as consent_at
     from {{ ref('stg_shop__customers') }} as customers
     inner join identity_map on {{ is_identity_of('identity_map', 'shop', 'customers.shop_customer_id') }}
 
     union all
 
-    select events.customer_id, 'analytics', false, events.occurred_at
+    select
+        events.customer_id,
+        'analytics' as consent_source,
+        false as is_opted_in,
+        events.occurred_at as consent_at
     from {{ ref('int_events_attributed') }} as events
     where events.event_type = 'track'
-      and events.event_name = 'Unsubscribed'
-      and events.customer_id is not null
+        and events.event_name = 'Unsubscribed'
+        and events.customer_id is not null
 ),
 
 ranked as (
     select
         *,
         -- opt-outs first, then the latest
-        row_number() over (partition by customer_id order by is_opted_in, consent_at desc, consent_source)
+        row_number() over (partition by customer_id order by is_opted_in asc, consent_at desc, consent_source asc)
             as decision_rank
     from consent_events
 )

@@ -5,7 +5,7 @@ with
 customers as (
     select
         *,
-        {{ dbt.datediff('last_order_at', as_of_timestamp(), 'day') }} as recency_days
+        {{ dbt.datediff('last_order_at', as_of_timestamp(), 'day') }} as recency_days  -- noqa: LT05
     from {{ ref('int_customers_orders_aggregated') }}
 ),
 
@@ -16,7 +16,7 @@ scored as (
         orders_count as frequency,
         lifetime_value as monetary,
         -- ntile over the ascending "goodness": recent, frequent, valuable customers land in 5
-        ntile(5) over (order by recency_days desc, customer_id) as r_score,
+        ntile(5) over (order by recency_days desc, customer_id asc) as r_score,
         ntile(5) over (order by orders_count, customer_id) as f_score,
         ntile(5) over (order by lifetime_value, customer_id) as m_score
     from customers
@@ -33,7 +33,7 @@ select
             select segments.rfm_segment
             from segments
             where scored.r_score between segments.r_min and segments.r_max
-              and (scored.f_score + scored.m_score) / 2.0 between segments.fm_min and segments.fm_max
+                and (scored.f_score + scored.m_score) / 2.0 between segments.fm_min and segments.fm_max
             order by segments.priority
             limit 1
         ),

@@ -18,8 +18,8 @@
     'page_path', 'referrer', 'product_id', 'product_category', 'occurred_at', 'received_at', '_dlt_load_id',
 ] %}
 {%- set new_events -%}
-    {{ ref('stg_analytics__events') }}
-    {%- if is_incremental() %} where {{ newer_dlt_loads_than_this() }}{% endif %}
+{{ ref('stg_analytics__events') }}
+{%- if is_incremental() %} where {{ newer_dlt_loads_than_this() }}{% endif %}
 {%- endset %}
 {%- set rate_reason = "'rate: more than " ~ var('bot_max_events_per_minute') ~ " events in a minute'" %}
 
@@ -34,9 +34,13 @@ user_agent_rules as (
 -- and ip (a few thousand values, not one row per event). The events are named in each CTE rather than in a
 -- shared one, which DuckDB would materialize (every column of every event) in memory first.
 busiest_minute as (
-    select anonymous_id, max(events_in_minute) as max_events_per_minute
+    select
+        anonymous_id,
+        max(events_in_minute) as max_events_per_minute
     from (
-        select anonymous_id, count(*) as events_in_minute
+        select
+            anonymous_id,
+            count(*) as events_in_minute
         from {{ ref('stg_analytics__events') }}
         where anonymous_id is not null
         {% if is_incremental() %}
@@ -69,7 +73,9 @@ newly_over_limit as (
 
 -- the agents matching any pattern (one alternation, compiled once), then which pattern for the reason
 user_agent_matches as (
-    select agents.user_agent, min(user_agent_rules.traffic_kind || ': ' || user_agent_rules.reason) as reason
+    select
+        agents.user_agent,
+        min(user_agent_rules.traffic_kind || ': ' || user_agent_rules.reason) as reason
     from (
         select user_agent from (select distinct user_agent from {{ new_events }}) as new_agents
         where {{ is_bot_user_agent('user_agent') }}
@@ -81,7 +87,9 @@ user_agent_matches as (
 
 -- staff networks: the deployment's var internal_ip_prefixes (none configured: no ip matches)
 internal_matches as (
-    select addresses.ip, 'internal: staff network' as reason
+    select
+        addresses.ip,
+        'internal: staff network' as reason
     from (select distinct ip from {{ new_events }}) as addresses
     where {{ ip_in_prefixes('addresses.ip', var('internal_ip_prefixes')) }}
 )
@@ -93,7 +101,9 @@ select
     coalesce(
         user_agent_matches.reason,
         internal_matches.reason,
-        case when busiest_minute.max_events_per_minute > {{ var('bot_max_events_per_minute') }} then {{ rate_reason }} end
+        case
+            when busiest_minute.max_events_per_minute > {{ var('bot_max_events_per_minute') }} then {{ rate_reason }}
+        end
     ) as non_human_reason,
     {{ run_started_timestamp() }} as judged_at
 from (select * from {{ new_events }}) as events

@@ -8,14 +8,26 @@
 with
 
 ecb as (
-    select rate_date, currency_code, units_per_eur from {{ ref('fx_rates_ecb_daily') }}
+    select
+        rate_date,
+        currency_code,
+        units_per_eur
+    from {{ ref('fx_rates_ecb_daily') }}
 ),
 
 published as (
-    select rate_date, currency_code, units_per_eur from ecb
+    select
+        rate_date,
+        currency_code,
+        units_per_eur
+    from ecb
     union all
     -- the euro is the ECB's base: one per euro on every publication day
-    select distinct rate_date, 'EUR', 1 from ecb
+    select distinct
+        rate_date,
+        'EUR' as currency_code,
+        1 as units_per_eur
+    from ecb
 ),
 
 publication_days as (
@@ -23,9 +35,14 @@ publication_days as (
 ),
 
 first_rates as (
-    select currency_code, units_per_eur, rate_date
+    select
+        currency_code,
+        units_per_eur,
+        rate_date
     from (
-        select *, row_number() over (partition by currency_code order by rate_date) as rate_rank
+        select
+            *,
+            row_number() over (partition by currency_code order by rate_date) as rate_rank
         from published
     ) as ranked
     where rate_rank = 1
@@ -94,17 +111,23 @@ from crossed
 union all
 
 -- before the ECB's first publication day: that day's rate, for every currency
-select currency_code, cast('0001-01-01' as date), rate_day, rate_to_reporting, rate_date, true
+select
+    currency_code,
+    cast('0001-01-01' as date) as valid_from,
+    rate_day as valid_to,
+    rate_to_reporting,
+    rate_date,
+    true as is_before_coverage
 from crossed
-where rate_day = (select min(rate_day) from publication_days)
+where crossed.rate_day = (select min(publication_days.rate_day) from publication_days)
 
 union all
 
 -- the reporting currency itself: 1 on every date, no rate needed
 select
-    '{{ reporting_currency }}',
-    cast('0001-01-01' as date),
-    cast('9999-12-31' as date),
-    cast(1 as decimal(18, 10)),
-    cast(null as date),
-    false
+    '{{ reporting_currency }}' as currency_code,
+    cast('0001-01-01' as date) as valid_from,
+    cast('9999-12-31' as date) as valid_to,
+    cast(1 as decimal(18, 10)) as rate_to_reporting,
+    cast(null as date) as rate_date,
+    false as is_before_coverage

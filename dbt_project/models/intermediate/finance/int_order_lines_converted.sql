@@ -7,7 +7,13 @@ lines as (
 ),
 
 orders as (
-    select order_id, currency_code, ordered_at, is_revenue, rate_to_reporting, fx_rate_status
+    select
+        order_id,
+        currency_code,
+        ordered_at,
+        is_revenue,
+        rate_to_reporting,
+        fx_rate_status
     from {{ ref('int_orders_converted') }}
 )
 

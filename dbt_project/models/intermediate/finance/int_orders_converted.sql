@@ -8,7 +8,9 @@ orders as (
 ),
 
 refunds as (
-    select order_id, sum(refund_amount) as refunded_amount
+    select
+        order_id,
+        sum(refund_amount) as refunded_amount
     from {{ ref('stg_shop__order_refunds') }}
     group by order_id
 ),
@@ -18,7 +20,9 @@ fx_rates as (
 ),
 
 order_days as (
-    select distinct currency_code, cast(ordered_at as date) as order_date
+    select distinct
+        currency_code,
+        cast(ordered_at as date) as order_date
     from orders
 ),
 
@@ -47,10 +51,12 @@ select
     {{ to_reporting_currency('orders.total_amount', 'day_rates.rate_to_reporting') }} as total_reporting,
     {{ to_reporting_currency('coalesce(refunds.refunded_amount, 0)', 'day_rates.rate_to_reporting') }}
         as refunded_reporting,
-    {{ to_reporting_currency('orders.total_amount - coalesce(refunds.refunded_amount, 0)', 'day_rates.rate_to_reporting') }}
+    {{ to_reporting_currency(
+        'orders.total_amount - coalesce(refunds.refunded_amount, 0)', 'day_rates.rate_to_reporting'
+    ) }}
         as net_revenue_reporting
 from orders
 left join refunds on orders.order_id = refunds.order_id
 left join day_rates
     on orders.currency_code = day_rates.currency_code
-    and cast(orders.ordered_at as date) = day_rates.order_date
+        and cast(orders.ordered_at as date) = day_rates.order_date

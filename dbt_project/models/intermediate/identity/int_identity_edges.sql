@@ -1,7 +1,7 @@
 -- Every reason two records are the same person, one row per (pair, rule): the shared keys (email, Segment
 -- ids) and the pairs the match model links - match_probability >= var('identity_link_probability') and no
--- guard against false merges raised (int_identity_pairs_scored.guard). Key edges have probability 1 and no field weights;
--- a model edge keeps its weight per field and evidence an analyst reads. Clustering reads only this table.
+-- guard against false merges raised (int_identity_pairs_scored.guard). Key edges have probability 1 and no field
+-- weights; a model edge keeps its weight per field and evidence an analyst reads. Clustering reads only this table.
 
 {%- set comparisons = identity_comparisons() %}
 

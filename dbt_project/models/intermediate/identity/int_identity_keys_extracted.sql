@@ -41,25 +41,56 @@ shared_devices as (
 ),
 
 keys as (
-    select 'crm' as source_system, contact_id as source_id, 'email' as key_type,
+    select
+        'crm' as source_system,
+        contact_id as source_id,
+        'email' as key_type,
         {{ identity_normalize_email('email') }} as key_value
     from contacts
     union all
-    select 'shop', shop_customer_id, 'email', {{ identity_normalize_email('email') }} from shop_customers
+    select
+        'shop' as source_system,
+        shop_customer_id as source_id,
+        'email' as key_type,
+        {{ identity_normalize_email('email') }} as key_value
+    from shop_customers
     union all
-    select 'shop', shop_customer_id, 'shopify_customer_id', shop_customer_id from shop_customers
+    select
+        'shop' as source_system,
+        shop_customer_id as source_id,
+        'shopify_customer_id' as key_type,
+        shop_customer_id as key_value
+    from shop_customers
     union all
-    select 'analytics', user_id, 'shopify_customer_id', user_id from event_identities
-    union all
-    select 'analytics', user_id, 'email', email from event_identities
-    union all
-    select 'analytics', anonymous_id, 'shopify_customer_id', user_id
+    select
+        'analytics' as source_system,
+        user_id as source_id,
+        'shopify_customer_id' as key_type,
+        user_id as key_value
     from event_identities
-    where anonymous_id not in (select anonymous_id from shared_devices)
     union all
-    select 'analytics', anonymous_id, 'email', email
+    select
+        'analytics' as source_system,
+        user_id as source_id,
+        'email' as key_type,
+        email as key_value
     from event_identities
-    where anonymous_id not in (select anonymous_id from shared_devices)
+    union all
+    select
+        'analytics' as source_system,
+        anonymous_id as source_id,
+        'shopify_customer_id' as key_type,
+        user_id as key_value
+    from event_identities
+    where event_identities.anonymous_id not in (select shared_devices.anonymous_id from shared_devices)
+    union all
+    select
+        'analytics' as source_system,
+        anonymous_id as source_id,
+        'email' as key_type,
+        email as key_value
+    from event_identities
+    where event_identities.anonymous_id not in (select shared_devices.anonymous_id from shared_devices)
 )
 
 select distinct

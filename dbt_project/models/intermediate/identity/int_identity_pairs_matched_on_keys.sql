@@ -25,7 +25,10 @@ ranked as (
 ),
 
 anchors as (
-    select key_type, key_value, record_key as anchor_key
+    select
+        key_type,
+        key_value,
+        record_key as anchor_key
     from ranked
     where anchor_rank = 1
 ),
@@ -46,7 +49,7 @@ matches as (
     from ranked
     inner join anchors
         on ranked.key_type = anchors.key_type
-        and ranked.key_value = anchors.key_value
+            and ranked.key_value = anchors.key_value
     where ranked.anchor_rank > 1
         and ranked.records_with_key <= {{ var('identity_max_records_per_key') }}
         -- an email only Segment has seen (a staff "qa+1@..." login) ties no customer record: no edges
@@ -54,6 +57,11 @@ matches as (
 )
 
 -- two keys (two emails) may tie the same pair by the same rule: one edge, the first key as evidence
-select left_record_key, right_record_key, match_rule, match_probability, min(evidence) as evidence
+select
+    left_record_key,
+    right_record_key,
+    match_rule,
+    match_probability,
+    min(evidence) as evidence
 from matches
 group by left_record_key, right_record_key, match_rule, match_probability

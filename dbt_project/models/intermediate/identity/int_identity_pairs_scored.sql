@@ -37,6 +37,7 @@ records as (
 ),
 {% endfor %}
 weighted as (
+    -- noqa: disable=LT02
     select
         compared.*,
         {%- for comparison in comparisons %}
@@ -54,7 +55,7 @@ weighted as (
     {%- for comparison in comparisons %}
     left join parameters as {{ comparison }}_parameters
         on {{ comparison }}_parameters.comparison = '{{ comparison }}'
-        and compared.{{ comparison }}_level = {{ comparison }}_parameters.level
+            and compared.{{ comparison }}_level = {{ comparison }}_parameters.level
     {%- if comparison in tf_comparisons %}
     left join {{ comparison }}_frequencies
         on compared.{{ comparison }}_value = {{ comparison }}_frequencies.value
@@ -71,6 +72,7 @@ summed as (
         {%- endfor %} as match_weight
     from weighted
     cross join training
+    -- noqa: enable=LT02
 )
 
 select

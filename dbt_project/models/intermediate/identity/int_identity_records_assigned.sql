@@ -19,6 +19,7 @@ clusters as (
 ),
 
 previous as (
+    -- noqa: disable=LT02
     {% if is_incremental() -%}
         select record_key, customer_id, customer_id_since from {{ this }}
     {%- else -%}
@@ -28,6 +29,7 @@ previous as (
             {{ run_started }} as customer_id_since
         where 1 = 0
     {%- endif %}
+    -- noqa: enable=LT02
 ),
 
 holders as (
@@ -57,14 +59,18 @@ orphans as (
     where inherited.cluster_key is null
 ),
 
+heirs as (
+    select customer_id
+    from inherited
+    where heir_rank = 1
+),
+
 minted as (
     -- the id an earlier cluster with the same smallest member got may still live on in another cluster
     select
         cluster_key,
         case
-            when {{ identity_mint_customer_id('cluster_key') }} in (
-                select customer_id from inherited where heir_rank = 1
-            )
+            when {{ identity_mint_customer_id('cluster_key') }} in (select heirs.customer_id from heirs)
                 then {{ identity_mint_customer_id(dbt.concat(['cluster_key', "'@'", run_started])) }}
             else {{ identity_mint_customer_id('cluster_key') }}
         end as customer_id

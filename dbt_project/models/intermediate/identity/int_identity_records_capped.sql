@@ -20,11 +20,17 @@ edges as (
 
 -- what each record brings to its cluster's counts: its emails and its date of birth
 record_facts as (
-    select record_key, key_value as email, cast(null as date) as date_of_birth
+    select
+        record_key,
+        key_value as email,
+        cast(null as date) as date_of_birth
     from {{ ref('int_identity_keys_extracted') }}
     where key_type = 'email'
     union all
-    select record_key, null, date_of_birth
+    select
+        record_key,
+        null as email,
+        date_of_birth
     from {{ ref('int_identity_records_standardized') }}
     where date_of_birth is not null
 ),
@@ -63,7 +69,10 @@ members as (
 ),
 
 member_facts as (
-    select members.record_number, record_facts.email, record_facts.date_of_birth
+    select
+        members.record_number,
+        record_facts.email,
+        record_facts.date_of_birth
     from members
     left join record_facts on members.record_key = record_facts.record_key
 ),
@@ -80,7 +89,9 @@ member_edges_0 as (
 ),
 
 round_0_labels as (
-    select record_number, min(record_number) over (partition by cluster_key) as label
+    select
+        record_number,
+        min(record_number) over (partition by cluster_key) as label
     from members
 ),
 {% for round in range(1, rounds + 2) %}
@@ -105,11 +116,14 @@ round_{{ round }}_ranked_edges as (
 ),
 
 member_edges_{{ round }} as (
-    select left_number, right_number, strength
-    from round_{{ round }}_ranked_edges
-    where strength is null
-        or strength > weakest
-        or label not in (select label from round_{{ round }}_over_cap)
+    select
+        ranked.left_number,
+        ranked.right_number,
+        ranked.strength
+    from round_{{ round }}_ranked_edges as ranked
+    where ranked.strength is null
+        or ranked.strength > ranked.weakest
+        or ranked.label not in (select over_cap.label from round_{{ round }}_over_cap as over_cap)
 ),
 
 {{ identity_components_ctes('round_' ~ round, 'members', 'member_edges_' ~ round, iterations) }}
@@ -123,7 +137,8 @@ split as (
     select
         members.record_key,
         parts.record_key as cluster_key,
-        labels.label in (select label from round_{{ rounds + 1 }}_over_cap) as exceeds_cap_after_split
+        labels.label in (select over_cap.label from round_{{ rounds + 1 }}_over_cap as over_cap)
+            as exceeds_cap_after_split
     from members
     inner join round_{{ rounds }}_labels as labels on members.record_number = labels.record_number
     inner join members as parts on labels.label = parts.record_number

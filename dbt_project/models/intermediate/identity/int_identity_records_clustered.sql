@@ -12,12 +12,16 @@
 with
 
 numbered as (
-    select *, row_number() over (order by record_key) as record_number
+    select
+        *,
+        row_number() over (order by record_key) as record_number
     from {{ ref('int_identity_records_unioned') }}
 ),
 
 numbered_edges as (
-    select left_numbers.record_number as left_number, right_numbers.record_number as right_number
+    select
+        left_numbers.record_number as left_number,
+        right_numbers.record_number as right_number
     from {{ ref('int_identity_edges') }} as edges
     inner join numbered as left_numbers on edges.left_record_key = left_numbers.record_key
     inner join numbered as right_numbers on edges.right_record_key = right_numbers.record_key

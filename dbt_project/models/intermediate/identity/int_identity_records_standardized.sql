@@ -39,8 +39,8 @@ people as (
     union all
 
     select
-        'shop',
-        cast(shop_customer_id as {{ dbt.type_string() }}),
+        'shop' as source_system,
+        cast(shop_customer_id as {{ dbt.type_string() }}) as source_id,
         first_name,
         last_name,
         phone_e164,
@@ -48,7 +48,7 @@ people as (
         city,
         postal_code,
         country_code,
-        cast(null as date)
+        cast(null as date) as date_of_birth
     from shop_customers
 ),
 
@@ -71,6 +71,7 @@ normalized as (
 -- full, and no region's fixed-line pattern. Where the two overlap (FIXED_LINE_OR_MOBILE: the United States and
 -- Canada, whose patterns are one) the number may be a household's landline, so it is no mobile here.
 phone_types as (
+    -- noqa: disable=LT02
     select
         phones.phone_e164,
         {%- if phone_plans is none %}
@@ -90,17 +91,18 @@ phone_types as (
     from (
         select distinct
             normalized.phone_e164,
-            phone_plans.dial_code,
-            substr(normalized.phone_e164, {{ dbt.length('phone_plans.dial_code') }} + 2) as national_number
+            plan_codes.dial_code,
+            substr(normalized.phone_e164, {{ dbt.length('plan_codes.dial_code') }} + 2) as national_number
         from normalized
         {#- calling codes are prefix-free (ITU-T E.164): the regions of one calling code share its plan #}
-        inner join (select distinct dial_code from phone_plans) as phone_plans
-            on normalized.phone_e164 like '+' || phone_plans.dial_code || '%'
+        inner join (select distinct dial_code from phone_plans) as plan_codes
+            on normalized.phone_e164 like '+' || plan_codes.dial_code || '%'
     ) as phones
     {%- if phone_plans is none %}
     inner join phone_plans on phones.dial_code = phone_plans.dial_code
     group by phones.phone_e164
     {%- endif %}
+    -- noqa: enable=LT02
 )
 
 select

@@ -14,27 +14,40 @@ shop_customers as (
 -- each branch reads its two columns of the events: a CTE of the events read twice would be materialized by
 -- DuckDB with every column (at 10M events it spilled, and this model grew 46x for 10x the records)
 analytics_ids as (
-    select anonymous_id as source_id, occurred_at
+    select
+        anonymous_id as source_id,
+        occurred_at
     from {{ ref('stg_analytics__events') }}
     where anonymous_id is not null
     union all
-    select user_id as source_id, occurred_at
+    select
+        user_id as source_id,
+        occurred_at
     from {{ ref('stg_analytics__events') }}
     where user_id is not null
 ),
 
 records as (
-    select 'crm' as source_system, contact_id as source_id, created_at as first_seen_at
+    select
+        'crm' as source_system,
+        contact_id as source_id,
+        created_at as first_seen_at
     from contacts
 
     union all
 
-    select 'shop', cast(shop_customer_id as {{ dbt.type_string() }}), created_at
+    select
+        'shop' as source_system,
+        cast(shop_customer_id as {{ dbt.type_string() }}) as source_id,
+        created_at as first_seen_at
     from shop_customers
 
     union all
 
-    select 'analytics', source_id, min(occurred_at)
+    select
+        'analytics' as source_system,
+        source_id,
+        min(occurred_at) as first_seen_at
     from analytics_ids
     group by source_id
 )

@@ -8,7 +8,8 @@ customers as (
 select
     {{ surrogate_key(['customers.customer_id']) }} as customer_key,
     customers.customer_id,
-    {{ surrogate_key(['customers.country_code', 'customers.region', 'customers.city', 'customers.postal_code']) }} as location_key,
+    {{ surrogate_key(['customers.country_code', 'customers.region', 'customers.city', 'customers.postal_code']) }}
+        as location_key,
     customers.email,
     customers.first_name,
     customers.last_name,

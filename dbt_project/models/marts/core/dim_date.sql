@@ -12,7 +12,8 @@ fact_days as (
 
 bounds as (
     select
-        least(cast('{{ var("date_spine_start") }}' as date), min({{ dbt.date_trunc('year', 'fact_day') }})) as first_day,
+        least(cast('{{ var("date_spine_start") }}' as date), min({{ dbt.date_trunc('year', 'fact_day') }}))
+            as first_day,
         greatest(
             cast('{{ var("date_spine_end") }}' as date),
             max({{ dbt.dateadd('day', -1, dbt.dateadd('year', 1, dbt.date_trunc('year', 'fact_day'))) }})

@@ -2,9 +2,18 @@
 with
 
 places as (
-    select country_code, region, city, postal_code from {{ ref('int_customers_merged') }}
+    select
+        country_code,
+        region,
+        city,
+        postal_code
+    from {{ ref('int_customers_merged') }}
     union
-    select shipping_country_code, shipping_province, shipping_city, shipping_postal_code
+    select
+        shipping_country_code,
+        shipping_province,
+        shipping_city,
+        shipping_postal_code
     from {{ ref('stg_shop__orders') }}
 )
 

@@ -11,7 +11,10 @@
 with
 
 sessionized as (
-    select *, session_id as session_key, sessionized_at as dbt_updated_at
+    select
+        *,
+        session_id as session_key,
+        sessionized_at as dbt_updated_at
     from {{ ref('int_events_sessionized') }}
     {% if is_incremental() %}
     where sessionized_at > {{ newest_stamp_in_this('dbt_updated_at') }}
@@ -20,7 +23,10 @@ sessionized as (
 
 -- exactly the events int_events_sessionized leaves out
 unsessionized as (
-    select *, cast(null as {{ dbt.type_string() }}) as session_key, judged_at as dbt_updated_at
+    select
+        *,
+        cast(null as {{ dbt.type_string() }}) as session_key,
+        judged_at as dbt_updated_at
     from {{ ref('int_events_bot_flagged') }}
     where (non_human_reason is not null or anonymous_id is null)
     {% if is_incremental() %}

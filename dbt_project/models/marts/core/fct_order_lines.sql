@@ -6,7 +6,11 @@ lines as (
 ),
 
 orders as (
-    select order_id, order_key, customer_key from {{ ref('fct_orders') }}
+    select
+        order_id,
+        order_key,
+        customer_key
+    from {{ ref('fct_orders') }}
 )
 
 select

@@ -15,8 +15,12 @@ select
     {{ surrogate_key(['orders.order_id']) }} as order_key,
     orders.order_id,
     orders.order_name,
-    case when identity_map.customer_id is not null then {{ surrogate_key(['identity_map.customer_id']) }} end as customer_key,
-    {{ surrogate_key(['orders.shipping_country_code', 'orders.shipping_province', 'orders.shipping_city', 'orders.shipping_postal_code']) }} as shipping_location_key,
+    case
+        when identity_map.customer_id is not null then {{ surrogate_key(['identity_map.customer_id']) }}
+    end as customer_key,
+    {{ surrogate_key([
+        'orders.shipping_country_code', 'orders.shipping_province', 'orders.shipping_city', 'orders.shipping_postal_code',
+    ]) }} as shipping_location_key,
     cast(orders.ordered_at as date) as order_date,
     orders.ordered_at,
     orders.financial_status,

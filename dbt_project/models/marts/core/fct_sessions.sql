@@ -51,7 +51,7 @@ select
     cast(started_at as date) as session_date,
     started_at,
     ended_at,
-    {{ dbt.datediff('started_at', 'ended_at', 'second') }} as duration_seconds,
+    {{ dbt.datediff('started_at', 'ended_at', 'second') }} as duration_seconds,  -- noqa: LT05
     events_count,
     page_views_count,
     product_views_count,

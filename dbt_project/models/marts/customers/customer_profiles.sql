@@ -3,19 +3,27 @@
 with
 
 customers as (select * from {{ ref('int_customers_merged') }}),
+
 consent as (select * from {{ ref('int_customers_consent_resolved') }}),
+
 orders as (select * from {{ ref('int_customers_orders_aggregated') }}),
+
 rfm as (select * from {{ ref('int_customers_rfm_scored') }}),
+
 activity as (select * from {{ ref('int_customers_activity_summarized') }}),
 
 favourite_categories as (
-    select customer_id, {{ freshest_value('product_category', 'interest_score desc, product_category') }} as favourite_category
+    select
+        customer_id,
+        {{ freshest_value('product_category', 'interest_score desc, product_category') }} as favourite_category
     from {{ ref('int_customer_category_interests') }}
     group by customer_id
 ),
 
 high_value_threshold as (
-    select percentile_cont({{ var('high_value_ltv_quantile') }}) within group (order by lifetime_value) as min_lifetime_value
+    select
+        percentile_cont({{ var('high_value_ltv_quantile') }}) within group (order by lifetime_value)
+            as min_lifetime_value
     from orders
 )
 
@@ -45,7 +53,7 @@ select
     activity.last_product_viewed_at,
     coalesce(
         activity.last_product_viewed_at
-            >= {{ dbt.dateadd('day', -1 * var('recent_viewer_days'), as_of_timestamp()) }},
+        >= {{ dbt.dateadd('day', -1 * var('recent_viewer_days'), as_of_timestamp()) }},
         false
     ) as is_recent_viewer,
     coalesce(orders.lifetime_value >= high_value_threshold.min_lifetime_value, false) as is_high_value,

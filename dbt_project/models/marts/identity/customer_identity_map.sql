@@ -18,9 +18,17 @@ edges as (
 ),
 
 record_edges as (
-    select left_record_key as record_key, match_rule, match_probability as match_score from edges
+    select
+        left_record_key as record_key,
+        match_rule,
+        match_probability as match_score
+    from edges
     union all
-    select right_record_key, match_rule, match_probability from edges
+    select
+        right_record_key,
+        match_rule,
+        match_probability
+    from edges
 ),
 
 strongest_edges as (
@@ -30,7 +38,7 @@ strongest_edges as (
         match_score,
         row_number() over (
             partition by record_key
-            order by case when match_rule = 'fuzzy' then 1 else 0 end, match_score desc, match_rule
+            order by case when match_rule = 'fuzzy' then 1 else 0 end asc, match_score desc, match_rule asc
         ) as strength_rank
     from record_edges
 )
@@ -45,4 +53,4 @@ from records
 inner join assignments on records.record_key = assignments.record_key
 left join strongest_edges
     on records.record_key = strongest_edges.record_key
-    and strongest_edges.strength_rank = 1
+        and strongest_edges.strength_rank = 1

@@ -17,8 +17,8 @@
 --
 -- The source is named in each CTE rather than in a shared one, which DuckDB would materialize in memory.
 {%- set new_loads -%}
-    {{ source('analytics', 'events') }}
-    {%- if is_incremental() %} where {{ newer_dlt_loads_than_this() }}{% endif %}
+{{ source('analytics', 'events') }}
+{%- if is_incremental() %} where {{ newer_dlt_loads_than_this() }}{% endif %}
 {%- endset %}
 
 with
@@ -29,10 +29,13 @@ repeated_messages as (
 ),
 
 later_receipts as (
-    select _dlt_id
+    select new_loads._dlt_id
     from (select * from {{ new_loads }}) as new_loads
-    where message_id in (select message_id from repeated_messages)
-    qualify row_number() over (partition by message_id order by received_at, _dlt_load_id) > 1
+    where new_loads.message_id in (select repeated_messages.message_id from repeated_messages)
+    qualify
+        row_number() over (
+            partition by new_loads.message_id order by new_loads.received_at, new_loads._dlt_load_id
+        ) > 1
 ),
 
 first_received as (
@@ -69,10 +72,14 @@ corrected as (
     select
         *,
         case when sent_at_utc is not null and received_at_utc is not null
-            then received_at_utc - (sent_at_utc - timestamp_utc) else timestamp_utc end as corrected_at,
+                then received_at_utc - (sent_at_utc - timestamp_utc)
+            else timestamp_utc
+        end as corrected_at,
         -- the latest an event can have happened: its receipt, or its load when the receipt time is not credible
         case when {{ is_plausible_event_time('received_at_utc', 'loaded_at_utc') }}
-            then received_at_utc else loaded_at_utc end as latest_possible_at
+                then received_at_utc
+            else loaded_at_utc
+        end as latest_possible_at
     from in_utc
 )
 

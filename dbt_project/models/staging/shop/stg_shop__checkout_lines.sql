@@ -6,7 +6,9 @@ source as (
 
 latest_load as (
     -- lines are replaced per checkout: keep those of the checkout's newest load
-    select *, max(_dlt_load_id) over (partition by checkout_id) as newest_load_id
+    select
+        *,
+        max(_dlt_load_id) over (partition by checkout_id) as newest_load_id
     from source
 )
 
