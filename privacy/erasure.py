@@ -23,17 +23,10 @@ import duckdb
 
 from core.settings import Settings
 from privacy.ledger import SUBJECT_KINDS, ErasureLedger
-from privacy.matching import LedgerSnapshot, install_ledger, ledger_snapshot, subjects_list, tables, token_subjects
+from privacy.matching import install_ledger, ledger_snapshot, subjects_list, tables, token_subjects
 from privacy.models import delete_from_model, expand_by_identity_cluster, model_relations
 from privacy.raw_tables import delete_raw, expand_by_rows, raw_roots
 from privacy.registry import SOURCE_ID_SUBJECT_KINDS, PiiRegistry
-
-__all__ = [
-    "LANDING_IDENTIFIERS", "ErasureReport", "LedgerSnapshot", "count_by_kind", "drop_erased_lines",
-    "erase_from_warehouse", "install_ledger", "ledger_snapshot", "resolve_subjects",
-]  # fmt: skip
-"""What the landing reader, the serving publish and `warehouse erase` use (the ledger's snapshot and its SQL
-install live in `privacy.matching`)."""
 
 log = logging.getLogger(__name__)
 
