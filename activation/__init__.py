@@ -1,8 +1,10 @@
 """Activation (reverse ETL): consented profiles and segments from the serving copy to the email platform.
 
-- `activation.sync.sync(destination, mode, dry_run=...)`: one incremental sync to a Mailchimp-shaped ESP;
-- `activation.export.export_segments(out_dir)`: CSV and Parquet files per segment for ESPs without an API;
-- `orchestration.assets.activation.sync_assets`: one Dagster asset per destination, downstream of the serving copy.
+- `activation.sync.sync(destination, mode, settings=..., dry_run=...)`: one incremental sync to a Mailchimp-shaped
+  ESP;
+- `activation.export.export_segments(out_dir, settings)`: CSV and Parquet files per segment for ESPs without an API;
+- `orchestration.assets.activation.build_defs(settings)`: one Dagster asset per destination, downstream of the
+  serving copy.
 
 Both sends re-check consent and the erasure ledger at the last moment. See docs/activation.md.
 """
