@@ -148,3 +148,55 @@ def test_the_dbt_resource_knows_the_version_of_its_executable_without_running_it
     monkeypatch.setattr(dagster_dbt.core.resource, "check_output", no_subprocess)
     assert str(dbt._cli_version) == expected
     assert dbt._initialize_dbt_core_adapter(["build"]) is None
+
+
+def test_the_dbt_dagster_starts_gets_the_run_s_settings_from_its_target_dir_and_nothing_else_keeps_them(
+    tmp_path, monkeypatch
+) -> None:
+    """dagster-dbt passes dbt only this process's environment: the launcher adds the run's variables from a file
+    in the invocation's target dir and deletes it; the caller's environment never holds them."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from core.dbt_cli import dbt_env, dbt_env_file
+    from core.die_with_parent import PARENT_PID_ENV
+    from core.settings import get_settings
+    from orchestration.resources import DBT_LAUNCH
+
+    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "elsewhere.duckdb"))
+    monkeypatch.setenv("ERASURE_SALT", "the-run-s-salt")
+    settings = get_settings({**os.environ, "WAREHOUSE_PATH": str(tmp_path / "run.duckdb")})
+    monkeypatch.delenv("ERASURE_SALT")
+    target = tmp_path / "target"
+    show = "import json, os; print(json.dumps(dict(os.environ)))"
+    launcher = DBT_LAUNCH[:2]  # the interpreter and core/dbt_launcher.py; a stand-in for dbt after them
+
+    with dbt_env_file(target, settings) as written:
+        assert written.stat().st_mode & 0o777 == 0o600
+        env = {**os.environ, "DBT_TARGET_PATH": str(target)}
+        seen = json.loads(subprocess.run([*launcher, sys.executable, "-c", show], env=env, capture_output=True,
+                                         text=True, check=True).stdout)  # fmt: skip
+        assert not written.exists(), "the launcher deletes the file it read"
+
+    assert {name: seen[name] for name in dbt_env(settings)} == dbt_env(settings)
+    assert seen["WAREHOUSE_PATH"] == str(tmp_path / "run.duckdb")
+    assert seen["DBT_ENV_SECRET_ERASURE_SALT"] == "the-run-s-salt"
+    assert seen[PARENT_PID_ENV] == str(os.getpid())
+    assert os.environ["WAREHOUSE_PATH"] == str(tmp_path / "elsewhere.duckdb")
+    assert "DBT_ENV_SECRET_ERASURE_SALT" not in os.environ
+
+
+def test_the_warehouse_resource_s_fields_override_the_environment_s_settings(tmp_path, monkeypatch) -> None:
+    from orchestration.resources import WarehouseResource
+
+    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "env.duckdb"))
+    monkeypatch.setenv("LANDING_DIR", str(tmp_path / "env-landing"))
+    monkeypatch.delenv("DLT_PIPELINES_DIR", raising=False)
+
+    settings = WarehouseResource(warehouse_path=str(tmp_path / "run" / "warehouse.duckdb")).settings
+
+    assert settings.warehouse_path == tmp_path / "run" / "warehouse.duckdb"
+    assert settings.pipelines_dir == tmp_path / "run" / ".dlt", "what follows the warehouse follows the override"
+    assert settings.landing_dir == tmp_path / "env-landing", "an empty field leaves the variable's value"
