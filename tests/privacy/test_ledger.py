@@ -67,7 +67,7 @@ def test_the_ledger_file_holds_hashes_never_the_identifiers(isolated_env: Settin
 
 
 def _landing_batch(con: duckdb.DuckDBPyConnection, lines: list[str | None]) -> None:
-    """The two relations of the landing reader that `drop_erased_lines` works on (see RecordReader._classify)."""
+    """The two relations of the landing reader that `drop_erased_lines` works on (see ingestion.landing.classify)."""
     con.execute("CREATE TEMP TABLE lines (rid BIGINT, file_idx INTEGER, line_no BIGINT, txt VARCHAR)")
     con.executemany("INSERT INTO lines VALUES (?, 0, ?, ?)", [(i, i + 1, t) for i, t in enumerate(lines)])
     con.execute("CREATE TEMP VIEW src AS SELECT * FROM lines")
