@@ -9,6 +9,7 @@ rewrites the file; commit it with the change that caused it.
 from __future__ import annotations
 
 import difflib
+import importlib
 import json
 import os
 from collections.abc import Iterator
@@ -25,12 +26,16 @@ SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.json"
 
 @pytest.fixture(scope="module")
 def defs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dg.Definitions]:
+    """The definitions as a fresh checkout declares them: no ESP configured (a configured one syncs eagerly), so
+    built anew, not the module another test of this process imported under its own environment."""
     with pytest.MonkeyPatch.context() as env:
+        for name in [name for name in os.environ if name.startswith(("DESTINATIONS__", "ACTIVATION_"))]:
+            env.delenv(name)
         for name, value in environment_under(tmp_path_factory.mktemp("snapshot")).items():
             env.setenv(name, value)
-        from orchestration.definitions import defs
+        import orchestration.definitions
 
-        yield defs
+        yield importlib.reload(orchestration.definitions).defs
 
 
 def condition_structure(condition: dg.AutomationCondition) -> str:
