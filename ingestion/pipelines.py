@@ -135,18 +135,17 @@ def make_pipeline(system: str, settings: Settings, connection: duckdb.DuckDBPyCo
 
 def make_source(system: str, settings: Settings, transport: str = "files") -> Any:
     """The dlt source of `system` reading the settings' landing directory (or the API)."""
-    landing = str(settings.landing_dir)
     if system == "crm":
         from ingestion.sources.crm import crm_source
 
-        return crm_source(transport=transport, landing_dir=landing)
+        return crm_source(transport=transport, settings=settings)
     if system == "shop":
         from ingestion.sources.shop import shop_source
 
-        return shop_source(transport=transport, landing_dir=landing)
+        return shop_source(transport=transport, settings=settings)
     from ingestion.sources.analytics import analytics_source
 
-    return analytics_source(landing_dir=landing)
+    return analytics_source(settings=settings)
 
 
 def load(

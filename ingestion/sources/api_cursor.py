@@ -23,7 +23,7 @@ from typing import Any
 import dlt
 from dlt.sources import incremental
 
-from core.settings import get_settings
+from core.settings import Settings
 from ingestion.landing import API_CURSOR_KEY, read_pages
 from ingestion.spec import TableSpec
 
@@ -39,6 +39,7 @@ def read_api(
     cursor: incremental[Any],
     fetch: Callable[[datetime | None], Pages],
     origin: str,
+    settings: Settings,
 ) -> Iterator[Any]:
     """dlt items for the pages `fetch(since)` returns; `since` is the cursor's start, None on the first run."""
     if cursor.end_value is not None:
@@ -47,7 +48,7 @@ def read_api(
     since = latest(cursor.start_value, state.pop(LEGACY_CURSOR_KEY, None))
     cursor.advance(None)
     try:
-        yield from read_pages(spec, resource, fetch(since), origin, state, settings=get_settings())
+        yield from read_pages(spec, resource, fetch(since), origin, state, settings=settings)
     finally:
         cursor.advance(latest(since, state.pop(LEGACY_CURSOR_KEY, None)))
 

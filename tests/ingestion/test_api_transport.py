@@ -43,7 +43,7 @@ def _hourly_contacts(count: int) -> list[dict]:
 
 
 def test_crm_api_second_run_searches_from_the_cursor_and_merges_changes(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     contacts = _hourly_contacts(3)
@@ -71,7 +71,7 @@ def test_crm_api_second_run_searches_from_the_cursor_and_merges_changes(
 
 
 def test_shop_api_second_run_sends_updated_at_min_and_merges_changes(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def shop_order(number: int, updated: datetime, items: int) -> dict:
@@ -113,7 +113,7 @@ def _contacts_state(settings: Settings) -> dict:
 
 
 def test_the_cursor_is_a_dlt_incremental_advanced_to_the_newest_record(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     contacts = _hourly_contacts(3)
@@ -126,7 +126,7 @@ def test_the_cursor_is_a_dlt_incremental_advanced_to_the_newest_record(
 
 
 def test_a_cursor_kept_by_hand_before_the_upgrade_is_searched_from_once_and_migrated(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     contacts = _hourly_contacts(3)
@@ -158,14 +158,14 @@ def test_a_cursor_kept_by_hand_before_the_upgrade_is_searched_from_once_and_migr
 
 
 def test_a_backfill_window_is_refused_rather_than_read_past_its_end(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     window = dlt.sources.incremental(
         "updatedAt", initial_value="2025-01-01T00:00:00Z", end_value="2025-01-02T00:00:00Z"
     )
     with _hubspot(_hourly_contacts(3), monkeypatch) as api:
-        resource = contacts("api", base_url=api.base_url, token=HUBSPOT_TOKEN, updated_at=window)
+        resource = contacts("api", settings, base_url=api.base_url, token=HUBSPOT_TOKEN, updated_at=window)
         with pytest.raises(PipelineStepFailed, match="end_value is not supported"):
             _run("crm", resource, settings)
     assert api.requests == []

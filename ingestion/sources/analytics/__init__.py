@@ -11,13 +11,12 @@ silently.
 """
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, Literal
 
 import dlt
 from dlt.sources import DltResource
 
-from core.settings import get_settings
+from core.settings import Settings, get_settings
 from ingestion.landing import SCHEMA_CONTRACT, read_landing, routed_table
 from ingestion.sources.analytics.batch import batch_messages
 from ingestion.spec import Column, ColumnType, TableSpec
@@ -53,11 +52,12 @@ EVENTS = TableSpec(
 
 
 @dlt.source(name="analytics")
-def analytics_source(landing_dir: str | None = None, transport: Literal["files"] = "files") -> DltResource:
-    """Segment events from `landing_dir` (default LANDING_DIR)/analytics/events."""
+def analytics_source(settings: Settings | None = None, transport: Literal["files"] = "files") -> DltResource:
+    """Segment events from the settings' landing folder, analytics/events (settings read from the environment
+    when none are given: the source is an entry point of its own)."""
     if transport != "files":
         raise ValueError("analytics reads landing files only: events reach them through the collector")
-    return events(landing_dir or str(get_settings().landing_dir))
+    return events(settings or get_settings())
 
 
 @dlt.resource(
@@ -67,10 +67,10 @@ def analytics_source(landing_dir: str | None = None, transport: Literal["files"]
     write_disposition="append",
     schema_contract=SCHEMA_CONTRACT,
 )
-def events(landing_dir: str) -> Iterator[Any]:
+def events(settings: Settings) -> Iterator[Any]:
     """Segment messages, once per message_id (first delivery wins)."""
-    landing = Path(landing_dir)
+    landing = settings.landing_dir
     state = dlt.current.resource_state()
     yield from read_landing(
-        EVENTS, "events", landing / "analytics" / "events", landing, state, dedup="first", settings=get_settings()
+        EVENTS, "events", landing / "analytics" / "events", landing, state, dedup="first", settings=settings
     )

@@ -9,13 +9,12 @@ Configuration for the API transport (dlt config/secrets or environment, never co
 `SOURCES__CRM__BASE_URL` and `SOURCES__CRM__TOKEN` (a private-app bearer token).
 """
 
-from pathlib import Path
 from typing import Any, Literal
 
 import dlt
 from dlt.sources import DltResource
 
-from core.settings import get_settings
+from core.settings import Settings, get_settings
 from ingestion.landing import SCHEMA_CONTRACT, api_origin, read_landing, routed_table
 from ingestion.sources.api_cursor import read_api, unfiltered
 from ingestion.spec import Column, ColumnType, TableSpec, json_pointer
@@ -50,18 +49,20 @@ UPDATED_AT = dlt.sources.incremental("updatedAt")
 @dlt.source(name="crm")
 def crm_source(
     transport: Transport = "files",
-    landing_dir: str | None = None,
+    settings: Settings | None = None,
     base_url: str | None = dlt.config.value,
     token: str | None = dlt.secrets.value,
 ) -> DltResource:
-    """HubSpot contacts. `landing_dir` defaults to LANDING_DIR; the API needs base_url and token."""
+    """HubSpot contacts from the settings' landing folder (read from the environment when none are given: the
+    source is an entry point of its own) or from the API, which needs base_url and token."""
+    settings = settings or get_settings()
     if transport == "api":
         if not base_url or not token:
             raise ValueError("crm api transport needs sources.crm.base_url and sources.crm.token (dlt config)")
-        return contacts(transport, base_url=base_url, token=token)
+        return contacts(transport, settings, base_url=base_url, token=token)
     if transport != "files":
         raise ValueError(f"unknown transport {transport!r}: use 'files' or 'api'")
-    return contacts(transport, landing_dir=landing_dir or str(get_settings().landing_dir))
+    return contacts(transport, settings)
 
 
 @dlt.resource(
@@ -73,7 +74,7 @@ def crm_source(
 )
 def contacts(
     transport: Transport,
-    landing_dir: str | None = None,
+    settings: Settings,
     base_url: str | None = None,
     token: str | None = None,
     updated_at: dlt.sources.incremental[str] = UPDATED_AT,
@@ -91,9 +92,9 @@ def contacts(
             return iter_contacts(base_url, token, list(CONTACT_PROPERTIES), since)
 
         origin = api_origin(f"{base_url}/crm/v3/objects/contacts")
-        yield from read_api(CONTACTS, "contacts", updated_at, fetch, origin)
+        yield from read_api(CONTACTS, "contacts", updated_at, fetch, origin, settings)
         return
     unfiltered(updated_at)
-    landing = Path(landing_dir or get_settings().landing_dir)
+    landing = settings.landing_dir
     state = dlt.current.resource_state()
-    yield from read_landing(CONTACTS, "contacts", landing / "crm" / "contacts", landing, state, settings=get_settings())
+    yield from read_landing(CONTACTS, "contacts", landing / "crm" / "contacts", landing, state, settings=settings)

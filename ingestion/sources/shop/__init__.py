@@ -13,13 +13,12 @@ Configuration for the API transport (dlt config/secrets or environment, never co
 """
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, Literal
 
 import dlt
 from dlt.sources import DltResource
 
-from core.settings import get_settings
+from core.settings import Settings, get_settings
 from ingestion.landing import SCHEMA_CONTRACT, api_origin, read_landing, routed_table
 from ingestion.sources.api_cursor import read_api, unfiltered
 from ingestion.spec import ChildSpec, Column, ColumnType, TableSpec
@@ -154,17 +153,18 @@ CHECKOUTS = TableSpec(
 @dlt.source(name="shop")
 def shop_source(
     transport: Transport = "files",
-    landing_dir: str | None = None,
+    settings: Settings | None = None,
     base_url: str | None = dlt.config.value,
     token: str | None = dlt.secrets.value,
     api_version: str = "2024-07",
 ) -> list[DltResource]:
-    """The four Shopify entities. `landing_dir` defaults to LANDING_DIR; the API needs base_url and token."""
+    """The four Shopify entities from the settings' landing folder (read from the environment when none are
+    given: the source is an entry point of its own) or from the API, which needs base_url and token."""
     if transport not in ("files", "api"):
         raise ValueError(f"unknown transport {transport!r}: use 'files' or 'api'")
     if transport == "api" and (not base_url or not token):
         raise ValueError("shop api transport needs sources.shop.base_url and sources.shop.token (dlt config)")
-    reader = _Reader(transport, landing_dir or str(get_settings().landing_dir), base_url, token, api_version)
+    reader = _Reader(transport, settings or get_settings(), base_url, token, api_version)
     return [customers(reader), orders(reader), products(reader), checkouts(reader)]
 
 
@@ -174,13 +174,13 @@ class _Reader:
     def __init__(
         self,
         transport: Transport,
-        landing_dir: str,
+        settings: Settings,
         base_url: str | None,
         token: str | None,
         api_version: str,
     ) -> None:
         self.transport = transport
-        self.landing_dir = Path(landing_dir)
+        self.settings = settings
         self.base_url, self.token, self.api_version = base_url, token, api_version
 
     def read(self, spec: TableSpec, cursor: dlt.sources.incremental[str]) -> Iterator[Any]:
@@ -192,12 +192,12 @@ class _Reader:
                 return iter_resource(self.base_url, self.token, self.api_version, spec.table, since)
 
             origin = api_origin(f"{self.base_url}/admin/api/{self.api_version}/{spec.table}.json")
-            yield from read_api(spec, spec.table, cursor, fetch, origin)
+            yield from read_api(spec, spec.table, cursor, fetch, origin, self.settings)
             return
         unfiltered(cursor)
-        directory = self.landing_dir / "shop" / spec.table
+        landing = self.settings.landing_dir
         state = dlt.current.resource_state()
-        yield from read_landing(spec, spec.table, directory, self.landing_dir, state, settings=get_settings())
+        yield from read_landing(spec, spec.table, landing / "shop" / spec.table, landing, state, settings=self.settings)
 
 
 @dlt.resource(
