@@ -121,11 +121,12 @@ def show(ctx: typer.Context) -> None:
     """What the last run built: rows per mart, segment sizes, a sample profile (masked), what to try next."""
     from orchestration.headless import describe_serving
 
-    serving = settings_of(ctx).serving_path
+    settings = settings_of(ctx)
+    serving = settings.serving_path
     if not serving.exists():
         console.print(f"[red]No serving copy at {serving}[/]: run `warehouse run` first.")
         raise typer.Exit(code=1)
-    built = describe_serving(serving)
+    built = describe_serving(serving, settings)
     console.print(summary_table(f"Marts in {serving}", ["mart", "rows"], sorted(built.mart_rows.items())))
     if built.segment_sizes:
         console.print(summary_table("Segments", ["segment", "customers"], built.segment_sizes))
@@ -180,7 +181,8 @@ def sql(
     """Query the serving copy read-only, as a BI tool would (no DuckDB CLI needed)."""
     import duckdb
 
-    serving = settings_of(ctx).serving_path
+    settings = settings_of(ctx)
+    serving = settings.serving_path
     if not serving.exists():
         console.print(f"[red]No serving copy at {serving}[/]: run `warehouse run` first.")
         raise typer.Exit(code=1)

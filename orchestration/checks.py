@@ -28,7 +28,7 @@ import duckdb
 import pandas as pd
 
 from core.email import EMAIL_PATTERN
-from core.settings import Settings, get_settings
+from core.settings import Settings
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource, dbt_project
 from privacy.registry import read_registry
 
@@ -43,11 +43,6 @@ def personal_columns(settings: Settings) -> frozenset[str]:
     not the relation. Ids of people are masked too: Dagster's event log keeps metadata forever, beyond the reach
     of an erasure."""
     return frozenset(c.column for c in read_registry(dbt_project.manifest_path, settings).columns)
-
-
-def is_pii(column: str, settings: Settings | None = None) -> bool:
-    """`column` is declared personal somewhere (`personal_columns`); the environment's settings by default."""
-    return column in personal_columns(settings or get_settings())
 
 
 FUTURE_TOLERANCE = "INTERVAL 10 MINUTE"

@@ -25,7 +25,7 @@ from orchestration.resources import build_resources
 
 settings = get_settings()
 
-privacy_defs = dg.Definitions(assets=[privacy.erasure])
+privacy_defs = dg.Definitions(assets=[privacy.build_erasure_asset(settings)])
 ingestion_defs = ingestion.build_defs(settings)
 dbt_defs = dbt.build_defs(settings)
 (dbt_models,) = dbt_defs.assets
@@ -51,7 +51,7 @@ defs = dg.Definitions.merge(
             automation.automation_sensor,
             automation.build_landing_sensor(raw_keys),
             privacy.build_erasure_sensor(
-                dg.AssetSelection.assets(privacy.erasure).downstream() - dg.AssetSelection.groups("activation")
+                dg.AssetSelection.assets(privacy.ERASURE_KEY).downstream() - dg.AssetSelection.groups("activation")
             ),
         ],
         resources=build_resources(),

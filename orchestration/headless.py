@@ -236,9 +236,9 @@ class Built:
     sample_profile: list[tuple[str, str]]
 
 
-def describe_serving(path: Path) -> Built:
+def describe_serving(path: Path, settings: Settings) -> Built:
     """Row counts, segment sizes and one profile (PII masked) of a serving copy."""
-    from orchestration.checks import is_pii, mask
+    from orchestration.checks import mask, personal_columns
 
     with duckdb.connect(str(path), read_only=True) as connection:
         tables = {
@@ -261,5 +261,6 @@ def describe_serving(path: Path) -> Built:
             row = cursor.fetchone()
             if row is not None:
                 columns = [d[0] for d in cursor.description]
-                profile = [(c, str(mask(v) if is_pii(c) else v)) for c, v in zip(columns, row, strict=True)]
+                personal = personal_columns(settings)
+                profile = [(c, str(mask(v) if c in personal else v)) for c, v in zip(columns, row, strict=True)]
     return Built(mart_rows=mart_row_counts(path), segment_sizes=segments, sample_profile=profile)

@@ -8,7 +8,7 @@ serving publish of the same run rebuild everything from what is left. Its metada
 
 import dagster as dg
 
-from core.settings import get_settings
+from core.settings import Settings
 from orchestration.automation import raw_condition
 from orchestration.resources import OWNERS, WAREHOUSE_POOL, WarehouseResource, dbt_project
 from privacy.erasure import erase_from_warehouse
@@ -16,41 +16,45 @@ from privacy.matching import ledger_snapshot
 from privacy.registry import read_registry
 
 ERASURE_KEY = dg.AssetKey(["privacy", "erasure"])
-ERASURE_CONDITION = raw_condition(min(get_settings().freshness_minutes.values()))
-"""On the most frequent raw cron: the raw assets' cron condition waits for all their parents to have updated since
-the tick, and the erasure asset is their parent. Without a ledger it finishes without opening the warehouse."""
 
 
-@dg.asset(
-    key=ERASURE_KEY,
-    group_name="privacy",
-    owners=OWNERS,
-    kinds={"duckdb"},
-    pool=WAREHOUSE_POOL,
-    automation_condition=ERASURE_CONDITION,
-    description=(
-        "Applies the erasure ledger (PRIVACY_LEDGER_PATH): deletes erased people from raw tables, their child "
-        "tables, quarantine and the dbt tables, in the columns their YAML declares personal (`meta: {pii: ...}`), "
-        "before the raw loads. See docs/privacy.md."
-    ),
-)
-def erasure(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    settings = warehouse.settings
-    registry = read_registry(dbt_project.manifest_path, settings)
-    report = erase_from_warehouse(settings.warehouse_path, settings, registry)
-    context.log.info(
-        "Erasure: %d requests, %d rows deleted from %d tables", report.requests, report.total_deleted,
-        len(report.rows_deleted),
-    )  # fmt: skip
-    return dg.MaterializeResult(
-        metadata={
-            "requests": report.requests,
-            "identifiers": report.subjects_known,
-            "identifiers_resolved_this_run": report.subjects_added,
-            "rows_deleted": report.total_deleted,
-            "rows_deleted_by_table": dg.MetadataValue.json(report.rows_deleted),
-        }
+def build_erasure_asset(settings: Settings) -> dg.AssetsDefinition:
+    """The erasure asset, on the most frequent raw cron of `settings`: the raw assets' cron condition waits for
+    all their parents to have updated since the tick, and the erasure asset is their parent. Without a ledger it
+    finishes without opening the warehouse."""
+
+    @dg.asset(
+        key=ERASURE_KEY,
+        group_name="privacy",
+        owners=OWNERS,
+        kinds={"duckdb"},
+        pool=WAREHOUSE_POOL,
+        automation_condition=raw_condition(min(settings.freshness_minutes.values())),
+        description=(
+            "Applies the erasure ledger (PRIVACY_LEDGER_PATH): deletes erased people from raw tables, their child "
+            "tables, quarantine and the dbt tables, in the columns their YAML declares personal "
+            "(`meta: {pii: ...}`), before the raw loads. See docs/privacy.md."
+        ),
     )
+    def erasure(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        settings = warehouse.settings
+        registry = read_registry(dbt_project.manifest_path, settings)
+        report = erase_from_warehouse(settings.warehouse_path, settings, registry)
+        context.log.info(
+            "Erasure: %d requests, %d rows deleted from %d tables", report.requests, report.total_deleted,
+            len(report.rows_deleted),
+        )  # fmt: skip
+        return dg.MaterializeResult(
+            metadata={
+                "requests": report.requests,
+                "identifiers": report.subjects_known,
+                "identifiers_resolved_this_run": report.subjects_added,
+                "rows_deleted": report.total_deleted,
+                "rows_deleted_by_table": dg.MetadataValue.json(report.rows_deleted),
+            }
+        )
+
+    return erasure
 
 
 def build_erasure_sensor(target: dg.AssetSelection) -> dg.SensorDefinition:
