@@ -77,7 +77,7 @@ def write_system(s: Settings, system: str) -> None:
     "present", [["crm"], ["shop"], ["analytics"], []], ids=["crm_only", "shop_only", "analytics_only", "none"]
 )
 def test_every_declared_raw_table_exists_after_a_load_with_its_declared_columns(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
     present: list[str],
 ) -> None:
     settings.landing_dir.mkdir(parents=True)
@@ -99,7 +99,7 @@ def test_every_declared_raw_table_exists_after_a_load_with_its_declared_columns(
         assert loaded, f"{system} loaded its rows beside the empty tables"
 
 
-def test_a_missing_landing_directory_is_a_load_of_nothing_with_every_table(settings: Settings) -> None:  # noqa: F811
+def test_a_missing_landing_directory_is_a_load_of_nothing_with_every_table(settings: Settings) -> None:
     assert not settings.landing_dir.exists()
 
     summary = load(SYSTEMS, settings)
@@ -108,7 +108,7 @@ def test_a_missing_landing_directory_is_a_load_of_nothing_with_every_table(setti
     assert {system: sorted(raw_tables(settings, system)) for system in TABLES} == TABLES
 
 
-def test_data_arriving_after_an_empty_load_lands_in_the_empty_tables(settings: Settings) -> None:  # noqa: F811
+def test_data_arriving_after_an_empty_load_lands_in_the_empty_tables(settings: Settings) -> None:
     load(SYSTEMS, settings)
     write_system(settings, "shop")
     write_system(settings, "crm")

@@ -41,7 +41,7 @@ def line_level_dirt(landing: Path) -> int:
         return sum(row["reason"] in LINE_LEVEL_DIRT for row in csv.DictReader(f))
 
 
-def test_base_then_increment_reads_only_new_files_and_merges_changes(settings: Settings) -> None:  # noqa: F811
+def test_base_then_increment_reads_only_new_files_and_merges_changes(settings: Settings) -> None:
     landing = settings.landing_dir
     generate(GeneratorConfig(customers=200, days=10, seed=1, as_of=AS_OF), landing)
     first = load(SYSTEMS, settings)
@@ -89,7 +89,7 @@ def _utc(stamp: str) -> str:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def test_increments_without_as_of_pass_the_raw_no_future_timestamps_checks(settings: Settings) -> None:  # noqa: F811
+def test_increments_without_as_of_pass_the_raw_no_future_timestamps_checks(settings: Settings) -> None:
     """The README's commands, typed one after another: base, load, increment 1, increment 2, load."""
     landing = settings.landing_dir
     generate(GeneratorConfig(customers=200, days=5, seed=4), landing)

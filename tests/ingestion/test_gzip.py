@@ -27,7 +27,7 @@ def write_gz(s: Settings, relative: str, data: bytes) -> Path:
     return path
 
 
-def test_gzipped_lines_load_like_plain_ones_with_their_line_numbers(settings: Settings) -> None:  # noqa: F811
+def test_gzipped_lines_load_like_plain_ones_with_their_line_numbers(settings: Settings) -> None:
     write_gz(settings, EVENTS, jsonl([event("m-1"), event("m-2")]) + b'{"messageId": broken\n')
 
     summary = load(["analytics"], settings)
@@ -40,7 +40,7 @@ def test_gzipped_lines_load_like_plain_ones_with_their_line_numbers(settings: Se
     assert rows(settings, "SELECT source_line, reason FROM raw_analytics.quarantine") == [(3, "not valid JSON")]
 
 
-def test_an_unchanged_gzip_file_is_not_read_again(settings: Settings) -> None:  # noqa: F811
+def test_an_unchanged_gzip_file_is_not_read_again(settings: Settings) -> None:
     write_gz(settings, EVENTS, jsonl([event("m-1")]))
     load(["analytics"], settings)
 
@@ -50,7 +50,7 @@ def test_an_unchanged_gzip_file_is_not_read_again(settings: Settings) -> None:  
     assert summary.table("analytics", "events").duplicates == 0
 
 
-def test_a_gzip_file_that_grows_is_read_from_the_line_it_stopped_at(settings: Settings) -> None:  # noqa: F811
+def test_a_gzip_file_that_grows_is_read_from_the_line_it_stopped_at(settings: Settings) -> None:
     """A writer appending a gzip member: the second run reads only the new member's lines, numbered on."""
     path = write_gz(settings, EVENTS, jsonl([event("m-1"), event("m-2")]))
     load(["analytics"], settings)
@@ -68,7 +68,7 @@ def test_a_gzip_file_that_grows_is_read_from_the_line_it_stopped_at(settings: Se
     ]
 
 
-def test_a_gzip_file_still_being_written_holds_its_incomplete_line_back(settings: Settings) -> None:  # noqa: F811
+def test_a_gzip_file_still_being_written_holds_its_incomplete_line_back(settings: Settings) -> None:
     data = jsonl([event("m-1"), event("m-2")])
     cut = len(jsonl([event("m-1")])) + 10  # inside line 2
     deflate = zlib.compressobj(1, zlib.DEFLATED, 31)
@@ -90,7 +90,7 @@ def test_a_gzip_file_still_being_written_holds_its_incomplete_line_back(settings
 
 
 def test_a_damaged_gzip_file_is_read_up_to_the_damage_and_the_damage_quarantined(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
 ) -> None:
     damaged = gzip.compress(jsonl([event("m-1"), event("m-2")])) + b"\x00not gzip: a copy that went wrong"
     path = settings.landing_dir / EVENTS
@@ -110,7 +110,7 @@ def test_a_damaged_gzip_file_is_read_up_to_the_damage_and_the_damage_quarantined
     assert rows(settings, "SELECT count(*) FROM raw_analytics.quarantine") == [(1,)]
 
 
-def test_bytes_that_are_not_gzip_are_quarantined_not_skipped(settings: Settings) -> None:  # noqa: F811
+def test_bytes_that_are_not_gzip_are_quarantined_not_skipped(settings: Settings) -> None:
     path = settings.landing_dir / EVENTS
     path.parent.mkdir(parents=True)
     path.write_bytes(jsonl([event("m-1")]))  # named .gz, but plain text
@@ -124,7 +124,7 @@ def test_bytes_that_are_not_gzip_are_quarantined_not_skipped(settings: Settings)
     assert reason.startswith("not a valid gzip stream")
 
 
-def test_a_gzipped_json_document_is_read(settings: Settings) -> None:  # noqa: F811
+def test_a_gzipped_json_document_is_read(settings: Settings) -> None:
     document = json.dumps([contact("1", "2024-01-02T00:00:00Z", "a@x")]).encode()
     write_gz(settings, "crm/contacts/export.json.gz", document)
 

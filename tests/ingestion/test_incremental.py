@@ -28,7 +28,7 @@ def table_snapshot(s: Settings, table: str, key: str) -> list[tuple]:
     return rows(s, f"SELECT * EXCLUDE (_dlt_load_id, _dlt_id) FROM {table} ORDER BY {key}")
 
 
-def test_second_batch_merges_newest_version_and_skips_loaded_files(settings: Settings) -> None:  # noqa: F811
+def test_second_batch_merges_newest_version_and_skips_loaded_files(settings: Settings) -> None:
     write_jsonl(
         settings,
         CONTACTS.format(0),
@@ -52,7 +52,7 @@ def test_second_batch_merges_newest_version_and_skips_loaded_files(settings: Set
     ]
 
 
-def test_grown_file_is_read_from_where_it_stopped(settings: Settings) -> None:  # noqa: F811
+def test_grown_file_is_read_from_where_it_stopped(settings: Settings) -> None:
     path = write_jsonl(settings, "analytics/events/e.jsonl", [event("m-1"), event("m-2")])
     load(["analytics"], settings)
     with path.open("a") as f:
@@ -68,7 +68,7 @@ def test_grown_file_is_read_from_where_it_stopped(settings: Settings) -> None:  
     ]
 
 
-def test_replaced_file_is_read_again(settings: Settings) -> None:  # noqa: F811
+def test_replaced_file_is_read_again(settings: Settings) -> None:
     path = write_jsonl(settings, CONTACTS.format(0), [contact("1", "2024-01-02T00:00:00Z", "old@x.com")])
     load(["crm"], settings)
     write_jsonl(
@@ -82,7 +82,7 @@ def test_replaced_file_is_read_again(settings: Settings) -> None:  # noqa: F811
     assert rows(settings, "SELECT id, email FROM raw_crm.contacts") == [("1", "n@x")]
 
 
-def test_new_order_version_replaces_its_line_items(settings: Settings) -> None:  # noqa: F811
+def test_new_order_version_replaces_its_line_items(settings: Settings) -> None:
     write_jsonl(settings, "shop/orders/o-b0000.jsonl", [order(5, "2024-01-02T00:00:00Z", items=3)])
     load(["shop"], settings)
     write_jsonl(settings, "shop/orders/o-b0001.jsonl", [order(5, "2024-01-03T00:00:00Z", items=1)])
@@ -92,7 +92,7 @@ def test_new_order_version_replaces_its_line_items(settings: Settings) -> None: 
     assert rows(settings, "SELECT order_id, id FROM raw_shop.orders__line_items") == [(5, 50)]
 
 
-def test_rerun_with_same_input_changes_nothing(settings: Settings) -> None:  # noqa: F811
+def test_rerun_with_same_input_changes_nothing(settings: Settings) -> None:
     path = write_jsonl(settings, "shop/orders/o.jsonl", [order(5, "2024-01-02T00:00:00Z")])
     with path.open("a") as f:
         f.write("{broken\n")
@@ -128,7 +128,7 @@ load(["shop"], get_settings())
 """
 
 
-def test_kill_9_mid_load_then_rerun_is_exact(settings: Settings, tmp_path: Path) -> None:  # noqa: F811
+def test_kill_9_mid_load_then_rerun_is_exact(settings: Settings, tmp_path: Path) -> None:
     orders = [order(i, "2024-01-02T00:00:00Z") for i in range(1, 51)]
     write_jsonl(settings, "shop/orders/o-b0000.jsonl", orders)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
@@ -162,7 +162,7 @@ load(["{system}"], get_settings())
 """
 
 
-def test_kill_9_after_a_load_job_committed_replays_it_exactly(settings: Settings) -> None:  # noqa: F811
+def test_kill_9_after_a_load_job_committed_replays_it_exactly(settings: Settings) -> None:
     write_jsonl(settings, "shop/orders/o-b0000.jsonl", [order(i, "2024-01-02T00:00:00Z") for i in range(1, 11)])
     write_jsonl(settings, "analytics/events/e.jsonl", [event(f"m-{i}") for i in range(10)])
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
@@ -195,7 +195,7 @@ load(["{system}"], get_settings())
 
 
 @pytest.mark.parametrize("killer", [KILL_BEFORE_COPY, KILL_AFTER_COMMIT], ids=["before_copy", "after_commit"])
-def test_the_run_after_a_kill_also_loads_what_arrived_since(settings: Settings, killer: str) -> None:  # noqa: F811
+def test_the_run_after_a_kill_also_loads_what_arrived_since(settings: Settings, killer: str) -> None:
     """The restored events job copies what had not committed, once; dlt's `run` with a package pending loads
     it and returns without extracting, which `load` must not do."""
     write_jsonl(settings, "analytics/events/e-0.jsonl", [event(f"m-{i}") for i in range(10)])
@@ -212,7 +212,7 @@ def test_the_run_after_a_kill_also_loads_what_arrived_since(settings: Settings, 
 
 
 def test_load_jobs_of_one_table_run_one_after_the_other(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """DuckDB spreads one INSERT over its threads; several at once into one table only compete (ingestion/
@@ -240,7 +240,7 @@ def test_load_jobs_of_one_table_run_one_after_the_other(
     assert all(end <= next_start for (_, end), (next_start, _) in itertools.pairwise(events))
 
 
-def test_a_loaded_package_keeps_no_copy_of_the_rows(settings: Settings) -> None:  # noqa: F811
+def test_a_loaded_package_keeps_no_copy_of_the_rows(settings: Settings) -> None:
     """dlt's default keeps every loaded parquet file (the input's size per run, erased people's rows too)."""
     write_jsonl(settings, CONTACTS.format(0), [contact("1", "2024-01-02T00:00:00Z", "a@x.com")])
     write_jsonl(settings, "analytics/events/e.jsonl", [event("m-1")])
@@ -253,7 +253,7 @@ def test_a_loaded_package_keeps_no_copy_of_the_rows(settings: Settings) -> None:
 
 
 def test_the_events_load_caps_the_destination_memory_and_the_entity_loads_keep_duckdb_s_default(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
 ) -> None:
     """Appending writes a table DuckDB would otherwise keep cached whole (12.6 GiB at 95M events); entity
     merges number their rows with a window that cannot spill. One connection, each system its own limit."""

@@ -9,7 +9,7 @@ from tests.ingestion.records import contact, order, rows, write_jsonl
 CONTACTS = "crm/contacts/contacts-b{:04d}-p0000.jsonl"
 
 
-def test_older_version_delivered_later_is_superseded_and_counted(settings: Settings) -> None:  # noqa: F811
+def test_older_version_delivered_later_is_superseded_and_counted(settings: Settings) -> None:
     write_jsonl(settings, CONTACTS.format(0), [contact("1", "2024-03-01T00:00:00Z", "newest@x.com")])
     load(["crm"], settings)
     late = [
@@ -29,7 +29,7 @@ def test_older_version_delivered_later_is_superseded_and_counted(settings: Setti
     ]
 
 
-def test_same_version_delivered_again_replaces_without_being_superseded(settings: Settings) -> None:  # noqa: F811
+def test_same_version_delivered_again_replaces_without_being_superseded(settings: Settings) -> None:
     write_jsonl(settings, CONTACTS.format(0), [contact("1", "2024-03-01T00:00:00Z", "a@x.com")])
     load(["crm"], settings)
     write_jsonl(settings, CONTACTS.format(1), [contact("1", "2024-03-01T00:00:00Z", "a@x.com")])
@@ -42,7 +42,7 @@ def test_same_version_delivered_again_replaces_without_being_superseded(settings
     ]
 
 
-def test_superseded_order_keeps_the_newer_versions_line_items(settings: Settings) -> None:  # noqa: F811
+def test_superseded_order_keeps_the_newer_versions_line_items(settings: Settings) -> None:
     write_jsonl(settings, "shop/orders/o-b0000.jsonl", [order(5, "2024-01-03T00:00:00Z", items=1)])
     load(["shop"], settings)
     write_jsonl(settings, "shop/orders/o-b0001.jsonl", [order(5, "2024-01-02T00:00:00Z", items=3)])
@@ -53,7 +53,7 @@ def test_superseded_order_keeps_the_newer_versions_line_items(settings: Settings
     assert rows(settings, "SELECT order_id, id FROM raw_shop.orders__line_items") == [(5, 50)]
 
 
-def test_new_order_version_with_empty_lists_clears_its_child_rows(settings: Settings) -> None:  # noqa: F811
+def test_new_order_version_with_empty_lists_clears_its_child_rows(settings: Settings) -> None:
     write_jsonl(
         settings,
         "shop/orders/o-b0000.jsonl",
@@ -72,7 +72,7 @@ def test_new_order_version_with_empty_lists_clears_its_child_rows(settings: Sett
     assert rows(settings, "SELECT id FROM raw_shop.orders ORDER BY id") == [(5,), (6,)]
 
 
-def test_list_emptied_within_the_first_load_leaves_no_marker_rows(settings: Settings) -> None:  # noqa: F811
+def test_list_emptied_within_the_first_load_leaves_no_marker_rows(settings: Settings) -> None:
     write_jsonl(settings, "shop/orders/o-b0000.jsonl", [order(7, "2024-01-02T00:00:00Z", items=0)])
 
     load(["shop"], settings)

@@ -50,7 +50,7 @@ def comparison_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPa
 
 
 def test_a_reused_id_with_other_content_in_one_file_is_quarantined_and_counted_apart_from_retries(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
     comparison_path: str,
 ) -> None:
     first = rich("m-1")
@@ -71,7 +71,7 @@ def test_a_reused_id_with_other_content_in_one_file_is_quarantined_and_counted_a
 
 @pytest.mark.parametrize("flushed", [False, True], ids=["first-delivery-staged", "first-delivery-flushed"])
 def test_a_reused_id_is_found_in_an_earlier_batch_of_the_run(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
     flushed: bool,
 ) -> None:
@@ -99,7 +99,7 @@ def test_a_reused_id_is_found_in_an_earlier_batch_of_the_run(
 
 
 def test_a_reused_id_of_a_message_loaded_by_an_earlier_run_is_quarantined(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
     comparison_path: str,
 ) -> None:
     """The first delivery is read back from the warehouse: retries of every field kind still match it."""
@@ -119,7 +119,7 @@ def test_a_reused_id_of_a_message_loaded_by_an_earlier_run_is_quarantined(
     ]
 
 
-def test_fields_kept_in_overflow_fields_are_content_too(settings: Settings, comparison_path: str) -> None:  # noqa: F811
+def test_fields_kept_in_overflow_fields_are_content_too(settings: Settings, comparison_path: str) -> None:
     """A field whose name cannot be a column lives in `_overflow_fields`: its value tells versions apart."""
     first = rich("m-1", **{"": "a"})
     write_jsonl(settings, "analytics/events/e-1.jsonl", [first, retry(first, 3), rich("m-2")])
@@ -134,7 +134,7 @@ def test_fields_kept_in_overflow_fields_are_content_too(settings: Settings, comp
     ]
 
 
-def test_warehouse_load_reports_the_conflicts(settings: Settings) -> None:  # noqa: F811
+def test_warehouse_load_reports_the_conflicts(settings: Settings) -> None:
     write_jsonl(settings, "analytics/events/e-1.jsonl", [event("m-1"), event("m-1", event="Other"), event("m-2")])
 
     result = CliRunner().invoke(app, ["load", "--system", "analytics"], env={"COLUMNS": "200"})

@@ -19,7 +19,7 @@ from tests.test_layout import LAYERS
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_malformed_lines_are_quarantined_with_file_line_and_reason(settings: Settings) -> None:  # noqa: F811
+def test_malformed_lines_are_quarantined_with_file_line_and_reason(settings: Settings) -> None:
     path = settings.landing_dir / "crm/contacts/contacts-b0000-p0000.jsonl"
     path.parent.mkdir(parents=True)
     good = json.dumps(contact("1", "2024-01-02T00:00:00Z", "a@x.com")).encode()
@@ -48,7 +48,7 @@ def test_malformed_lines_are_quarantined_with_file_line_and_reason(settings: Set
     ]
 
 
-def test_quarantine_keeps_the_raw_line(settings: Settings) -> None:  # noqa: F811
+def test_quarantine_keeps_the_raw_line(settings: Settings) -> None:
     path = write_jsonl(settings, "analytics/events/e.jsonl", [])
     path.write_bytes(b'{"messageId": "m-1", "timestamp": 42}\n')
 
@@ -59,7 +59,7 @@ def test_quarantine_keeps_the_raw_line(settings: Settings) -> None:  # noqa: F81
     ]
 
 
-def test_bad_child_item_quarantines_its_parent_record(settings: Settings) -> None:  # noqa: F811
+def test_bad_child_item_quarantines_its_parent_record(settings: Settings) -> None:
     bad_order = {"id": 1, "updated_at": "2024-01-01T00:00:00Z", "line_items": [{"id": 5, "price": "cheap"}]}
     write_jsonl(settings, "shop/orders/o.jsonl", [bad_order])
 
@@ -71,7 +71,7 @@ def test_bad_child_item_quarantines_its_parent_record(settings: Settings) -> Non
     assert rows(settings, "SELECT count(*) FROM raw_shop.orders") == [(0,)]  # the table exists, without the order
 
 
-def test_new_field_becomes_a_json_text_column(settings: Settings) -> None:  # noqa: F811
+def test_new_field_becomes_a_json_text_column(settings: Settings) -> None:
     write_jsonl(
         settings, "analytics/events/e-1.jsonl", [event("m-1", channel="web", integrations={"All": True})]
     )
@@ -84,7 +84,7 @@ def test_new_field_becomes_a_json_text_column(settings: Settings) -> None:  # no
 
 
 def test_a_new_field_with_quotes_commas_and_brackets_in_its_name_keeps_its_value(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
 ) -> None:
     """The reader groups each line's keys as JSON text to find new fields: any key survives that round trip."""
     key = 'utm "source", [a]/~b ü'
@@ -100,7 +100,7 @@ def test_a_new_field_with_quotes_commas_and_brackets_in_its_name_keeps_its_value
     ]
 
 
-def test_a_field_named_like_a_known_one_but_for_case_stays_apart(settings: Settings) -> None:  # noqa: F811
+def test_a_field_named_like_a_known_one_but_for_case_stays_apart(settings: Settings) -> None:
     """A struct cannot hold `type` and `Type` apart, so such a batch is extracted path by path: same rows."""
     plain = event("m-1", context={"userAgent": "UA", "ip": "10.0.0.1", "page": {"url": "u", "Url": "U"}})
     write_jsonl(settings, "analytics/events/e-1.jsonl", [event("m-0", Type="Page"), plain])
@@ -123,7 +123,7 @@ def test_pointers_that_no_struct_can_hold_are_read_path_by_path() -> None:
     assert _structure([("/a~1b", "VARCHAR")]) == {"a/b": "VARCHAR"}
 
 
-def test_later_type_change_of_a_new_field_does_not_corrupt_it(settings: Settings) -> None:  # noqa: F811
+def test_later_type_change_of_a_new_field_does_not_corrupt_it(settings: Settings) -> None:
     write_jsonl(settings, "analytics/events/e-1.jsonl", [event("m-1", score=5)])
     load(["analytics"], settings)
     write_jsonl(
@@ -141,7 +141,7 @@ def test_later_type_change_of_a_new_field_does_not_corrupt_it(settings: Settings
 
 
 def test_valid_json_that_is_not_an_object_is_quarantined_and_blank_lines_skipped(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
 ) -> None:
     path = write_jsonl(settings, "analytics/events/e.jsonl", [])
     good = json.dumps(event("m-1"))
@@ -186,7 +186,7 @@ def test_the_cast_rule_is_public_and_says_why_a_value_does_not_fit() -> None:
         assert cast.isoformat() == "2026-12-06T10:00:00+00:00", "no offset: read in the session's zone (UTC)"
 
 
-def test_the_collector_judges_timestamps_by_the_rule_the_loader_quarantines_by(settings: Settings) -> None:  # noqa: F811
+def test_the_collector_judges_timestamps_by_the_rule_the_loader_quarantines_by(settings: Settings) -> None:
     messages = [event(f"m-{i}", timestamp=value) for i, value in enumerate(ODD_TIMESTAMPS)]
     write_jsonl(settings, "analytics/events/e.jsonl", messages)
 

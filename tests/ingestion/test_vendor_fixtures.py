@@ -37,7 +37,7 @@ def write_lines(path: Path, records: list[dict[str, Any]]) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
 
 
-def assert_nothing_lost(settings: Settings, system: str, table: str, key: str, ids: set[str]) -> None:  # noqa: F811
+def assert_nothing_lost(settings: Settings, system: str, table: str, key: str, ids: set[str]) -> None:
     """Each id is in the raw table, or in the quarantine with a reason; then: none of them was quarantined."""
     loaded = {str(i) for (i,) in rows(settings, f"SELECT {key} FROM raw_{system}.{table}")}
     refused = rows(settings, f"SELECT raw_line, reason FROM raw_{system}.quarantine")
@@ -79,7 +79,7 @@ def run_crm_api(monkeypatch: pytest.MonkeyPatch, api: DocumentedHubSpot) -> None
 
 
 def test_hubspot_documented_list_pages_load_every_contact_through_the_api(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with DocumentedHubSpot() as api:
@@ -98,7 +98,7 @@ def test_hubspot_documented_list_pages_load_every_contact_through_the_api(
 
 
 def test_hubspot_documented_search_page_merges_changes_on_the_next_api_run(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with DocumentedHubSpot() as api:
@@ -118,7 +118,7 @@ def test_hubspot_documented_search_page_merges_changes_on_the_next_api_run(
     ]
 
 
-def test_hubspot_documented_contacts_as_landing_lines_load_every_contact(settings: Settings) -> None:  # noqa: F811
+def test_hubspot_documented_contacts_as_landing_lines_load_every_contact(settings: Settings) -> None:
     names = ("contacts_archived.json", "contacts_page_1.json", "contacts_page_2.json", "contacts_search.json")
     contacts = [c for name in names for c in fixture("hubspot", name)["results"]]
     write_lines(settings.landing_dir / "crm" / "contacts" / "hubspot-export.jsonl", contacts)
@@ -132,7 +132,7 @@ def test_hubspot_documented_contacts_as_landing_lines_load_every_contact(setting
 
 
 def test_hubspot_list_and_search_responses_saved_as_landing_files_load_every_contact(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
 ) -> None:
     """A list page has `paging` beside `results`, a search response `total`: envelope metadata, not a record."""
     folder = settings.landing_dir / "crm" / "contacts"
@@ -155,7 +155,7 @@ def segment_messages() -> list[dict[str, Any]]:
     return [fixture("segment", f"{kind}.json") for kind in SEGMENT_SINGLE_MESSAGES]
 
 
-def test_segment_spec_messages_as_landing_lines_load_every_message(settings: Settings) -> None:  # noqa: F811
+def test_segment_spec_messages_as_landing_lines_load_every_message(settings: Settings) -> None:
     messages = segment_messages()
     write_lines(settings.landing_dir / "analytics" / "events" / "segment-export.jsonl", messages)
 
@@ -169,7 +169,7 @@ def test_segment_spec_messages_as_landing_lines_load_every_message(settings: Set
     ]
 
 
-def test_segment_spec_messages_sent_to_the_collector_load_every_message(settings: Settings) -> None:  # noqa: F811
+def test_segment_spec_messages_sent_to_the_collector_load_every_message(settings: Settings) -> None:
     """Each single message to its own endpoint, and a batch whose context applies to each of its messages."""
     server = make_server("127.0.0.1", 0, settings.landing_dir, WRITE_KEY)
     server.serve_in_background()
@@ -204,7 +204,7 @@ COLLECTOR_STAMPS = {"message_id", "received_at", "_source_file", "_source_line",
 """What the collector adds to a message (an id where the client gave none, the receive time) and lineage."""
 
 
-def loaded_events(settings: Settings) -> list[dict[str, Any]]:  # noqa: F811
+def loaded_events(settings: Settings) -> list[dict[str, Any]]:
     """raw_analytics.events without the collector's stamps, as dicts in timestamp order."""
     names = [c for c in columns(settings, "raw_analytics", "events") if c not in COLLECTOR_STAMPS]
     found = rows(settings, f"SELECT {', '.join(f'{chr(34)}{n}{chr(34)}' for n in names)} FROM raw_analytics.events "
@@ -213,7 +213,7 @@ def loaded_events(settings: Settings) -> list[dict[str, Any]]:  # noqa: F811
 
 
 def test_segment_batch_body_saved_as_a_landing_file_loads_as_the_collector_stores_it(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

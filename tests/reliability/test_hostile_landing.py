@@ -53,7 +53,7 @@ def overflow(s: Settings, table: str, key: str) -> dict[str, Any]:
 # -- field names that cannot be columns ------------------------------------------------------------------------
 
 
-def test_an_empty_or_blank_field_name_keeps_the_record_and_the_value(settings: Settings) -> None:  # noqa: F811
+def test_an_empty_or_blank_field_name_keeps_the_record_and_the_value(settings: Settings) -> None:
     """dlt's naming raises on an empty name: the whole system stopped. Now the field is kept as JSON."""
     write_jsonl(
         settings,
@@ -80,7 +80,7 @@ def test_an_empty_or_blank_field_name_keeps_the_record_and_the_value(settings: S
     assert any("raw_analytics.events" in w and OVERFLOW_COLUMN in w for w in summary.warnings)
 
 
-def test_a_field_name_with_a_nul_character_keeps_the_record_and_the_value(settings: Settings) -> None:  # noqa: F811
+def test_a_field_name_with_a_nul_character_keeps_the_record_and_the_value(settings: Settings) -> None:
     """The reader's SQL literal was cut at the NUL: a parser error on every run."""
     write_jsonl(settings, EVENTS, [event("m-1", **{"a\u0000b": 1}), event("m-2", plain=2)])
 
@@ -98,7 +98,7 @@ def test_a_field_name_with_a_nul_character_keeps_the_record_and_the_value(settin
 
 
 def test_two_thousand_new_fields_load_with_capped_new_columns_and_the_rest_as_json(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
 ) -> None:
     """2,000 messages with distinct keys made the reader's DuckDB run out of memory on every run."""
     write_jsonl(settings, EVENTS, [event(f"m-{i:04d}", **{f"k{i:04d}": i}) for i in range(2000)])
@@ -119,7 +119,7 @@ def test_two_thousand_new_fields_load_with_capped_new_columns_and_the_rest_as_js
 
 
 def test_drift_columns_stop_growing_at_the_table_cap(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(drift, "MAX_DRIFT_COLUMNS", 5)
@@ -138,7 +138,7 @@ def test_drift_columns_stop_growing_at_the_table_cap(
 
 
 def test_drift_keys_that_normalize_to_one_name_keep_both_values_in_stable_columns(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
 ) -> None:
     """`Foo Bar` and `foo_bar` both become `foo_bar`: one of the two values was lost without a word."""
     write_jsonl(settings, "analytics/events/e-1.jsonl", [event("m-1", **{"Foo Bar": 1, "foo_bar": 2})])
@@ -159,7 +159,7 @@ def test_drift_keys_that_normalize_to_one_name_keep_both_values_in_stable_column
 # -- file names, links and other files that are not landing files -----------------------------------------------
 
 
-def test_a_file_name_that_is_not_utf8_loads_under_its_escaped_name(settings: Settings) -> None:  # noqa: F811
+def test_a_file_name_that_is_not_utf8_loads_under_its_escaped_name(settings: Settings) -> None:
     directory = settings.landing_dir / "analytics" / "events"
     directory.mkdir(parents=True)
     (directory / os.fsdecode(b"events-\xff.jsonl")).write_bytes(jsonl([event("m-1")]))
@@ -176,7 +176,7 @@ def test_a_file_name_that_is_not_utf8_loads_under_its_escaped_name(settings: Set
 
 
 def test_links_and_paths_outside_the_landing_directory_are_not_read_and_are_reported(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
     tmp_path: Path,
 ) -> None:
     """`ln -s /etc/passwd landing/crm/contacts/x.jsonl` put the file's lines into raw_crm.quarantine."""
@@ -228,7 +228,7 @@ def test_a_fifo_or_directory_named_like_a_landing_file_is_reported_not_opened(tm
 
 
 def test_a_utf8_byte_order_mark_at_the_start_of_a_file_is_not_part_of_the_first_record(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
 ) -> None:
     bom = b"\xef\xbb\xbf"
     write_bytes(settings, EVENTS, bom + jsonl([event("m-1"), event("m-2")]))
@@ -265,7 +265,7 @@ HOSTILE_DOCUMENTS = {
 
 @pytest.mark.parametrize("case", list(HOSTILE_DOCUMENTS))
 def test_a_hostile_json_document_is_quarantined_whole_and_the_rest_loads(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
     case: str,
 ) -> None:
     """Python's parser raised RecursionError, its encoder UnicodeEncodeError: the extract, and every later one, died."""
@@ -285,7 +285,7 @@ def test_a_hostile_json_document_is_quarantined_whole_and_the_rest_loads(
 # -- gzip: held back, damaged, bombs ----------------------------------------------------------------------------
 
 
-def test_a_truncated_gzip_file_is_reported_as_held_back_on_every_run(settings: Settings) -> None:  # noqa: F811
+def test_a_truncated_gzip_file_is_reported_as_held_back_on_every_run(settings: Settings) -> None:
     data = jsonl([event(f"m-{i}", note=hashlib.sha256(b"%d" % i).hexdigest()) for i in range(50)])
     whole = gzip.compress(data)
     write_bytes(settings, EVENTS + ".gz", whole[: len(whole) // 2])
@@ -301,7 +301,7 @@ def test_a_truncated_gzip_file_is_reported_as_held_back_on_every_run(settings: S
     assert second.table("analytics", "events").loaded == 0
 
 
-def test_a_damaged_gzip_member_is_quarantined_line_by_line_with_its_text(settings: Settings) -> None:  # noqa: F811
+def test_a_damaged_gzip_member_is_quarantined_line_by_line_with_its_text(settings: Settings) -> None:
     """Corrupt bytes inside a member: zlib notices at its end (CRC) or somewhere later than the damage, and
     lines decoded before that may already be altered (here from line ~10 on, still valid JSON). The intact
     member before it loads; every line decoded from the damaged one is quarantined with its text."""
@@ -343,7 +343,7 @@ def test_gunzip_keeps_what_a_damaged_member_decoded_before_zlib_gave_up() -> Non
 
 
 def test_a_gzip_file_that_expands_past_the_cap_is_refused_with_a_reason(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("LANDING_MAX_FILE_BYTES", str(1024 * 1024))
@@ -388,7 +388,7 @@ def test_gunzip_never_holds_more_than_the_cap() -> None:
 
 @pytest.mark.parametrize("kind", ["read_only_directory", "directory_is_a_file"])
 def test_a_warehouse_that_cannot_be_written_is_a_one_line_message_not_a_traceback(
-    settings: Settings,  # noqa: F811
+    settings: Settings,
     tmp_path: Path,
     kind: str,
 ) -> None:
