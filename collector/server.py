@@ -25,6 +25,7 @@ from collector.limits import CollectorLimits
 from collector.message_ids import RecentMessageIds
 from collector.stats import CollectorStats
 from collector.writer import EventWriter, repair_torn_tails
+from core.files import make_private
 
 __all__ = ["CollectorLimits", "CollectorServer", "CollectorStats", "make_server", "serve"]
 
@@ -163,6 +164,7 @@ def make_server(
     limits = limits or CollectorLimits()
     events_dir = landing_dir / EVENTS_SUBDIR
     events_dir.mkdir(parents=True, exist_ok=True)
+    make_private(*events_dir.glob("events-*.jsonl"))  # files an earlier version left readable to others
     repair_torn_tails(events_dir, landing_dir / TORN_SUBDIR)
     writer = EventWriter(
         events_dir,

@@ -11,6 +11,8 @@ Guarantees a caller may rely on:
   `repair_torn_tails()` cuts it off at start-up and keeps its bytes in a `.torn` file elsewhere, so the
   loader never trips on it and nothing is silently thrown away. The complete lines of such a request may
   remain; the client resends it and the loader's de-duplication on `messageId` absorbs the repeat.
+- Events hold personal data (emails in traits, IPs, URLs): every file written here, `.torn` ones included, is
+  readable by its owner only (0600, core.files).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+
+from core.files import PRIVATE_FILE_MODE, write_private
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +96,7 @@ class EventWriter:
         self._seq += 1
         stamp = datetime.fromtimestamp(self._clock(), UTC).strftime("%Y%m%dT%H%M%SZ")
         path = self.directory / f"events-{stamp}-{self._seq:06d}.jsonl"
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, PRIVATE_FILE_MODE)
         _fsync_directory(self.directory)
         self._size, self._opened_at = 0, self._clock()
         self.files.append(path)
@@ -140,10 +144,7 @@ def repair_torn_tails(directory: Path, quarantine_dir: Path) -> list[Path]:
         with path.open("rb") as source:
             source.seek(end)
             tail = source.read()
-        with torn.open("wb") as sink:
-            sink.write(tail)
-            sink.flush()
-            os.fsync(sink.fileno())
+        write_private(torn, tail)
         with path.open("r+b") as damaged:
             damaged.truncate(end)
             os.fsync(damaged.fileno())

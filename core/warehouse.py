@@ -3,6 +3,9 @@
 DuckDB allows one writing process per file, and while it writes no other process may open the file. A load
 opens one connection up front and turns DuckDB's lock and permission errors into `WarehouseUnavailable`, so
 that the caller gets one clear message before anything is read or written.
+
+The warehouse holds personal data in clear: its file, write-ahead log and spill folder are created private to
+their owner (core.files), and a file an earlier run left readable to others is tightened when a load opens it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 
+from core.files import duckdb_files, make_private, private_umask
 from core.settings import Settings
 
 
@@ -37,10 +41,20 @@ def warehouse_connection(settings: Settings) -> Iterator[duckdb.DuckDBPyConnecti
     and each close checkpoints, which on a large file costs as much as a no-op load itself
     (docs/performance.md). Closed (and checkpointed) once, when the block ends.
     """
-    require_writable(settings)
+    with private_umask():
+        require_writable(settings)
+        make_private(*duckdb_files(settings.warehouse_path))
+        connection = _connect(settings)
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+
+def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     # no temp_directory: the file's default, <warehouse>.tmp (see Settings.duckdb_config)
     try:
-        connection = duckdb.connect(
+        return duckdb.connect(
             str(settings.warehouse_path), config=settings.duckdb_config(settings.load_memory_limit, None)
         )
     except duckdb.IOException as error:
@@ -54,10 +68,6 @@ def warehouse_connection(settings: Settings) -> Iterator[duckdb.DuckDBPyConnecti
             "let it finish (a Dagster run, `warehouse run`, a dbt command; BI tools belong on the serving copy) "
             f"and load again. DuckDB says: {error}"
         ) from error
-    try:
-        yield connection
-    finally:
-        connection.close()
 
 
 def require_writable(settings: Settings) -> None:

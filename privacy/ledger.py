@@ -7,7 +7,8 @@ honour it (the landing reader, dbt, the serving publish, the ESP sync) reads it 
 Identifiers are normalized, then hashed with a secret salt (`ERASURE_SALT`). Without the salt the hashes cannot be
 matched against a list of guessed emails; with it, the pipeline can recognise the person on every re-delivery.
 When `ERASURE_SALT` is unset, a random salt is created once beside the ledger (`.erasure_salt`, mode 0600), which
-keeps demos working; production sets the variable from its secret store.
+keeps demos working; production sets the variable from its secret store. The ledger file is private to its owner
+(mode 0600, core.files) like the salt: a hash is still a person's pseudonym.
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
 import duckdb
 
+from core.files import duckdb_files, make_private, private_umask
 from core.settings import Settings, erasure_salt
 
 SubjectKind = Literal["email", "phone", "customer_id", "crm_contact_id", "shop_customer_id", "anonymous_id", "user_id"]
@@ -109,14 +112,22 @@ class ErasureLedger:
         self.path = settings.ledger_path
         self.salt = erasure_salt(settings)
 
-    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
-        if read_only and not self.path.exists():
-            raise FileNotFoundError(self.path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.path), read_only=read_only)
-        if not read_only:
-            con.execute(_LEDGER_DDL)
-        return con
+    @contextmanager
+    def _connect(self, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection for one block; a writing one creates the file (and its `.wal`) 0600, and tightens a file
+        an earlier version created readable to others."""
+        if read_only:
+            if not self.path.exists():
+                raise FileNotFoundError(self.path)
+            with duckdb.connect(str(self.path), read_only=True) as con:
+                yield con
+            return
+        with private_umask():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_private(*duckdb_files(self.path))
+            with duckdb.connect(str(self.path)) as con:
+                con.execute(_LEDGER_DDL)
+                yield con
 
     def record(self, subjects: Iterable[tuple[str, str]], request_id: str | None = None) -> ErasureRequest:
         """Record the (kind, raw value) identifiers of one request; only their hashes are written."""
