@@ -127,3 +127,42 @@ def test_a_new_landing_file_requests_its_raw_asset_once(defs: dg.Definitions, en
     assert [r.asset_selection for r in first.run_requests] == [[dg.AssetKey(["raw_shop", "orders"])]]
     assert second.run_requests == []
     assert [r.asset_selection for r in third.run_requests] == [[dg.AssetKey(["raw_shop", "orders"])]]
+
+
+def test_the_landing_sensor_launches_nothing_for_files_the_loader_already_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening the UI after `warehouse run` (no cursor yet), or a `warehouse run` while the UI is open (a cursor
+    from before it), requests no load; a grown file still requests its table."""
+    from demo_data.generator import GeneratorConfig, generate
+    from ingestion.pipelines import SYSTEMS, load
+    from orchestration.automation import build_landing_sensor
+    from tests.conftest import settings_for
+
+    for name, value in settings_for(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    settings = WarehouseResource().settings
+    generate(GeneratorConfig(customers=5, days=1, seed=1), settings.landing_dir)
+    every_table = [
+        dg.AssetKey([f"raw_{folder.parent.name}", folder.name])
+        for folder in sorted(settings.landing_dir.glob("*/*"))
+        if not folder.parent.name.startswith("_")
+    ]
+    sensor = build_landing_sensor(every_table)
+    with dg.instance_for_test() as instance:
+
+        def tick(cursor: str | None = None) -> dg.SensorResult:
+            resources = {"warehouse": WarehouseResource()}
+            return sensor(dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources))
+
+        before_load = tick()
+        load(SYSTEMS, settings)
+        ui_opened, ui_open_during_run = tick(), tick(before_load.cursor)
+        (customers,) = settings.landing_dir.glob("shop/customers/*.jsonl")
+        customers.write_bytes(customers.read_bytes() + customers.read_bytes().splitlines(True)[0])
+        grown = tick(ui_opened.cursor)
+
+    delivered = {key for key in every_table if any((settings.landing_dir / key.path[0][4:] / key.path[1]).iterdir())}
+    assert [set(r.asset_selection) for r in before_load.run_requests] == [delivered]
+    assert ui_opened.run_requests == [] and ui_open_during_run.run_requests == []
+    assert [r.asset_selection for r in grown.run_requests] == [[dg.AssetKey(["raw_shop", "customers"])]]
