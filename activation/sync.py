@@ -12,6 +12,9 @@ A sync, in order:
 4. records each batch's outcome in the state before the next one, so a run that is interrupted or partly
    rejected is completed by the next run, and nothing that already arrived is sent twice.
 
+The result also says who was left out of the audience and why, per person of the marts' `customer_profiles`
+(`activation.exclusions`), and which tags changed.
+
 Modes: `upsert` creates and updates; `mirror` also removes what left (untag, archive); `update-only` never
 creates a member: it pages through the audience first and only updates members that exist there.
 """
@@ -27,6 +30,7 @@ from typing import Literal, get_args
 
 from activation.audience import Audience, Member, load_audience, mask_email
 from activation.config import DestinationConfig, destination_config, sync_state_path
+from activation.exclusions import excluded_by_reason, read_upstream
 from activation.mailchimp import MailchimpClient, is_fatal
 from activation.state import MemberState, RunRecord, SyncStateStore
 from core.http import ApiError, RetryPolicy
@@ -66,6 +70,20 @@ class SyncResult:
     """(masked member, reason) of the first failures."""
     aborted: str | None = None
     """Why the run stopped early (outage, auth, rate limit that outlasted the retries); the rest is resent."""
+    archived: int = 0
+    """Of `removed`: members archived (consent revoked; mirror: left the profiles)."""
+    deleted: int = 0
+    """Of `removed`: members deleted permanently (erased)."""
+    people: int = 0
+    """Profiles considered: the marts' customer_profiles (or, in a copy without marts, audience + excluded)."""
+    audience: int = 0
+    """People who may be sent (eligible), whether or not anything about them changed."""
+    excluded: dict[str, int] = field(default_factory=dict)
+    """Everyone else, by reason (activation.exclusions.REASONS order, zeros left out); sums to people - audience."""
+    tags_added: dict[str, int] = field(default_factory=dict)
+    """Segment tag -> members it was added to (dry run: would be)."""
+    tags_removed: dict[str, int] = field(default_factory=dict)
+    """Segment tag -> members it was removed from (mirror mode)."""
 
     @property
     def ok(self) -> bool:
@@ -83,6 +101,26 @@ class SyncResult:
             "skipped_absent": self.skipped_absent,
             "unchanged": self.unchanged,
         }
+
+    def report(self) -> dict[str, int | dict[str, int]]:
+        """Who was left out and why, and what changed at the ESP: counts only, for the CLI and asset metadata."""
+        return {
+            "people": self.people,
+            "audience": self.audience,
+            "excluded": dict(self.excluded),
+            "created": self.added,
+            "updated": self.updated,
+            "archived": self.archived,
+            "deleted": self.deleted,
+            "tags_added": dict(sorted(self.tags_added.items())),
+            "tags_removed": dict(sorted(self.tags_removed.items())),
+        }
+
+    def _count_tags(self, change: TagChange) -> None:
+        for tag in change.add:
+            self.tags_added[tag] = self.tags_added.get(tag, 0) + 1
+        for tag in change.remove:
+            self.tags_removed[tag] = self.tags_removed.get(tag, 0) + 1
 
     def _example(self, kind: str, who: str) -> None:
         shown = self.examples.setdefault(kind, [])
@@ -154,7 +192,10 @@ def sync(
     if mode not in SYNC_MODES:
         raise ValueError(f"unknown sync mode {mode!r}; expected one of {', '.join(SYNC_MODES)}")
     config = config or destination_config(destination)
-    audience = load_audience(settings.serving_path, ErasureLedger(settings))
+    ledger = ErasureLedger(settings)
+    audience = load_audience(settings.serving_path, ledger)
+    upstream = read_upstream(settings.serving_path, ledger)
+    excluded = excluded_by_reason(upstream, audience)
     result = SyncResult(
         destination=config.name,
         mode=mode,
@@ -162,6 +203,9 @@ def sync(
         invalid=len(audience.invalid),
         skipped_no_consent=len(audience.no_consent),
         skipped_erased=len(audience.erased),
+        people=upstream.people if upstream.people is not None else len(audience.eligible) + sum(excluded.values()),
+        audience=len(audience.eligible),
+        excluded=excluded,
     )
     for row in audience.invalid:
         result.invalid_reasons[row.reason] = result.invalid_reasons.get(row.reason, 0) + 1
@@ -185,7 +229,7 @@ def sync(
         store.record_run(
             RunRecord(secrets.token_hex(8), config.name, mode, started, outcome, result.counts(), result.aborted)
         )
-    log.info("sync to %s (%s): %s, %s", config.name, mode, outcome, result.counts())
+    log.info("sync to %s (%s): %s, %s, excluded %s", config.name, mode, outcome, result.counts(), result.excluded)
     return result
 
 
@@ -215,6 +259,7 @@ def _preview(
         result.updated += not new
         result._example("add" if new else "update", mask_email(member.email))
     for key, change in plan.tags.items():
+        result._count_tags(change)
         if key not in upserted:
             result.updated += 1
             result._example("retag", f"{mask_email(change.member.email)} +{len(change.add)} -{len(change.remove)}")
@@ -222,7 +267,8 @@ def _preview(
         result._example("erase", _who(state))
     for state, reason in plan.archive:
         result._example("archive", f"{_who(state)} ({reason})")
-    result.removed = len(plan.erase) + len(plan.archive)
+    result.deleted, result.archived = len(plan.erase), len(plan.archive)
+    result.removed = result.deleted + result.archived
     result.skipped_absent = len(plan.absent)
     result.unchanged = plan.unchanged
     return result
@@ -300,10 +346,12 @@ class _Run:
             return
         self.result.removed += 1
         if erase:
+            self.result.deleted += 1
             self.states.pop(state.subscriber_hash, None)
             self._pending.pop(state.subscriber_hash, None)
             self._forget.append(state.subscriber_hash)
         else:
+            self.result.archived += 1
             self._remember(replace(state, status="archived", last_error=None, failures=0))
 
     def _batch(self, members: list[Member]) -> None:
@@ -349,6 +397,7 @@ class _Run:
             if is_fatal(error):
                 raise _Abort(str(error)) from error
             return
+        self.result._count_tags(change)
         if key not in self._touched:
             self._touched.add(key)
             self.result.updated += 1

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cli.console import console, settings_of, summary_table
+
+if TYPE_CHECKING:
+    from activation.sync import SyncResult
 
 
 def sync(
@@ -48,24 +51,7 @@ def sync(
         console.print(f"[dim]e.g. {kind}:[/] {', '.join(examples)}")
     for who, reason in result.failures:
         console.print(f"[yellow]failed[/]: {who}: {reason}")
-    verb = "would be " if dry_run else ""
-    console.print(
-        summary_table(
-            f"Sync to {result.destination} ({result.mode})",
-            ["members", "count"],
-            [
-                (f"{verb}added", result.added),
-                (f"{verb}updated", result.updated),
-                (f"{verb}removed", result.removed),
-                ("failed", result.failed),
-                ("invalid", result.invalid),
-                ("skipped-no-consent", result.skipped_no_consent),
-                ("skipped-erased", result.skipped_erased),
-            ]
-            + ([("skipped-absent", result.skipped_absent)] if result.mode == "update-only" else [])
-            + [("unchanged", result.unchanged)],
-        )
-    )
+    _print_report(result)
     if dry_run:
         console.print("Dry run: nothing was sent and the sync state is unchanged.")
     if result.aborted:
@@ -73,3 +59,32 @@ def sync(
         raise typer.Exit(code=1)
     if result.failed:
         console.print("[yellow]Rejected members are recorded in the sync state and retried by the next run.[/]")
+
+
+def _print_report(result: SyncResult) -> None:
+    """Members changed, who was left out and why, tags changed: counts only, never an email."""
+    from activation.exclusions import REASONS
+
+    verb = "would be " if result.dry_run else ""
+    members = [
+        (f"{verb}created", result.added),
+        (f"{verb}updated", result.updated),
+        (f"{verb}archived", result.archived),
+        (f"{verb}deleted (erased)", result.deleted),
+        ("failed", result.failed),
+        ("unchanged", result.unchanged),
+    ] + ([("skipped-absent (update-only)", result.skipped_absent)] if result.mode == "update-only" else [])
+    console.print(summary_table(f"Sync to {result.destination} ({result.mode})", ["members", "count"], members))
+    left_out = sum(result.excluded.values())
+    console.print(f"Left out: {left_out:,} of {result.people:,} profiles; {result.audience:,} in the audience.")
+    if result.excluded:
+        rows = [(reason, count) for reason, count in result.excluded.items()]
+        console.print(summary_table("Left out, by reason", ["reason", "people"], rows))
+        for reason in result.excluded:
+            console.print(f"[dim]  {reason}: {REASONS.get(reason, reason)}[/]")
+    tags = sorted(set(result.tags_added) | set(result.tags_removed))
+    if tags:
+        rows = [(tag, result.tags_added.get(tag, 0), result.tags_removed.get(tag, 0)) for tag in tags]
+        console.print(summary_table(f"Tags {verb}changed", ["tag", "added", "removed"], rows))
+    else:
+        console.print(f"Tags: none {verb}changed.")

@@ -74,7 +74,7 @@ def test_cli_sync_reads_the_destination_from_the_environment_and_prints_the_summ
 
     assert result.exit_code == 0, result.output
     assert configured_esp.subscribed() == {"person1@example.com", "person2@example.com", "person4@example.com"}
-    for label in ("added", "updated", "removed", "failed", "invalid", "skipped-no-consent", "skipped-erased"):
+    for label in ("created", "updated", "archived", "deleted (erased)", "failed", "Left out, by reason"):
         assert label in result.output
     assert "cli-key" not in result.output
 
@@ -85,7 +85,7 @@ def test_cli_dry_run_needs_no_credentials_and_sends_nothing(isolated_env: Settin
     result = CliRunner().invoke(app, ["sync", "--dry-run"])
 
     assert result.exit_code == 0, result.output
-    assert "nothing was sent" in result.output and "would be added" in result.output
+    assert "nothing was sent" in result.output and "would be created" in result.output
     assert "@example.com" not in result.output
 
 
