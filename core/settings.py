@@ -75,6 +75,10 @@ class Settings:
     """The ESP destinations that get a Dagster asset (ACTIVATION_DESTINATIONS, comma-separated); empty: `esp`."""
     ingestion_progress: bool = False
     """dlt logs the progress of each load step (INGESTION_PROGRESS set to anything)."""
+    serving_url: str | None = field(default=None, repr=False)
+    """The PostgreSQL database the publish also fills (SERVING_URL, `postgresql://user[:password]@host/db`);
+    None: the DuckDB serving copy only. It may hold a password: out of repr, logged only redacted
+    (`serving.postgres.redact_url`)."""
 
     @property
     def data_dir(self) -> Path:
@@ -192,4 +196,15 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
             dict.fromkeys(name.strip() for name in (text("ACTIVATION_DESTINATIONS") or "").split(",") if name.strip())
         ),
         ingestion_progress=bool(env.get("INGESTION_PROGRESS")),
+        serving_url=_serving_url(text("SERVING_URL")),
     )
+
+
+SERVING_URL_SCHEMES = ("postgresql://", "postgres://")
+
+
+def _serving_url(value: str | None) -> str | None:
+    """SERVING_URL, refused at start-up unless it is a PostgreSQL URL; the error never repeats it (a password)."""
+    if value is not None and not value.startswith(SERVING_URL_SCHEMES):
+        raise ValueError("SERVING_URL must be a postgresql:// URL (docs/serving.md); its value is not shown")
+    return value
