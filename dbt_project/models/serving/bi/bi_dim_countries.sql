@@ -1,2 +1,3 @@
--- marts.dim_countries with its declared personal data hashed (macros/serving/masking.sql).
-{{ select_masked(ref('dim_countries')) }}
+-- marts.dim_countries with its declared personal data hashed (macros/serving/masking.sql)
+-- and the text declared `scrub: contacts` cleared of emails and phones (macros/serving/scrub.sql).
+{{ select_scrubbed(select_masked(ref('dim_countries'))) }}
