@@ -51,7 +51,8 @@ defs = dg.Definitions.merge(
             automation.automation_sensor,
             automation.build_landing_sensor(raw_keys),
             privacy.build_erasure_sensor(
-                dg.AssetSelection.assets(privacy.ERASURE_KEY).downstream() - dg.AssetSelection.groups("activation")
+                dg.AssetSelection.assets(privacy.ERASURE_KEY).downstream()
+                - dg.AssetSelection.groups("activation", include_sources=True)
             ),
         ],
         resources=build_resources(),

@@ -5,8 +5,10 @@ removed, failed, invalid, skipped) so the asset's history in the UI shows every 
 finish (outage, auth) fails the asset; one where some members were rejected succeeds with `failed` > 0 and the
 reasons in the metadata, and the next run retries them. Destinations: `ACTIVATION_DESTINATIONS` (default
 `esp`). A destination whose URL, list and key are configured syncs automatically after each publish of the
-serving copy; an unconfigured one is still shown, and fails with the variables to set if materialized. A sync
-reads the serving copy, the erasure ledger and its state where the run's `WarehouseResource` settings say.
+serving copy. An unconfigured one is still shown, as an asset that cannot be materialized (no automation, not in
+"Materialize all") whose description names the variables to set; it becomes a sync asset when the definitions
+are loaded again with them. A sync reads the serving copy, the erasure ledger and its state where the run's
+`WarehouseResource` settings say.
 """
 
 import dagster as dg
@@ -30,9 +32,38 @@ class SyncConfig(dg.Config):
     dry_run: bool = False
 
 
-def build_sync_asset(destination: str) -> dg.AssetsDefinition:
-    """The asset that syncs `destination`; eager after the serving copy when the destination is configured."""
-    configured = destination_config(destination).is_configured
+def _description(destination: str) -> str:
+    return (
+        f"Consented profiles and segment tags synced to the ESP destination `{destination}` "
+        "(Mailchimp Marketing API; only the changes since the last sync). See docs/activation.md."
+    )
+
+
+def build_unconfigured_spec(destination: str, missing: list[str]) -> dg.AssetSpec:
+    """`destination` without its URL, list or key: shown in its place in the graph, never run.
+
+    An AssetSpec has no body, so the UI offers no Materialize for it, "Materialize all" and the automation leave
+    it out, and a new user never sees a sync fail for want of credentials."""
+    return dg.AssetSpec(
+        key=[GROUP, destination],
+        deps=[SERVING_KEY],
+        group_name=GROUP,
+        owners=OWNERS,
+        kinds={"mailchimp"},
+        description=(
+            f"Not configured, so never synced: set {', '.join(missing)} (environment or .dlt/secrets.toml) and "
+            "restart `warehouse ui` to sync after each publish; `warehouse sync --dry-run` previews without them. "
+            + _description(destination)
+        ),
+        metadata={"configured": False, "missing": dg.MetadataValue.json(missing)},
+    )
+
+
+def build_sync_asset(destination: str) -> dg.AssetsDefinition | dg.AssetSpec:
+    """The asset that syncs `destination`, eager after the serving copy; an unconfigured destination's spec."""
+    config = destination_config(destination)
+    if not config.is_configured:
+        return build_unconfigured_spec(destination, config.missing())
 
     @dg.asset(
         key=[GROUP, destination],
@@ -40,11 +71,8 @@ def build_sync_asset(destination: str) -> dg.AssetsDefinition:
         group_name=GROUP,
         owners=OWNERS,
         kinds={"mailchimp"},
-        automation_condition=dg.AutomationCondition.eager() if configured else None,
-        description=(
-            f"Consented profiles and segment tags synced to the ESP destination `{destination}` "
-            "(Mailchimp Marketing API; only the changes since the last sync). See docs/activation.md."
-        ),
+        automation_condition=dg.AutomationCondition.eager(),
+        description=_description(destination),
     )
     def sync_destination(
         context: dg.AssetExecutionContext, config: SyncConfig, warehouse: WarehouseResource
