@@ -11,7 +11,7 @@ DEMO_CUSTOMERS ?= 2000
 DEMO_DAYS ?= 60
 SEED ?= 42
 
-.PHONY: setup demo test ui bench lint clean
+.PHONY: setup postgres demo test ui bench lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,15 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) postgres
+
+# The PostgreSQL serving target's tests start a real server (tests/serving/conftest.py): Debian's `postgresql`,
+# installed when missing and this is root with apt-get; otherwise (or if apt fails) those tests skip, saying why.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+	{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql; } || \
+	echo "No PostgreSQL server: the PostgreSQL serving tests will skip (install Debian's postgresql package)"
 
 demo: setup
 	$(BIN)/warehouse generate --customers $(DEMO_CUSTOMERS) --days $(DEMO_DAYS) --seed $(SEED)

@@ -21,7 +21,7 @@ import pytest
 from psycopg import errors, sql
 
 from core.settings import get_settings
-from serving.postgres import READER_ROLES, ServingTargetError, publish_postgres, redact_url
+from serving.postgres import READER_ROLES, ServingTargetError, publish_postgres, publish_serving_target, redact_url
 from serving.publish import publish_schemas
 from tests.serving.conftest import SUPERUSER_PASSWORD, PostgresServer
 from tests.serving.marts import create_marts, mart_contracts
@@ -95,17 +95,24 @@ def database(postgres_server: PostgresServer) -> Iterator[str]:
     yield postgres_server.url(database=name)
 
 
-def duckdb_rows(path: Path, schema: str, table: str) -> list[tuple]:
-    """The rows of a serving copy's table as psycopg returns PostgreSQL's (JSON parsed, as jsonb is)."""
+def duckdb_rows(path: Path, schema: str, tables: Sequence[str]) -> dict[str, list[tuple]]:
+    """table -> its rows in a serving copy, as psycopg returns PostgreSQL's (JSON parsed, as jsonb is), sorted."""
+    rows = {}
     with duckdb.connect(str(path), read_only=True) as connection:
         connection.execute("SET TimeZone = 'UTC'")
-        relation = connection.table(f'{schema}."{table}"')
-        is_json = [str(kind) == "JSON" for kind in relation.types]
-        rows = [
-            tuple(json.loads(v) if parse and v is not None else v for v, parse in zip(row, is_json, strict=True))
-            for row in relation.fetchall()
-        ]
-    return sorted(rows, key=str)
+        for table in tables:
+            relation = connection.table(f'{schema}."{table}"')
+            is_json = [str(kind) == "JSON" for kind in relation.types]
+            rows[table] = sorted(
+                (
+                    tuple(
+                        json.loads(v) if parse and v is not None else v for v, parse in zip(row, is_json, strict=True)
+                    )
+                    for row in relation.fetchall()
+                ),
+                key=str,
+            )
+    return rows
 
 
 def postgres_rows(url: str, schema: str, tables: Sequence[str]) -> dict[str, list[tuple]]:
@@ -154,12 +161,13 @@ def test_postgres_holds_the_serving_copys_bi_and_activation_after_each_publish(
                 "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN ('bi', 'activation')"
             ).fetchall())  # fmt: skip
         assert postgres_tables(database) == expected, "no marts, no staging schemas, nothing left of the last publish"
-        assert published.row_counts == {f"{s}.{t}": len(duckdb_rows(copy, s, t)) for s, t in expected}
         for schema in READER_ROLES:
             tables = sorted(table for s, table in expected if s == schema)
-            loaded = postgres_rows(database, schema, tables)
+            loaded, copied = postgres_rows(database, schema, tables), duckdb_rows(copy, schema, tables)
             for table in tables:
-                assert loaded[table] == duckdb_rows(copy, schema, table), f"{schema}.{table}"
+                assert loaded[table] == copied[table], f"{schema}.{table}"
+                assert published.row_counts[f"{schema}.{table}"] == len(copied[table])
+        assert len(published.row_counts) == len(expected)
     assert {row[2] for row in postgres_rows(database, "activation", ["profiles"])["profiles"]} == {2}
 
 
@@ -215,6 +223,21 @@ def test_a_reader_sees_the_old_or_the_new_tables_never_an_error_or_a_mix(
     assert reads[-1][0] == 3
 
 
+def test_a_reader_holding_the_tables_delays_the_swap_and_is_never_cancelled(
+    database: str, copies: dict[int, Path]
+) -> None:
+    publish_postgres(copies[1], database)
+    with psycopg.connect(database) as reader:  # a transaction left open on a table, as a slow dashboard would
+        reader.execute("SELECT count(*) FROM bi.customer_profiles").fetchone()
+
+        with pytest.raises(ServingTargetError, match="previous ones stay"):
+            publish_postgres(copies[2], database, swap_timeout_s=0.3)
+
+        assert reader.execute("SELECT max(version) FROM activation.profiles").fetchone() == (1,)
+    publish_postgres(copies[2], database)
+    assert {row[2] for row in postgres_rows(database, "activation", ["profiles"])["profiles"]} == {2}
+
+
 @pytest.mark.parametrize(("group", "own", "other"), [("bi_reader", "bi", "activation"),
                                                      ("activation_reader", "activation", "bi")])  # fmt: skip
 def test_a_reader_login_reads_its_schema_and_nothing_else(
@@ -258,6 +281,16 @@ def test_a_failed_publish_leaves_the_previous_tables_and_grants(
     user, password = add_login(database, "activation_reader")
     reader_url = database.replace(f"postgres:{quote(SUPERUSER_PASSWORD, safe='')}", f"{user}:{quote(password)}")
     assert len(postgres_rows(reader_url, "activation", ["profiles"])["profiles"]) == 5_001
+
+
+def test_the_serving_asset_hook_publishes_only_when_serving_url_is_set(database: str, copies: dict[int, Path]) -> None:
+    assert publish_serving_target(get_settings({}), copies[1]) is None
+    assert postgres_tables(database) == set()
+
+    published = publish_serving_target(get_settings({"SERVING_URL": database}), copies[1])
+
+    assert published is not None and published.row_counts["activation.profiles"] == 5_001
+    assert ("bi", "customer_profiles") in postgres_tables(database)
 
 
 def test_the_password_of_serving_url_is_never_shown(
