@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import duckdb
 import psycopg
@@ -41,6 +41,9 @@ PUBLISH_LOCK = "email-warehouse serving publish"
 BATCH_ROWS = 100_000
 """Rows per COPY chunk: bounds the memory one batch of CSV text takes."""
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema")
+CONNECT_TIMEOUT_S = 30
+SOURCE = "serving_copy"
+"""The name the DuckDB serving copy is attached under while it is read."""
 
 # DuckDB type id -> PostgreSQL type. Unsigned integers and HUGEINT take the next type that holds every value.
 _SCALAR_TYPES = {
@@ -91,25 +94,28 @@ class ServingTargetError(RuntimeError):
 
 
 def redact_url(url: str) -> str:
-    """`url` with its password replaced by `***` (user, host, port and database kept), for logs and errors."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = quote(unquote(parts.username or ""), safe="")
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    """`url` with its password (in the user part or a `password=` parameter) replaced by `***`, for logs and
+    errors; a URL too malformed to parse is shown as its scheme alone."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if parts.password is not None:
+            host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname or ""
+            netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+        query = urlencode([(k, "***" if k == "password" else v) for k, v in parse_qsl(parts.query, True)], safe="*")
+        return urlunsplit(parts._replace(netloc=netloc, query=query))
+    except ValueError:
+        return url.split("://", 1)[0] + "://***"
 
 
 def _scrub(text: str, url: str) -> str:
     """`text` without any form of the URL's password (as given, or percent-decoded)."""
     try:
-        password = urlsplit(url).password
+        parts = urlsplit(url)
+        given = [parts.password, *(v for k, v in parse_qsl(parts.query, True) if k == "password")]
     except ValueError:
-        password = None
-    for secret in {password, unquote(password or "")} - {None, ""}:
+        given = [url]  # unparseable: the whole URL is the secret
+    for secret in sorted({form for value in given if value for form in (value, unquote(value))}, key=len)[::-1]:
         text = text.replace(secret, "***")
     return text
 
@@ -153,10 +159,16 @@ def publish_postgres(
 
 def _publish(serving_copy: Path, url: str, batch_rows: int, swap_timeout_s: float) -> dict[str, int]:
     schemas = tuple(READER_ROLES)
+    options = {"application_name": "email-warehouse publish"}
+    if "connect_timeout" not in url:  # libpq's default waits as long as TCP does
+        options["connect_timeout"] = CONNECT_TIMEOUT_S
+    # Attached to a new in-memory database, not connected to: DuckDB hands a process that still has the path open
+    # its cached instance, the file the publish has just replaced.
     with (
-        duckdb.connect(str(serving_copy), read_only=True) as source,
-        psycopg.connect(url, autocommit=True, application_name="email-warehouse publish") as connection,
+        duckdb.connect(":memory:") as source,
+        psycopg.connect(url, autocommit=True, **options) as connection,
     ):
+        source.execute(f"ATTACH {_duck_string(str(serving_copy))} AS {SOURCE} (READ_ONLY)")
         source.execute("SET TimeZone = 'UTC'")  # timestamptz values leave DuckDB with a +00 offset
         # Held until the connection closes: a second publisher waits here instead of dropping our staging schemas.
         connection.execute("SELECT pg_advisory_lock(hashtext(%s))", [PUBLISH_LOCK])
@@ -232,7 +244,7 @@ def _load_staging_schema(
         connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(staging))
         connection.execute(sql.SQL("CREATE SCHEMA {}").format(staging))
         for table in _source_tables(source, schema):
-            source_table = f"{_duck(schema)}.{_duck(table)}"
+            source_table = f"{SOURCE}.{_duck(schema)}.{_duck(table)}"
             described = source.table(source_table)
             columns = list(zip(described.columns, described.types, strict=True))
             relation = sql.SQL("{}.{}").format(staging, sql.Identifier(table))
@@ -308,9 +320,8 @@ def _source_tables(source: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
     return [
         name
         for (name,) in source.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? "
-            "ORDER BY table_name",
-            [schema],
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? ORDER BY table_name",
+            [SOURCE, schema],
         ).fetchall()
     ]
 
@@ -355,3 +366,7 @@ def _is_document(kind: duckdb.DuckDBPyType) -> bool:
 
 def _duck(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
+
+
+def _duck_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

@@ -171,6 +171,20 @@ def test_postgres_holds_the_serving_copys_bi_and_activation_after_each_publish(
     assert {row[2] for row in postgres_rows(database, "activation", ["profiles"])["profiles"]} == {2}
 
 
+def test_a_process_that_still_holds_the_previous_copy_open_publishes_the_new_one(
+    database: str, copies: dict[int, Path], tmp_path: Path
+) -> None:
+    serving = tmp_path / "serving.duckdb"
+    shutil.copy(copies[1], serving)
+    with duckdb.connect(str(serving), read_only=True):  # DuckDB would hand a new connection this open instance
+        shutil.copy(copies[2], tmp_path / "next.duckdb")
+        (tmp_path / "next.duckdb").replace(serving)  # as serving.publish swaps the copy in
+
+        publish_postgres(serving, database)
+
+    assert {row[2] for row in postgres_rows(database, "activation", ["profiles"])["profiles"]} == {2}
+
+
 def test_duckdb_types_become_postgres_types_that_hold_the_same_values(database: str, copies: dict[int, Path]) -> None:
     publish_postgres(copies[1], database)
 
@@ -294,7 +308,7 @@ def test_the_serving_asset_hook_publishes_only_when_serving_url_is_set(database:
 
 
 def test_the_password_of_serving_url_is_never_shown(
-    database: str, copies: dict[int, Path], caplog: pytest.LogCaptureFixture
+    database: str, postgres_server: PostgresServer, copies: dict[int, Path], caplog: pytest.LogCaptureFixture
 ) -> None:
     copy = copies[1]
     secrets = (SUPERUSER_PASSWORD, quote(SUPERUSER_PASSWORD, safe=""))
@@ -306,6 +320,9 @@ def test_the_password_of_serving_url_is_never_shown(
         publish_postgres(copy, wrong)
     with pytest.raises(ServingTargetError) as malformed:
         publish_postgres(copy, database.replace("@127", "%zz@127"))  # libpq quotes a bad URL in its error
+    name = database.rsplit("/", 1)[1]
+    in_parameter = f"postgresql://postgres@{postgres_server.host}:{postgres_server.port}/{name}?password={secrets[1]}"
+    as_parameter = publish_postgres(copy, in_parameter)
     settings = get_settings({"SERVING_URL": database})
     with pytest.raises(ValueError) as not_postgres:
         get_settings({"SERVING_URL": database.replace("postgresql", "mysql")})
@@ -313,7 +330,9 @@ def test_the_password_of_serving_url_is_never_shown(
     assert "***@127.0.0.1" in published.target and set(READER_ROLES) <= {k.split(".")[0] for k in published.row_counts}
     assert "password authentication failed" in str(refused.value)
     assert settings.serving_url == database
-    shown = [caplog.text, published.target, repr(settings), str(not_postgres.value), redact_url(wrong)]
+    assert as_parameter.target.endswith("?password=***")
+    shown = [caplog.text, published.target, as_parameter.target, repr(settings), str(not_postgres.value)]
+    shown += [redact_url(wrong)]
     for failure in (refused, malformed):
         shown += [str(failure.value), repr(failure.value), failure.getrepr(style="long", chain=True).__str__()]
         assert failure.value.__context__ is None and failure.value.__cause__ is None
