@@ -17,27 +17,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 SUPERUSER = "postgres"
 SUPERUSER_PASSWORD = "s3cret-Pa55:w/rd@x"
 """Has the characters a URL must percent-encode, so the tests also show it is never echoed in any form."""
-DATABASE = "serving"
 
 
 @dataclass(frozen=True)
 class PostgresServer:
     host: str
     port: int
-    database: str
 
-    def url(self, user: str = SUPERUSER, password: str = SUPERUSER_PASSWORD, database: str | None = None) -> str:
-        from urllib.parse import quote
-
-        return f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}@{self.host}:{self.port}/" + (
-            database or self.database
-        )
+    def url(self, database: str, user: str = SUPERUSER, password: str = SUPERUSER_PASSWORD) -> str:
+        """The URL of `database` as `user`, the password percent-encoded as a URL must carry it."""
+        return f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}@{self.host}:{self.port}/{database}"
 
 
 def postgres_bin_dir() -> Path | None:
@@ -81,41 +77,35 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 @contextmanager
 def running_postgres() -> Iterator[PostgresServer]:
-    """A PostgreSQL server on a free port of 127.0.0.1, with a `serving` database; stopped and deleted at the
-    end. Password (SCRAM) authentication over TCP; no Unix socket."""
+    """A PostgreSQL server on a free port of 127.0.0.1, stopped and deleted at the end. Password (SCRAM)
+    authentication over TCP; no Unix socket; no fsync (a test server)."""
     bin_dir = postgres_bin_dir()
     if bin_dir is None:
         pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not found: install Debian's `postgresql` package")
     prefix = _as_server_user()
     root = Path(tempfile.mkdtemp(prefix="pg-serving-", dir="/tmp"))
     data, password_file, log = root / "data", root / "password", root / "server.log"
-    password_file.write_text(SUPERUSER_PASSWORD + "\n")
-    if prefix:
-        shutil.chown(root, user=SUPERUSER)
-        shutil.chown(password_file, user=SUPERUSER)
-    run = {"check": True, "capture_output": True, "text": True, "cwd": root}
-    subprocess.run(
-        [*prefix, str(bin_dir / "initdb"), "-D", str(data), "-U", SUPERUSER, f"--pwfile={password_file}",
-         "--auth-host=scram-sha-256", "--auth-local=reject", "--no-sync", "--encoding=UTF8", "--locale=C.UTF-8"],
-        **run,
-    )  # fmt: skip
-    port = _free_port()
-    options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off"
-    started = subprocess.run(
-        [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "start"],
-        check=False, capture_output=True, text=True, cwd=root,
-    )  # fmt: skip
+    pg_ctl = [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log)]
     try:
-        if started.returncode != 0:
-            server_log = log.read_text() if log.exists() else ""
-            raise RuntimeError(f"pg_ctl start failed: {started.stdout}{started.stderr}\n{server_log}")
-        server = PostgresServer(host="127.0.0.1", port=port, database=DATABASE)
-        import psycopg
-
-        with psycopg.connect(server.url(database="postgres"), autocommit=True) as connection:
-            connection.execute(f"CREATE DATABASE {DATABASE}")
-        yield server
+        password_file.write_text(SUPERUSER_PASSWORD + "\n")
+        if prefix:
+            shutil.chown(root, user=SUPERUSER)
+            shutil.chown(password_file, user=SUPERUSER)
+        subprocess.run(
+            [*prefix, str(bin_dir / "initdb"), "-D", str(data), "-U", SUPERUSER, f"--pwfile={password_file}",
+             "--auth-host=scram-sha-256", "--auth-local=reject", "--no-sync", "--encoding=UTF8", "--locale=C"],
+            check=True, capture_output=True, cwd=root,
+        )  # fmt: skip
+        for _attempt in range(3):  # another process may take the free port before the server binds it
+            port = _free_port()
+            options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off"
+            started = subprocess.run([*pg_ctl, "-o", options, "-w", "start"], capture_output=True, text=True, cwd=root)
+            if started.returncode == 0:
+                break
+        else:
+            raise RuntimeError(f"pg_ctl start failed: {started.stdout}{started.stderr}\n{log.read_text()}")
+        yield PostgresServer(host="127.0.0.1", port=port)
     finally:
-        subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-                       check=False, capture_output=True, cwd=root)  # fmt: skip
+        if data.exists():
+            subprocess.run([*pg_ctl, "-m", "immediate", "-w", "stop"], capture_output=True, cwd=root)
         shutil.rmtree(root, ignore_errors=True)

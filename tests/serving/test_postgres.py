@@ -90,9 +90,9 @@ def copies(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
 def database(postgres_server: PostgresServer) -> Iterator[str]:
     """A new, empty database of the test server for one test: its SERVING_URL (the superuser's)."""
     name = f"serving_{next(_names)}"
-    with psycopg.connect(postgres_server.url(database="postgres"), autocommit=True) as connection:
+    with psycopg.connect(postgres_server.url("postgres"), autocommit=True) as connection:
         connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    yield postgres_server.url(database=name)
+    yield postgres_server.url(name)
 
 
 def duckdb_rows(path: Path, schema: str, tables: Sequence[str]) -> dict[str, list[tuple]]:
@@ -273,7 +273,7 @@ def test_a_reader_login_reads_its_schema_and_nothing_else(
         f"DELETE FROM {own}.{table[own]}",
     ]
 
-    with psycopg.connect(postgres_server.url(user, password, database.rsplit("/", 1)[1]), autocommit=True) as reader:
+    with psycopg.connect(postgres_server.url(database.rsplit("/", 1)[1], user, password), autocommit=True) as reader:
         assert reader.execute(f"SELECT count(*) FROM {own}.{table[own]}").fetchone()[0] >= 1
         for statement in denied:
             with pytest.raises(errors.InsufficientPrivilege):
