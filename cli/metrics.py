@@ -61,8 +61,9 @@ def semantic_manifest(settings: Settings, project_dir: Path = DBT_PROJECT_DIR) -
 
 
 def _newest_project_change(project_dir: Path) -> float:
-    """The latest modification time of the project's files and folders (a deleted file changes its folder)."""
-    newest = project_dir.stat().st_mtime
+    """The latest modification time of the project's files and folders (a deleted file changes its folder's), but
+    for dbt's output: the project folder's own time changes when dbt creates target/ or logs/ in it."""
+    newest = 0.0
     for root, dirs, files in os.walk(project_dir):
         if Path(root) == project_dir:
             dirs[:] = [name for name in dirs if name not in NOT_PROJECT_SOURCES]
@@ -134,15 +135,33 @@ def _parameters(sql_bind_parameter_set: object) -> None:
         raise ValueError("MetricFlow bind parameters are not supported")
 
 
+def _relations(manifest: dict) -> list[dict[str, str]]:
+    """The tables the semantic models and the time spine read (database, schema_name, alias)."""
+    relations = [model["node_relation"] for model in manifest["semantic_models"]]
+    return relations + [spine["node_relation"] for spine in manifest["project_configuration"].get("time_spines", [])]
+
+
 def catalog_of(manifest: dict) -> str:
     """The one DuckDB catalog the semantic models and the time spine live in (the warehouse file's stem when dbt
     parsed). Raises `ValueError` if they span several."""
-    relations = [model["node_relation"] for model in manifest["semantic_models"]]
-    relations += [spine["node_relation"] for spine in manifest["project_configuration"].get("time_spines", [])]
-    catalogs = {relation["database"] for relation in relations}
+    catalogs = {relation["database"] for relation in _relations(manifest)}
     if len(catalogs) != 1:
         raise ValueError(f"the semantic models must live in one catalog, not {sorted(catalogs)}")
     return catalogs.pop()
+
+
+class MissingTablesError(LookupError):
+    """The file lacks tables the semantic models read (a serving copy without the marts, a warehouse not built)."""
+
+
+def _check_tables(connection: duckdb.DuckDBPyConnection, manifest: dict, database_path: Path) -> None:
+    present = set(connection.execute("select schema_name, table_name from duckdb_tables()").fetchall())
+    present |= set(connection.execute("select schema_name, view_name from duckdb_views()").fetchall())
+    missing = sorted(
+        {f"{r['schema_name']}.{r['alias']}" for r in _relations(manifest)} - {f"{s}.{t}" for s, t in present}
+    )
+    if missing:
+        raise MissingTablesError(f"{database_path} has no {', '.join(missing)}")
 
 
 @contextmanager
@@ -150,16 +169,17 @@ def metricflow_engine(manifest_path: Path, database_path: Path) -> Iterator[Metr
     """A MetricFlow engine for the metrics in `manifest_path`, computed on `database_path` (`read_only_marts`).
 
     The file is attached under the catalog name dbt gave the marts, so one manifest serves the warehouse and its
-    serving copy alike.
+    serving copy alike. Raises `FileNotFoundError` without the file, `MissingTablesError` if it lacks tables.
     """
     from metricflow.engine.metricflow_engine import MetricFlowEngine
     from metricflow_semantics.model.dbt_manifest_parser import parse_manifest_from_dbt_generated_manifest
     from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
 
     raw_manifest = manifest_path.read_text()
-    catalog = catalog_of(json.loads(raw_manifest))
+    manifest = json.loads(raw_manifest)
     lookup = SemanticManifestLookup(parse_manifest_from_dbt_generated_manifest(manifest_json_string=raw_manifest))
-    with read_only_marts(database_path, catalog) as connection:
+    with read_only_marts(database_path, catalog_of(manifest)) as connection:
+        _check_tables(connection, manifest, database_path)
         yield MetricFlowEngine(semantic_manifest_lookup=lookup, sql_client=DuckDbSqlClient(connection))
 
 
@@ -259,8 +279,9 @@ def metrics(
                 console.print(explain_metrics(engine, request), markup=False, highlight=False)
                 return
             rows = query_metrics(engine, request)
-    except FileNotFoundError as error:
-        console.print(f"[red]{error}[/]: run `warehouse run` first.", highlight=False)
+    except (FileNotFoundError, MissingTablesError) as error:
+        other = Source.warehouse if source is Source.serving else Source.serving
+        console.print(f"[red]{error}[/]: run `warehouse run` first, or try --source {other}.", highlight=False)
         raise typer.Exit(code=1) from error
     except Exception as error:  # MetricFlow's errors (unknown names, bad filters) and DuckDB's share no base class
         console.print(f"Query failed: {error}", style="red", markup=False, highlight=False)

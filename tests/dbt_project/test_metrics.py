@@ -16,7 +16,15 @@ from metricflow.data_table.mf_table import MetricFlowDataTable
 from metricflow.engine.metricflow_engine import MetricFlowEngine
 from typer.testing import CliRunner
 
-from cli.metrics import MetricRequest, metricflow_engine, metrics, query_metrics, read_only_marts, semantic_manifest
+from cli.metrics import (
+    MetricRequest,
+    MissingTablesError,
+    metricflow_engine,
+    metrics,
+    query_metrics,
+    read_only_marts,
+    semantic_manifest,
+)
 from tests.conftest import BuiltWarehouse
 
 pytestmark = pytest.mark.slow  # reads the demo warehouse the session builds
@@ -223,6 +231,14 @@ def test_the_connection_reads_only_its_file(built_warehouse: BuiltWarehouse, tmp
                 connection.execute(statement)
 
 
+def test_a_file_without_the_marts_is_refused_by_name(manifest_path: Path, tmp_path: Path) -> None:
+    """A serving copy published without `marts` (or an unbuilt warehouse) says which tables it lacks."""
+    empty = tmp_path / "serving.duckdb"
+    duckdb.connect(str(empty)).close()
+    with pytest.raises(MissingTablesError, match="marts.fct_orders"), metricflow_engine(manifest_path, empty):
+        pass
+
+
 def test_warehouse_metrics_prints_the_metrics_and_lists_them(
     built_warehouse: BuiltWarehouse, manifest_path: Path, marts: duckdb.DuckDBPyConnection
 ) -> None:
@@ -250,3 +266,5 @@ def test_warehouse_metrics_prints_the_metrics_and_lists_them(
     assert all(name in listing.output for name in ("average_order_value", "email_consent_rate", "segment_size"))
     unknown = runner.invoke(app, ["metrics", "no_such_metric", "--source", "warehouse"])
     assert unknown.exit_code == 1 and "Query failed" in unknown.output
+    unpublished = runner.invoke(app, ["metrics", "revenue"])  # the session's warehouse has no serving copy
+    assert unpublished.exit_code == 1 and "warehouse run" in unpublished.output
