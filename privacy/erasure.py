@@ -9,7 +9,8 @@ What is a person's data is declared once, as dbt column `meta` (`privacy.registr
   (the raw rows that matched, then their identity cluster), records those hashes in the ledger, and deletes the
   person's rows from raw tables (`privacy.raw_tables`: child tables, quarantine lines and dlt's staging copies
   included) and from every dbt table with declared personal columns (`privacy.models`).
-- `resolve_subjects`: `warehouse erase` reads the serving copy to find the rest of a person's identifiers.
+- `resolve_subjects`: `warehouse erase` reads the serving copy to find the rest of a person's identifiers, in
+  the marts' columns the registry declares.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ import duckdb
 
 from core.settings import Settings
 from privacy.ledger import SUBJECT_KINDS, ErasureLedger
-from privacy.matching import install_ledger, ledger_snapshot, subjects_list, tables, token_subjects
+from privacy.matching import columns, install_ledger, ledger_snapshot, subjects_list, tables, token_subjects
 from privacy.models import delete_from_model, expand_by_identity_cluster, model_relations
 from privacy.raw_tables import delete_raw, expand_by_rows, raw_roots
-from privacy.registry import SOURCE_ID_SUBJECT_KINDS, PiiRegistry
+from privacy.registry import SOURCE_ID_SUBJECT_KINDS, PiiColumn, PiiRegistry
 
 log = logging.getLogger(__name__)
 
@@ -166,51 +167,80 @@ def erase_from_warehouse(warehouse: Path, settings: Settings, registry: PiiRegis
 # ------------------------------------------------------------------------------------------- serving copy
 
 
-def resolve_subjects(serving: Path, kind: str, value: str) -> list[tuple[str, str]]:
+def resolve_subjects(serving: Path, kind: str, value: str, registry: PiiRegistry) -> list[tuple[str, str]]:
     """(kind, value) of every identifier the serving copy knows for the person `kind`/`value` names, itself
-    included: the customer(s) it belongs to, their source records' ids, emails and phones. Read-only."""
+    included: the customer(s) it belongs to, and every identifier `registry` declares in a mart row of theirs
+    (their records' ids, emails, phones, anonymous ids). Read-only."""
     if kind not in ("email", "customer_id"):
         raise ValueError("a person is looked up by email or customer_id")
-    subjects = {(kind, value.strip().lower() if kind == "email" else value.strip())}
+    value = value.strip().lower() if kind == "email" else value.strip()
+    subjects = {(kind, value)}
     if not serving.exists():
         return sorted(subjects)
     with duckdb.connect(str(serving), read_only=True) as con:
-        tables = {(s, t) for s, t in con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()}
-        customers: set[str] = set()
-        if kind == "customer_id":
-            customers.add(value.strip())
-        else:
-            for schema, table in (("marts", "customer_profiles"), ("marts", "dim_customers")):
-                if (schema, table) in tables:
-                    customers.update(
-                        c for (c,) in con.execute(
-                            f"SELECT DISTINCT customer_id FROM {schema}.{table} WHERE lower(trim(email)) = ?",
-                            [value.strip().lower()],
-                        ).fetchall()
-                    )  # fmt: skip
-        if not customers:
-            return sorted(subjects)
-        ids = list(customers)
-        subjects.update(("customer_id", c) for c in ids)
-        if ("marts", "customer_identity_map") in tables:
-            for system, source_id in con.execute(
-                "SELECT source_system, source_id FROM marts.customer_identity_map WHERE customer_id IN "
-                "(SELECT unnest(?))",
-                [ids],
-            ).fetchall():
-                subjects.update((k, source_id) for k in SOURCE_ID_SUBJECT_KINDS.get(system, ()))
-        if ("marts", "dim_customers") in tables:
-            for email, phone in con.execute(
-                "SELECT email, phone_e164 FROM marts.dim_customers WHERE customer_id IN (SELECT unnest(?))", [ids]
-            ).fetchall():
-                subjects.update(s for s in (("email", email), ("phone", phone)) if s[1])
-        if ("marts", "customer_profiles") in tables:
-            for (email,) in con.execute(
-                "SELECT email FROM marts.customer_profiles WHERE customer_id IN (SELECT unnest(?))", [ids]
-            ).fetchall():
-                if email:
-                    subjects.add(("email", email))
+        marts = [_PersonColumns.of(con, registry, table) for schema, table in tables(con) if schema == MARTS_SCHEMA]
+        people = [m for m in marts if m.customer_column is not None]
+        customers = {value} if kind == "customer_id" else set()
+        if kind == "email":
+            for mart in people:
+                customers.update(mart.customers_with_email(con, value))
+        if customers:
+            subjects.update(("customer_id", c) for c in customers)
+            for mart in people:
+                subjects.update(mart.identifiers(con, sorted(customers)))
     return sorted(s for s in subjects if s[0] in SUBJECT_KINDS and s[1] and s[1].strip())
+
+
+MARTS_SCHEMA = "marts"
+"""The serving copy's schema with identifiers in clear (`bi` holds hashes; `activation` a subset of marts)."""
+
+
+@dataclass(frozen=True)
+class _PersonColumns:
+    """The declared personal columns of one mart of the serving copy, and the one naming its customer."""
+
+    table: str
+    customer_column: str | None
+    declared: tuple[PiiColumn, ...]
+
+    @classmethod
+    def of(cls, con: duckdb.DuckDBPyConnection, registry: PiiRegistry, table: str) -> _PersonColumns:
+        present = columns(con, MARTS_SCHEMA, table)
+        declared = tuple(c for c in registry.of(MARTS_SCHEMA, table) if c.column in present and c.subject_kinds)
+        customer = next((c.column for c in declared if c.kind == "customer_id" and c.json_key is None), None)
+        return cls(table, customer, declared)
+
+    @property
+    def relation(self) -> str:
+        return f'"{MARTS_SCHEMA}"."{self.table}"'
+
+    def customers_with_email(self, con: duckdb.DuckDBPyConnection, email: str) -> set[str]:
+        found: set[str] = set()
+        for column in (c for c in self.declared if c.kind == "email"):
+            found.update(
+                customer for (customer,) in con.execute(
+                    f'SELECT DISTINCT "{self.customer_column}" FROM {self.relation} t '
+                    f"WHERE lower(trim({column.value_sql('t')})) = ?",
+                    [email],
+                ).fetchall() if customer
+            )  # fmt: skip
+        return found
+
+    def identifiers(self, con: duckdb.DuckDBPyConnection, customers: list[str]) -> set[tuple[str, str]]:
+        """(ledger kind, value) of every declared identifier in the rows of `customers`."""
+        found: set[tuple[str, str]] = set()
+        for column in self.declared:
+            by_row_system = column.kind == "source_id" and column.source_system is None
+            system_sql = "t.source_system" if by_row_system else "NULL"
+            rows = con.execute(
+                f"SELECT DISTINCT {system_sql}, CAST({column.value_sql('t')} AS VARCHAR) FROM {self.relation} t "
+                f'WHERE t."{self.customer_column}" IN (SELECT unnest(?))',
+                [customers],
+            ).fetchall()
+            for system, identifier in rows:
+                kinds = SOURCE_ID_SUBJECT_KINDS.get(system, ()) if by_row_system else column.subject_kinds
+                found.update((k, identifier) for k in kinds if identifier)
+        return found
 
 
 def count_by_kind(subjects: list[tuple[str, str]]) -> dict[str, int]:

@@ -74,6 +74,13 @@ def hash_in_ledger(kind: str, value_sql: str) -> str:
     return f"subject_hash_{kind}({value_sql}) IN ({ledger})"
 
 
+def clear_or_hash_in_ledger(kind: str, value_sql: str) -> str:
+    """SQL: the value is an erased subject of `kind`, in clear or as the ledger's own hash (the masked `bi`
+    models hash a declared column exactly as the ledger does)."""
+    ledger = f"SELECT subject_hash FROM erased_subjects WHERE subject_kind = '{kind}'"
+    return f"({hash_in_ledger(kind, value_sql)} OR CAST({value_sql} AS VARCHAR) IN ({ledger}))"
+
+
 def delete_where(con: duckdb.DuckDBPyConnection, schema: str, table: str, condition: str) -> int:
     """Delete the rows of one table matching `condition`; returns how many."""
     (deleted,) = con.execute(f'DELETE FROM "{schema}"."{table}" WHERE {condition}').fetchone()

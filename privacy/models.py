@@ -12,7 +12,7 @@ import logging
 
 import duckdb
 
-from privacy.matching import columns, delete_where, hash_in_ledger, subjects_list
+from privacy.matching import clear_or_hash_in_ledger, columns, delete_where, subjects_list
 from privacy.registry import SOURCE_ID_SUBJECT_KINDS, PiiColumn, PiiRegistry
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,8 @@ def model_relations(registry: PiiRegistry, tables: list[tuple[str, str]]) -> lis
 
 
 def _conditions(column: PiiColumn, present: set[str], table_sql: str) -> list[str]:
-    """SQL conditions true on a row of `table_sql` whose `column` value is an erased subject."""
+    """SQL conditions true on a row of `table_sql` whose `column` value is an erased subject, in clear or hashed
+    (a `bi` model's masked column)."""
     if column.column not in present:
         return []
     value = column.value_sql(table_sql)
@@ -39,11 +40,11 @@ def _conditions(column: PiiColumn, present: set[str], table_sql: str) -> list[st
             log.warning("%s.%s.%s: source_id without a source_system", column.schema, column.relation, column.column)
             return []
         return [
-            f"({table_sql}.source_system = '{system}' AND {hash_in_ledger(kind, value)})"
+            f"({table_sql}.source_system = '{system}' AND {clear_or_hash_in_ledger(kind, value)})"
             for system, kinds in SOURCE_ID_SUBJECT_KINDS.items()
             for kind in kinds
         ]
-    return [hash_in_ledger(kind, value) for kind in column.subject_kinds]
+    return [clear_or_hash_in_ledger(kind, value) for kind in column.subject_kinds]
 
 
 def delete_from_model(con: duckdb.DuckDBPyConnection, registry: PiiRegistry, schema: str, table: str) -> int:

@@ -5,9 +5,10 @@ dbt_project/models/ and on the raw tables in the sources YAML). Erasure, the mas
 serving models read that declaration and nothing else, so a new column of a person is declared once, beside
 its description and tests.
 
-Two more keys qualify a kind where it needs it: `source_system` (crm, shop, analytics) says which system a
-`source_id` column's ids come from (absent: the row's own `source_system` column says), and `json_key` says
-that the identifier is that key of a JSON column (`traits` -> its `email`).
+More keys qualify a kind where it needs it: `source_system` (crm, shop, analytics) says which system a
+`source_id` column's ids come from (absent: the row's own `source_system` column says), `json_key` says that the
+identifier is that key of a JSON column (`traits` -> its `email`), and `masked: false` keeps a column of the
+masked `bi` models in clear (macros/serving/masking.sql: the pseudonym customer_id).
 """
 
 from __future__ import annotations
@@ -134,6 +135,8 @@ def _declared(node: Mapping[str, Any], relation: str, is_source: bool) -> list[P
             raise RegistryError(f"{where}: pii kind {kind!r} is none of {', '.join(PII_KINDS)}")
         if system is not None and (kind != "source_id" or system not in SOURCE_ID_SUBJECT_KINDS):
             raise RegistryError(f"{where}: source_system {system!r} goes with pii source_id: crm, shop or analytics")
+        if not isinstance(meta.get("masked", True), bool):
+            raise RegistryError(f"{where}: masked is true or false, not {meta['masked']!r}")
         found.append(
             PiiColumn(
                 schema=node["schema"], relation=relation, column=column.get("name") or name, kind=kind,

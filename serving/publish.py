@@ -23,18 +23,13 @@ from pathlib import Path
 import duckdb
 
 from core.settings import Settings
-from privacy.matching import LedgerSnapshot, delete_where, hash_in_ledger, install_ledger, ledger_snapshot, tables
+from privacy.matching import LedgerSnapshot, install_ledger, ledger_snapshot, tables
+from privacy.models import delete_from_model
+from privacy.registry import PiiRegistry
 
 MARTS_SCHEMA = "marts"
-CLEAR_IDENTIFIERS = {
-    "bi": {"customer_id": "customer_id"},
-    "activation": {"customer_id": "customer_id", "email": "email"},
-}
-"""The dbt serving models' schemas (models/serving/), each with the identifiers its tables carry in clear (column
--> ledger kind, contract section 4): `bi` keeps only the warehouse's pseudonym."""
-CONSUMER_SCHEMAS = tuple(CLEAR_IDENTIFIERS)
-HASHED_SCHEMAS = frozenset({"bi"})
-"""Schemas whose other identifiers are the ledger's own hashes (macros/serving/masking.sql)."""
+CONSUMER_SCHEMAS = ("bi", "activation")
+"""The dbt serving models' schemas (models/serving/): `bi` for BI tools, `activation` for the email platform."""
 
 Guard = Callable[[duckdb.DuckDBPyConnection], int]
 """Runs on the new file's copied tables before the rename; returns rows deleted."""
@@ -76,11 +71,11 @@ def _process_exists(pid: int) -> bool:
     return True
 
 
-def publish_serving(warehouse: Path, serving: Path, settings: Settings) -> Published:
+def publish_serving(warehouse: Path, serving: Path, settings: Settings, registry: PiiRegistry) -> Published:
     """The serving copy of contract section 4: `marts`, `bi` and `activation`, published atomically, without
-    the people the erasure ledger holds now."""
+    the people the erasure ledger holds now (found in the columns `registry` declares personal)."""
     snapshot = ledger_snapshot(settings)
-    guard = None if snapshot is None else (lambda connection: remove_erased_people(connection, snapshot))
+    guard = None if snapshot is None else (lambda connection: remove_erased_people(connection, snapshot, registry))
     return publish_schemas(warehouse, serving, (MARTS_SCHEMA, *CONSUMER_SCHEMAS), guard)
 
 
@@ -149,38 +144,20 @@ def row_counts(connection: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], i
     }
 
 
-def remove_erased_people(connection: duckdb.DuckDBPyConnection, snapshot: LedgerSnapshot) -> int:
+def remove_erased_people(connection: duckdb.DuckDBPyConnection, snapshot: LedgerSnapshot, registry: PiiRegistry) -> int:
     """Delete the rows of people in the ledger `snapshot` from every copied `bi` / `activation` table.
 
     A guard, not the audience's definition: dbt builds from marts the erasure asset already cleaned, so this
-    finds only people whose request came after it. A row goes when a clear identifier of its table
-    (`CLEAR_IDENTIFIERS`) hashes into the ledger, or, in `bi`, when any text column holds a ledger hash (its
-    identifiers are those hashes). Returns the rows deleted.
+    finds only people whose request came after it. A row goes when a column its model's YAML declares personal
+    (`registry`) holds an erased identifier, in clear (`activation`, the pseudonym customer_id of `bi`) or as
+    the ledger's hash (the masked columns of `bi`). Returns the rows deleted.
     """
     install_ledger(connection, snapshot)
-    deleted = 0
-    for schema, table in tables(connection):
-        if schema not in CONSUMER_SCHEMAS:
-            continue
-        text_columns = [
-            name
-            for (name,) in connection.execute(
-                "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
-                "AND schema_name = ? AND table_name = ? AND data_type = 'VARCHAR'",
-                [schema, table],
-            ).fetchall()
-        ]
-        conditions = [
-            hash_in_ledger(kind, _quoted(column))
-            for column, kind in CLEAR_IDENTIFIERS[schema].items()
-            if column in text_columns
-        ]
-        if schema in HASHED_SCHEMAS:
-            ledger_hashes = "SELECT subject_hash FROM erased_subjects"
-            conditions += [f"{_quoted(column)} IN ({ledger_hashes})" for column in text_columns]
-        if conditions:
-            deleted += delete_where(connection, schema, table, " OR ".join(conditions))
-    return deleted
+    return sum(
+        delete_from_model(connection, registry, schema, table)
+        for schema, table in tables(connection)
+        if schema in CONSUMER_SCHEMAS
+    )
 
 
 def sql_string(text: str) -> str:

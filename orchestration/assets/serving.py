@@ -9,7 +9,8 @@ from collections.abc import Sequence
 import dagster as dg
 
 from orchestration.automation import DOWNSTREAM_CONDITION
-from orchestration.resources import OWNERS, WAREHOUSE_POOL, WarehouseResource
+from orchestration.resources import OWNERS, WAREHOUSE_POOL, WarehouseResource, dbt_project
+from privacy.registry import read_registry
 from serving.publish import publish_serving
 
 SERVING_KEY = dg.AssetKey(["serving", "marts"])
@@ -46,7 +47,8 @@ def build_serving_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
     )
     def serving_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         settings = warehouse.settings
-        published = publish_serving(settings.warehouse_path, settings.serving_path, settings)
+        registry = read_registry(dbt_project.manifest_path, settings)
+        published = publish_serving(settings.warehouse_path, settings.serving_path, settings, registry)
         context.log.info("Published %d marts to %s", len(published.row_counts), published.path)
         return dg.MaterializeResult(
             metadata={

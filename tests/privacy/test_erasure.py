@@ -26,7 +26,7 @@ from core.settings import Settings, get_settings
 from orchestration.headless import RunReport
 from privacy.erasure import erase_from_warehouse
 from privacy.ledger import ErasureLedger, subject_hash
-from privacy.registry import PiiColumn, PiiRegistry, read_registry
+from privacy.registry import PiiColumn, PiiRegistry, read_registry, registry_from_manifest
 from tests.conftest import settings_for
 
 pytestmark = pytest.mark.slow
@@ -214,7 +214,8 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
             ["build", "--resource-type", "seed", "--resource-type", "model"], settings, target_path=root / "dbt_target"
         )
         assert result.success, result.output[-3000:]
-        publish_serving(settings.warehouse_path, settings.serving_path, settings)
+        manifest = json.loads((root / "dbt_target" / "manifest.json").read_text())
+        publish_serving(settings.warehouse_path, settings.serving_path, settings, registry_from_manifest(manifest))
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
             quarantined = con.execute("SELECT count(*) FROM raw_crm.quarantine WHERE contains(raw_line, ?)", [email])
             assert quarantined.fetchone()[0] == 1, "the broken line of the person was quarantined with its text"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -13,7 +14,8 @@ from cli.main import app
 from core.settings import Settings
 from privacy.erasure import drop_erased_lines, resolve_subjects
 from privacy.ledger import ErasureLedger, install_subject_hash, subject_hash
-from serving.publish import publish_serving
+from privacy.registry import PiiColumn, PiiRegistry, registry_from_manifest
+from serving.publish import publish_marts, publish_serving
 from tests.serving.marts import build_serving_models, create_marts
 
 ACTIVATION_PROFILE_COLUMNS = [
@@ -144,20 +146,24 @@ SMALL_MARTS = {
 consented; the fourth with the identifiers the CLI resolves."""
 
 
-def _small_warehouse(settings: Settings, serving_models: bool = False) -> None:
-    """The small marts, and with `serving_models` the `bi` and `activation` dbt models built on them."""
+def _small_warehouse(settings: Settings, serving_models: bool = False) -> PiiRegistry:
+    """The small marts, and with `serving_models` the `bi` and `activation` dbt models built on them; the
+    personal-data registry of that build (none without it)."""
     create_marts(settings.warehouse_path, SMALL_MARTS)
-    if serving_models:
-        build_serving_models(settings, settings.warehouse_path.with_name("dbt_target"))
+    if not serving_models:
+        return PiiRegistry(())
+    target = settings.warehouse_path.with_name("dbt_target")
+    build_serving_models(settings, target)
+    return registry_from_manifest(json.loads((target / "manifest.json").read_text()))
 
 
 def test_activation_holds_exactly_the_contract_columns_of_consented_valid_non_erased_people(
     isolated_env: Settings,
 ) -> None:
-    _small_warehouse(isolated_env, serving_models=True)
+    registry = _small_warehouse(isolated_env, serving_models=True)
     ErasureLedger(isolated_env).record([("customer_id", "cus_4")])
 
-    published = publish_serving(isolated_env.warehouse_path, isolated_env.serving_path, isolated_env)
+    published = publish_serving(isolated_env.warehouse_path, isolated_env.serving_path, isolated_env, registry)
 
     assert published.consumer_row_counts["activation.profiles"] == 1
     with duckdb.connect(str(isolated_env.serving_path), read_only=True) as con:
@@ -171,10 +177,10 @@ def test_activation_holds_exactly_the_contract_columns_of_consented_valid_non_er
 
 
 def test_bi_replaces_direct_identifiers_by_the_ledgers_stable_hashes(isolated_env: Settings) -> None:
-    _small_warehouse(isolated_env, serving_models=True)
+    registry = _small_warehouse(isolated_env, serving_models=True)
     salt = ErasureLedger(isolated_env).salt
 
-    publish_serving(isolated_env.warehouse_path, isolated_env.serving_path, isolated_env)
+    publish_serving(isolated_env.warehouse_path, isolated_env.serving_path, isolated_env, registry)
 
     with duckdb.connect(str(isolated_env.serving_path), read_only=True) as con:
         bi = con.execute("SELECT * FROM bi.dim_customers").fetchone()
@@ -198,8 +204,8 @@ def test_bi_replaces_direct_identifiers_by_the_ledgers_stable_hashes(isolated_en
 
 
 def test_erase_by_email_records_every_identifier_the_serving_copy_knows(isolated_env: Settings) -> None:
-    _small_warehouse(isolated_env)
-    publish_serving(isolated_env.warehouse_path, isolated_env.serving_path, isolated_env)
+    registry = _small_warehouse(isolated_env)
+    publish_serving(isolated_env.warehouse_path, isolated_env.serving_path, isolated_env, registry)
 
     result = CliRunner().invoke(app, ["erase", "--email", " Dee@Example.com "])
 
@@ -212,6 +218,50 @@ def test_erase_by_email_records_every_identifier_the_serving_copy_knows(isolated
     ]:  # fmt: skip
         assert ledger.is_erased(kind, value), kind
     assert not ledger.is_erased("customer_id", "cus_1")
+    assert "Matched 1 customer and" in result.output
+
+
+def test_erase_refuses_a_value_that_is_not_an_email_unless_forced(isolated_env: Settings) -> None:
+    refused = CliRunner().invoke(app, ["erase", "--email", "dee(at)example.com"])
+
+    assert refused.exit_code == 2 and "not a valid email" in refused.output
+    assert not ErasureLedger(isolated_env).path.exists()
+    forced = CliRunner().invoke(app, ["erase", "--email", "dee(at)example.com", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert ErasureLedger(isolated_env).is_erased("email", "dee(at)example.com")
+
+
+def test_erase_of_an_email_nobody_has_says_that_only_its_hash_is_recorded(isolated_env: Settings) -> None:
+    _small_warehouse(isolated_env)
+    publish_marts(isolated_env.warehouse_path, isolated_env.serving_path)
+
+    result = CliRunner().invoke(app, ["erase", "--email", "nobody@example.com"])
+
+    assert result.exit_code == 0, result.output
+    assert "No one in the serving copy" in " ".join(result.output.split())
+    assert "Matched" not in result.output
+
+
+def test_resolving_a_person_reads_every_identifier_the_registry_declares_in_a_mart(isolated_env: Settings) -> None:
+    """A mart the resolver has never heard of: its declared columns widen the request, undeclared ones do not."""
+    with duckdb.connect(str(isolated_env.warehouse_path)) as con:
+        con.execute("CREATE SCHEMA marts")
+        con.execute(
+            "CREATE TABLE marts.fct_visits AS SELECT * FROM (VALUES ('cus_1', 'Ann@Example.com', 'anon-1', 'u-9', 'x'),"
+            " ('cus_2', 'bo@example.com', 'anon-2', 'u-8', 'y')) t(person, mail, visitor, account, note)"
+        )
+    publish_marts(isolated_env.warehouse_path, isolated_env.serving_path)
+    registry = PiiRegistry(tuple(
+        PiiColumn("marts", "fct_visits", column, kind)  # type: ignore[arg-type]
+        for column, kind in (("person", "customer_id"), ("mail", "email"), ("visitor", "anonymous_id"))
+    ))  # fmt: skip
+
+    subjects = resolve_subjects(isolated_env.serving_path, "email", " ann@example.COM", registry)
+
+    assert subjects == [
+        ("anonymous_id", "anon-1"), ("customer_id", "cus_1"),
+        ("email", "Ann@Example.com"), ("email", "ann@example.com"),
+    ]  # fmt: skip
 
 
 def test_erase_needs_exactly_one_identifier(isolated_env: Settings) -> None:
@@ -221,4 +271,6 @@ def test_erase_needs_exactly_one_identifier(isolated_env: Settings) -> None:
 
 
 def test_resolving_a_customer_nobody_knows_records_just_that_id(isolated_env: Settings) -> None:
-    assert resolve_subjects(isolated_env.serving_path, "customer_id", "cus_unknown") == [("customer_id", "cus_unknown")]
+    assert resolve_subjects(isolated_env.serving_path, "customer_id", "cus_unknown", PiiRegistry(())) == [
+        ("customer_id", "cus_unknown")
+    ]

@@ -85,7 +85,10 @@ def test_a_source_id_without_its_system_is_matched_under_every_system_s_kinds() 
 
 @pytest.mark.parametrize(
     "meta",
-    [{"pii": "e-mail"}, {"pii": "email", "source_system": "crm"}, {"pii": "source_id", "source_system": "erp"}],
+    [
+        {"pii": "e-mail"}, {"pii": "email", "source_system": "crm"}, {"pii": "source_id", "source_system": "erp"},
+        {"pii": "customer_id", "masked": "no"},
+    ],  # fmt: skip
 )
 def test_a_meta_the_registry_cannot_read_fails_loudly_naming_the_column(meta: dict) -> None:
     manifest = {"nodes": {"model.p.m": _node("model.p.m", "marts", {"c": meta}, resource_type="model", name="m")}}

@@ -12,6 +12,7 @@ import duckdb
 
 from core.settings import Settings
 from privacy.ledger import ErasureLedger, subject_hash
+from privacy.registry import PiiColumn, PiiRegistry
 from serving.publish import publish_marts, publish_serving
 
 # A BI tool in its own process: reads both marts in one transaction, over and over, until told to stop.
@@ -104,6 +105,18 @@ def test_reader_sees_old_or_new_marts_never_an_error_or_a_mix(tmp_path: Path) ->
         assert connection.execute("SELECT DISTINCT version FROM marts.segments").fetchall() == [(4,)]
 
 
+CONSUMER_PII = PiiRegistry(tuple(
+    PiiColumn(schema, relation, column, kind)  # type: ignore[arg-type]
+    for schema, relation, column, kind in (
+        ("bi", "dim_customers", "customer_id", "customer_id"), ("bi", "dim_customers", "email", "email"),
+        ("bi", "fct_events", "anonymous_id", "anonymous_id"),
+        ("activation", "profiles", "customer_id", "customer_id"), ("activation", "profiles", "email", "email"),
+    )
+))  # fmt: skip
+"""What the serving models' YAML would declare for `_consumer_warehouse`: bi's customer_id in clear, its email
+and anonymous_id hashed; activation's in clear."""
+
+
 def _consumer_warehouse(path: Path, salt: str) -> None:
     """marts, bi and activation as dbt builds them (bi's identifiers are the ledger's hashes), and a schema that
     must not be served."""
@@ -141,7 +154,7 @@ def test_publish_serving_serves_marts_bi_and_activation_without_people_erased_si
     _consumer_warehouse(isolated_env.warehouse_path, ledger.salt)
     ledger.record([("email", " Gone@Example.com"), ("customer_id", "cus_3"), ("anonymous_id", "anon-gone")])
 
-    published = publish_serving(isolated_env.warehouse_path, isolated_env.serving_path, isolated_env)
+    published = publish_serving(isolated_env.warehouse_path, isolated_env.serving_path, isolated_env, CONSUMER_PII)
 
     assert published.row_counts == {"profiles": 3, "segments": 3}, "the marts are copied as they are"
     assert published.consumer_row_counts == {"activation.profiles": 1, "bi.dim_customers": 1, "bi.fct_events": 1}
@@ -157,8 +170,30 @@ def test_publish_serving_serves_marts_bi_and_activation_without_people_erased_si
 def test_without_a_ledger_publish_serving_copies_the_consumer_tables_as_built(isolated_env: Settings) -> None:
     _consumer_warehouse(isolated_env.warehouse_path, "any salt")
 
-    published = publish_serving(isolated_env.warehouse_path, isolated_env.serving_path, isolated_env)
+    published = publish_serving(isolated_env.warehouse_path, isolated_env.serving_path, isolated_env, CONSUMER_PII)
 
     assert published.consumer_row_counts == {"activation.profiles": 3, "bi.dim_customers": 3, "bi.fct_events": 2}
     assert published.erased_rows_removed == 0
     assert not ErasureLedger(isolated_env).path.exists()
+
+
+def test_the_erasure_guard_matches_the_columns_the_registry_declares_and_only_those(isolated_env: Settings) -> None:
+    """A column declared a minute ago is guarded; the same identifier in an undeclared column is not read."""
+    ledger = ErasureLedger(isolated_env)
+    _consumer_warehouse(isolated_env.warehouse_path, ledger.salt)
+    with duckdb.connect(str(isolated_env.warehouse_path)) as connection:
+        connection.execute("ALTER TABLE activation.profiles ADD COLUMN phone VARCHAR")
+        connection.execute("ALTER TABLE activation.profiles ADD COLUMN note VARCHAR")
+        connection.execute(
+            "UPDATE activation.profiles SET phone = '+1 555 0100', note = '+15550199' WHERE customer_id = 'cus_1'"
+        )
+        connection.execute("UPDATE activation.profiles SET note = '+15550100' WHERE customer_id = 'cus_2'")
+    ledger.record([("phone", "+15550100")])
+    declared = PiiRegistry((*CONSUMER_PII.columns, PiiColumn("activation", "profiles", "phone", "phone")))
+
+    published = publish_serving(isolated_env.warehouse_path, isolated_env.serving_path, isolated_env, declared)
+
+    assert published.erased_rows_removed == 1
+    with duckdb.connect(str(isolated_env.serving_path), read_only=True) as connection:
+        kept = connection.execute("SELECT customer_id FROM activation.profiles ORDER BY 1").fetchall()
+    assert kept == [("cus_2",), ("cus_3",)], "the declared phone matched in its normal form; the note was not read"

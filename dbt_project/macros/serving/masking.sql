@@ -57,19 +57,31 @@
 
 {# The `pii` kind a column's YAML declares (`config: {meta: {pii: ...}}`, or a top-level `meta`), else none. #}
 {% macro column_pii_kind(column) -%}
-    {%- set meta = (column.get('config') or {}).get('meta') or column.get('meta') or {} -%}
-    {{ return(meta.get('pii')) }}
+    {{ return(column_pii_meta(column).get('pii')) }}
 {%- endmacro %}
 
 {#
-    `select` of every column of `relation`, those this model's YAML declares personal data replaced by their
-    hash (DuckDB's `* replace`). Every column of the relation passes, so with the contract enforced a new
+    The kind of a column `bi` hashes: declared personal data, unless declared kept in clear (`masked: false`: the
+    warehouse's pseudonym customer_id, which BI joins on and the serving copy's erasure guard matches).
+#}
+{% macro column_masked_kind(column) -%}
+    {%- set meta = column_pii_meta(column) -%}
+    {{ return(meta.get('pii') if meta.get('masked', true) else none) }}
+{%- endmacro %}
+
+{% macro column_pii_meta(column) -%}
+    {{ return((column.get('config') or {}).get('meta') or column.get('meta') or {}) }}
+{%- endmacro %}
+
+{#
+    `select` of every column of `relation`, those this model's YAML declares personal data (and not `masked:
+    false`) replaced by their hash (DuckDB's `* replace`). Every column of the relation passes, so with the contract enforced a new
     upstream column fails the build until it is declared here, with its `pii` kind if it is personal data.
 #}
 {% macro select_masked(relation) -%}
     {%- set masked = [] -%}
     {%- for column in model.columns.values() -%}
-        {%- set kind = column_pii_kind(column) -%}
+        {%- set kind = column_masked_kind(column) -%}
         {%- if kind -%}
             {%- do masked.append(pii_hash(adapter.quote(column.name), kind) ~ ' as ' ~ adapter.quote(column.name)) -%}
         {%- endif -%}
