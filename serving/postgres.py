@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from psycopg import errors, sql
 from core.settings import Settings
 
 logger = logging.getLogger(__name__)
+_QUOTED = re.compile(r'"[^"]*"')
 
 READER_ROLES = {"bi": "bi_reader", "activation": "activation_reader"}
 """Each published schema and the one role that may read it."""
@@ -120,6 +122,17 @@ def _scrub(text: str, url: str) -> str:
     return text
 
 
+def _describe(error: psycopg.Error) -> str:
+    """The server's error without the values it quotes: a row that fails the load may hold an email. Where it
+    failed (`COPY profiles, line 12, column email`) is kept; errors without diagnostics (connecting) in full."""
+    primary = error.diag.message_primary
+    if primary is None:
+        return str(error)
+    where = (error.diag.context or "").split("\n", 1)[0].split(": ", 1)[0]
+    masked = _QUOTED.sub("«value»", primary)
+    return f"{masked} ({error.diag.sqlstate})" + (f", at {where}" if where else "")
+
+
 def publish_serving_target(settings: Settings, serving_copy: Path) -> PostgresPublished | None:
     """The serving asset's hook: publish `serving_copy` to SERVING_URL when one is configured, else nothing."""
     if not settings.serving_url:
@@ -148,7 +161,7 @@ def publish_postgres(
     except psycopg.Error as error:
         # Raised below, outside this handler: the driver's exception (whose text may quote the connection
         # string) must not travel along as the new error's __context__.
-        failure = ServingTargetError(f"publishing the serving copy to {target} failed: {_scrub(str(error), url)}")
+        failure = ServingTargetError(f"publishing the serving copy to {target} failed: {_scrub(_describe(error), url)}")
     except ServingTargetError as error:
         failure = ServingTargetError(_scrub(str(error), url))
     if failure is not None:

@@ -288,8 +288,12 @@ def test_a_failed_publish_leaves_the_previous_tables_and_grants(
     with duckdb.connect(str(broken)) as connection:  # a date PostgreSQL cannot hold (its dates start in 4713 BC)
         connection.execute("CREATE TABLE activation.zz_ancient AS SELECT DATE '5000-01-01 (BC)' AS day")
 
-    with pytest.raises(ServingTargetError, match="date out of range"):
+    with pytest.raises(ServingTargetError, match="date out of range") as failed:
         publish_postgres(broken, database)
+
+    assert "COPY zz_ancient, line 1, column day" in str(failed.value) and "5000" not in str(failed.value), (
+        "where the load failed, never the value (it may be an email)"
+    )
 
     assert {row[2] for row in postgres_rows(database, "activation", ["profiles"])["profiles"]} == {1}
     user, password = add_login(database, "activation_reader")
