@@ -47,8 +47,8 @@ class Source(StrEnum):
 def semantic_manifest(settings: Settings, project_dir: Path = DBT_PROJECT_DIR) -> Path:
     """The semantic_manifest.json of the dbt project as its files are now.
 
-    dbt parses the project (10-20 s: dbt's start and its partial parse) only when a file of the project is newer
-    than the manifest it wrote last time, in `settings.data_dir`/semantic_layer. Raises
+    dbt parses the project (its start alone takes seconds) only when a file of the project is newer than the
+    manifest it wrote last time, in `settings.data_dir`/semantic_layer. Raises
     `core.dbt_cli.DbtError` when the project does not parse.
     """
     from core.dbt_cli import run_dbt
@@ -266,7 +266,7 @@ def metrics(
     try:
         manifest_path = semantic_manifest(settings)
     except DbtError as error:
-        console.print(f"[red]The dbt project does not parse:[/] {error}", highlight=False)
+        console.print(f"The dbt project does not parse: {error}", style="red", markup=False, highlight=False)
         raise typer.Exit(code=1) from error
     if not names:
         console.print(metric_list(manifest_path))
@@ -281,7 +281,8 @@ def metrics(
             rows = query_metrics(engine, request)
     except (FileNotFoundError, MissingTablesError) as error:
         other = Source.warehouse if source is Source.serving else Source.serving
-        console.print(f"[red]{error}[/]: run `warehouse run` first, or try --source {other}.", highlight=False)
+        hint = f"{error}: run `warehouse run` first, or try --source {other}."
+        console.print(hint, style="red", markup=False, highlight=False)
         raise typer.Exit(code=1) from error
     except Exception as error:  # MetricFlow's errors (unknown names, bad filters) and DuckDB's share no base class
         console.print(f"Query failed: {error}", style="red", markup=False, highlight=False)

@@ -261,10 +261,19 @@ def test_warehouse_metrics_prints_the_metrics_and_lists_them(
     months = [row for row in cells if row[0][:4].isdigit()]
     assert [row[0] for row in months] == sorted(row[0] for row in months)  # in the order of the group-bys
     assert sum(int(row[header.index("orders")].replace(",", "")) for row in months) == orders
+    assert len(months) >= 2  # demo data: 60 days
+    (last_month,) = marts.execute(
+        "select cast(date_trunc('month', max(order_date)) as date) from marts.fct_orders where is_revenue"
+    ).fetchone()
+    one_month = runner.invoke(
+        app, ["metrics", "orders", "-g", "metric_time__month", "--start", str(last_month), "--source", "warehouse"]
+    )
+    assert one_month.exit_code == 0, one_month.output
+    assert str(last_month) in one_month.output and str(months[0][0]) not in one_month.output
     listing = runner.invoke(app, ["metrics"])
     assert listing.exit_code == 0, listing.output
     assert all(name in listing.output for name in ("average_order_value", "email_consent_rate", "segment_size"))
     unknown = runner.invoke(app, ["metrics", "no_such_metric", "--source", "warehouse"])
     assert unknown.exit_code == 1 and "Query failed" in unknown.output
     unpublished = runner.invoke(app, ["metrics", "revenue"])  # the session's warehouse has no serving copy
-    assert unpublished.exit_code == 1 and "warehouse run" in unpublished.output
+    assert unpublished.exit_code == 1 and "run `warehouse run` first" in " ".join(unpublished.output.split())
