@@ -7,6 +7,10 @@ starts through `core/die_with_parent.py`, so a killed caller never leaves a dbt 
 What dbt needs from the settings (`dbt_env`) is given to its process explicitly: `run_dbt` passes it to the
 subprocess, and dagster-dbt's invocations read it from a file beside them (`dbt_env_file`,
 `core/dbt_launcher.py`). This process's own environment is never changed.
+
+Everything that runs dbt with settings builds production: `run_dbt` and the Dagster resource pass
+`--target PROD_TARGET`. The profile's default target, `dev`, is for people running dbt by hand
+(docs/developing.md): it builds its own file and only reads the warehouse.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from pathlib import Path
 
 from core import dbt_launcher, die_with_parent
 from core.settings import DBT_PROJECT_DIR, Settings, erasure_salt
+
+PROD_TARGET = "prod"
+"""The target of dbt_project/profiles.yml that builds the warehouse the settings name."""
 
 
 @dataclass(frozen=True)
@@ -89,15 +96,18 @@ def run_dbt(
     target_path: Path | None = None,
     check: bool = True,
 ) -> DbtResult:
-    """Run `dbt <args>` on `settings.warehouse_path`.
+    """Run `dbt <args>` on `settings.warehouse_path`, the profile's production target.
 
-    `--project-dir` and `--profiles-dir` are added (both the dbt project directory). `target_path` moves
-    dbt's target/ and logs/ out of the project, so that concurrent invocations (tests, Dagster, a person)
-    never overwrite each other's manifest. Raises `DbtError` on a non-zero exit unless `check` is false.
+    `--target prod`, `--project-dir` and `--profiles-dir` (both the dbt project directory) are added.
+    `target_path` moves dbt's target/ and logs/ out of the project, so that concurrent invocations (tests,
+    Dagster, a person) never overwrite each other's manifest. Raises `DbtError` on a non-zero exit unless
+    `check` is false.
     """
     command = [
         *dbt_command(),
         *args,
+        "--target",
+        PROD_TARGET,
         "--project-dir",
         str(project_dir),
         "--profiles-dir",

@@ -12,9 +12,11 @@ settings of its own.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import importlib.metadata
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -33,7 +35,7 @@ from packaging import version
 from pydantic import PrivateAttr
 
 from core import dbt_launcher
-from core.dbt_cli import dbt_command, run_dbt
+from core.dbt_cli import PROD_TARGET, dbt_command, run_dbt
 from core.settings import DBT_PROJECT_DIR, Settings, get_settings
 from orchestration.dead_runs import fail_dead_runs, owner_tags
 
@@ -118,6 +120,7 @@ dbt_project = DbtProject(
     profiles_dir=DBT_PROJECT_DIR,
     # Dagster's own target dir: a dbt command run by hand in target/ never races the manifest Dagster loads.
     target_path=Path("target") / "dagster",
+    target=PROD_TARGET,
 )
 
 
@@ -134,29 +137,80 @@ def prepared_parse(settings: Settings, target: Path | None = None) -> Path:
 
 
 def prepare_manifest(settings: Settings, force: bool = False) -> Path:
-    """`dbt parse` into Dagster's target dir when forced, under `dagster dev`, or when no manifest exists.
+    """`dbt parse` into Dagster's target dir when forced, or when the manifest there is missing or stale: parsed
+    from other project files, another warehouse or another environment (`manifest_inputs`). An unchanged project
+    costs no dbt process (a parse with a warm partial parse took seconds in each `warehouse run`).
 
     dbt parses into a private folder beside it, from a copy of this warehouse's partial parse, and its files are
     renamed into place: two `warehouse run`s of one checkout on different warehouses (a demo beside a
     benchmark) parse at the same time, and neither may read the other's half-written manifest. The partial
     parse is also kept for this warehouse (`prepared_parse`), where this run's dbt invocations start from.
     """
-    if force or dbt_project.preparer.using_dagster_dev() or not dbt_project.manifest_path.exists():
-        target, mine = DBT_PROJECT_DIR / dbt_project.target_path, prepared_parse(settings)
-        mine.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix=".parse-", dir=target) as scratch:
-            start = mine if mine.exists() else target / "partial_parse.msgpack"
-            if start.exists():
-                shutil.copy2(start, Path(scratch) / "partial_parse.msgpack")
-            run_dbt(["parse", "--quiet"], settings, target_path=Path(scratch))
-            if (Path(scratch) / "partial_parse.msgpack").exists():
-                shutil.copy2(Path(scratch) / "partial_parse.msgpack", mine.with_suffix(".new"))
-                os.replace(mine.with_suffix(".new"), mine)
-            for name in PARSED_FILES:
+    target, mine = DBT_PROJECT_DIR / dbt_project.target_path, prepared_parse(settings)
+    inputs, recorded = manifest_inputs(settings), target / MANIFEST_INPUTS
+    current = dbt_project.manifest_path.exists() and mine.exists() and recorded.exists()
+    if not force and current and recorded.read_text() == inputs:
+        return dbt_project.manifest_path
+    mine.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".parse-", dir=target) as scratch:
+        start = mine if mine.exists() else target / "partial_parse.msgpack"
+        if start.exists():
+            shutil.copy2(start, Path(scratch) / "partial_parse.msgpack")
+        run_dbt(["parse", "--quiet"], settings, target_path=Path(scratch))
+        if (Path(scratch) / "partial_parse.msgpack").exists():
+            shutil.copy2(Path(scratch) / "partial_parse.msgpack", mine.with_suffix(".new"))
+            os.replace(mine.with_suffix(".new"), mine)
+        (Path(scratch) / MANIFEST_INPUTS).write_text(inputs)
+        with _locked(target / ".publish.lock"):  # the manifest and the inputs it was parsed from, together
+            for name in (*PARSED_FILES, MANIFEST_INPUTS):
                 if (Path(scratch) / name).exists():
                     os.replace(Path(scratch) / name, target / name)
-        _keep_newest(mine.parent.parent, KEPT_PARTIAL_PARSES)
+    _keep_newest(mine.parent.parent, KEPT_PARTIAL_PARSES)
     return dbt_project.manifest_path
+
+
+MANIFEST_INPUTS = "manifest.inputs"
+"""The digest of what the manifest in Dagster's target dir was parsed from (`manifest_inputs`), beside it."""
+
+NOT_PARSED = frozenset({"target", "logs", "dbt_packages"})
+"""Folders of the dbt project that dbt writes or installs, not reads as the project."""
+
+ENV_VAR_CALL = re.compile(r"env_var\(\s*['\"]([A-Za-z_][A-Za-z0-9_]*)['\"]")
+
+
+def manifest_inputs(settings: Settings, project_dir: Path = DBT_PROJECT_DIR) -> str:
+    """A digest of what `dbt parse` with `settings` reads: the dbt project's files (path, size, modification
+    time), the values of the environment variables they read with `env_var()` as `run_dbt` gives them (secrets
+    aside: only the profile's connection reads them, never the manifest), the warehouse (its name is the
+    models' database), the target and dbt's version."""
+    header = (PROD_TARGET, importlib.metadata.version("dbt-core"), str(settings.warehouse_path))
+    digest = hashlib.sha256("\0".join(header).encode() + b"\n")
+    names: set[str] = set()
+    for folder, subfolders, files in os.walk(project_dir):
+        if Path(folder) == project_dir:
+            subfolders[:] = [name for name in subfolders if name not in NOT_PARSED]
+        subfolders.sort()
+        for name in sorted(files):
+            path = Path(folder) / name
+            stat = path.stat()
+            digest.update(f"{path.relative_to(project_dir)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+            if path.suffix in (".sql", ".yml", ".yaml"):
+                names.update(ENV_VAR_CALL.findall(path.read_text(errors="replace")))
+    environment = {**os.environ, "WAREHOUSE_PATH": str(settings.warehouse_path)}
+    for name in sorted(names - {name for name in names if name.startswith("DBT_ENV_SECRET_")}):
+        digest.update(f"{name}={environment.get(name)!r}\n".encode())
+    return digest.hexdigest()
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on `path` (created) for the block, across processes."""
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 KEPT_PARTIAL_PARSES = 10
@@ -240,6 +294,8 @@ def build_resources() -> dict[str, object]:
             # with the invocation's settings, through the launcher that kills it with its parent.
             dbt_executable=DBT_LAUNCH[0],
             global_config_flags=DBT_LAUNCH[1:],
+            # The warehouse the run's settings name; the profile's default, dev, is for dbt run by hand.
+            target=PROD_TARGET,
         ),
         "dlt": DagsterDltResource(),
     }

@@ -1,12 +1,13 @@
 """The staging, intermediate and marts groups: one asset per dbt model, dbt tests as asset checks.
 
 The translator maps each dbt source to the raw asset that loads it (`["raw_<system>", <table>]`), puts models
-in the group of their folder, and gives them the downstream automation condition. dbt source freshness
-(`error_after` in the sources' YAML) becomes Dagster last-update freshness checks on the raw assets.
+in the asset group of their layer (folder), owned by the owner of their dbt group (models/_groups.yml), and
+gives them the downstream automation condition. dbt source freshness (`error_after` in the sources' YAML)
+becomes Dagster last-update freshness checks on the raw assets.
 
-The manifest is prepared when the definitions are built, with their settings: `dagster dev` re-parses on
-start, `warehouse run` re-parses every run, and anything else (tests, a fresh clone) parses once when it is
-missing. dbt runs with the settings of the run's `WarehouseResource`, given to its process explicitly
+The manifest is prepared when the definitions are built, with their settings: dbt parses when the manifest is
+missing or the project changed since it was parsed (`orchestration.resources.prepare_manifest`). dbt builds the
+profile's `prod` target with the settings of the run's `WarehouseResource`, given to its process explicitly
 (`core.dbt_cli.dbt_env_file`).
 """
 
@@ -64,7 +65,13 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
         return folder if folder in LAYERS else "staging"
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
-        return OWNERS
+        """The owner of the model's dbt group as Dagster writes owners (`team:<name>`, and the email if given);
+        dagster-dbt passes the group's properties in `group`. Without a group: the project's OWNERS."""
+        group = dbt_resource_props.get("group")
+        owner = (group.get("owner") if isinstance(group, Mapping) else None) or {}
+        owners = [f"team:{owner['name']}"] if owner.get("name") else []
+        owners += [owner["email"]] if isinstance(owner.get("email"), str) else owner.get("email") or []
+        return owners or OWNERS
 
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
         return DOWNSTREAM_CONDITION
