@@ -10,7 +10,7 @@ fast. The commands of running the graph and reading what it built are here; the 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,6 +19,9 @@ from rich.table import Table
 from cli import activation, data, identity, privacy
 from cli.console import console, settings_of, summary_table
 from core.settings import get_settings
+
+if TYPE_CHECKING:
+    from orchestration.headless import ProgressEvent, RunReport
 
 app = typer.Typer(
     help="A dbt-centred ELT warehouse for personalized email marketing (dlt + dbt + Dagster on DuckDB).",
@@ -42,39 +45,25 @@ def run(
 ) -> None:
     """Materialize the Dagster asset graph in this process: load, build, check, publish the serving copy.
 
-    Runs whose process died are marked failed first, so they never keep the warehouse. A step waiting for the
-    warehouse says which run holds it. Ctrl-C or SIGTERM stops the run (marked canceled, or failed if a step was
-    running; exit code 130), and dbt never outlives this process.
+    Says what it does as it goes: each step, each raw table loaded, each dbt model as dbt finishes it (a
+    progress bar on a terminal, plain lines otherwise), then rows per raw table and per mart with the change
+    since the previous run. Runs whose process died are marked failed first, so they never keep the warehouse.
+    A step waiting for the warehouse says which run holds it. Ctrl-C or SIGTERM stops the run (marked canceled,
+    or failed if a step was running; exit code 130), and dbt never outlives this process.
     """
     import signal
     import sys
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from orchestration.headless import run_graph
 
     # Ctrl-C and SIGTERM stop a run alike, also when a background shell started this with SIGINT ignored.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(file=sys.stdout),  # bound now: the run sends dbt's stdout to its log file
-    ) as progress:
-        task = progress.add_task("preparing dbt manifest", total=None)
-
-        def on_progress(done: int, total: int, running: str) -> None:
-            progress.update(task, completed=done, total=total, description=running)
-
-        def notice(message: str) -> None:
-            progress.console.print(message, markup=False, highlight=False)
-
+    with RunProgress(Console(file=sys.stdout)) as shown:  # bound now: the run sends dbt's stdout to its log file
         try:
-            report = run_graph(job, settings=settings_of(ctx), progress=on_progress, notice=notice)
+            report = run_graph(job, settings=settings_of(ctx), progress=shown.event, notice=shown.line)
         except KeyboardInterrupt:
-            progress.stop()
+            shown.stop()
             console.print("[red]Interrupted[/] before any step ran: nothing was loaded or built.")
             raise typer.Exit(code=130) from None
     if report.interrupted:
@@ -96,10 +85,11 @@ def run(
             ],
         )
     )
+    raw = [(t.table, t.loaded or 0, t.rows, signed(t.change)) for t in report.tables if t.table.startswith("raw_")]
+    if raw:
+        console.print(summary_table("Raw tables", ["table", "loaded", "rows", "change"], raw))
     if report.mart_rows:
-        console.print(
-            summary_table("Marts (serving copy)", ["mart", "rows"], sorted(report.mart_rows.items()))
-        )
+        console.print(summary_table("Marts (serving copy)", ["mart", "rows", "change"], mart_changes(report)))
     verdicts = (("[yellow]check warned[/]", report.checks_warned), ("[red]check failed[/]", report.checks_failed))
     for label, checks in verdicts:
         for check in checks:
@@ -115,6 +105,102 @@ def run(
         raise typer.Exit(code=1)
     console.print(f"Serving copy for BI tools: {report.serving_path} (see docs/serving.md)")
     console.print(f"dbt and dlt output: {report.log_path}")
+
+
+def signed(change: int | None) -> str:
+    """A change in rows as the summaries print it: +12, -3, 0; empty when there was nothing to compare with."""
+    return "" if change is None else f"{change:+,}" if change else "0"
+
+
+def mart_changes(report: RunReport) -> list[tuple[str, int, str]]:
+    """(mart, rows, change since the serving copy before the run) per mart; `new` for a mart it did not hold."""
+    before = report.previous_mart_rows
+    rows = []
+    for mart, count in sorted(report.mart_rows.items()):
+        change = "" if before is None else signed(count - before[mart]) if mart in before else "new"
+        rows.append((mart, count, change))
+    return rows
+
+
+class RunProgress:
+    """What `warehouse run` shows while the run goes, from the run's `ProgressEvent`s.
+
+    On a terminal: a progress bar over the steps (and over dbt's nodes while dbt runs) with a line above it for
+    each raw table loaded, each dbt model, seed or snapshot built and each dbt test that did not pass. Elsewhere
+    (a log, CI, a pipe): the same lines, and each step's start and end, as plain text the moment they happen,
+    each with the seconds since the run started."""
+
+    def __init__(self, out: Console) -> None:
+        import time
+
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._out, self._started, self._clock = out, time.monotonic(), time.monotonic
+        self._bar = None
+        if out.is_terminal:
+            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+            self._bar = Progress(*columns, console=out)
+            self._task = self._bar.add_task("preparing dbt manifest", total=None)
+        else:
+            self.line("preparing dbt manifest")
+        self._built: set[str] = set()
+        self._steps = (0, 0)
+
+    def __enter__(self) -> RunProgress:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def line(self, text: str) -> None:
+        """A line for the person watching: above the bar on a terminal, else a timestamped plain line."""
+        if self._bar is not None:
+            self._bar.console.print(text, markup=False, highlight=False)
+        else:
+            stamp = f"[{self._clock() - self._started:7.1f}s]"
+            self._out.print(stamp, text, markup=False, highlight=False, soft_wrap=True)
+            self._out.file.flush()
+
+    def event(self, event: ProgressEvent) -> None:
+        text = self.describe(event)
+        if text is not None:
+            self.line(text)
+        if self._bar is None:
+            return
+        if event.kind == "step":
+            self._steps = (event.done, event.total)
+            description = event.name if event.status == "started" else None
+            self._bar.update(self._task, completed=event.done, total=event.total, description=description)
+        elif event.kind == "dbt":
+            described = f"dbt {event.name}" if event.status == "START" else None
+            self._bar.update(self._task, completed=event.done, total=event.total, description=described)
+            if event.done == event.total:  # dbt finished its last node: back to the steps
+                self._bar.update(self._task, completed=self._steps[0], total=self._steps[1])
+
+    def describe(self, event: ProgressEvent) -> str | None:
+        """The line an event gets, or None when the bar (or nothing) shows it."""
+        if event.kind == "step":
+            if event.status == "started":
+                return None if self._bar is not None else f"{event.name} started"
+            if event.status == "succeeded" and self._bar is not None:
+                return None
+            return f"{event.name} {event.status} ({event.done}/{event.total} steps)"
+        if event.kind == "dbt":
+            if event.status in ("START", "NO-OP") or (event.status == "PASS" and event.node != "seed"):
+                return None  # passing tests: the bar counts them
+            self._built.add(event.name.replace(".", "/"))
+            took = "" if event.seconds is None else f" in {event.seconds:.1f}s"
+            return f"dbt {event.done}/{event.total} {event.status} {event.node or 'node'} {event.name}{took}"
+        if event.name in self._built or event.rows is None:  # a dbt model's, said when dbt finished it
+            return None
+        loaded = "" if event.loaded is None else f", {event.loaded:,} loaded"
+        return f"{event.name}: {event.rows:,} row{'' if event.rows == 1 else 's'}{loaded}"
 
 
 def show(ctx: typer.Context) -> None:

@@ -1,8 +1,11 @@
 """`warehouse run` without a UI: the same Definitions, executed in this process against a local instance.
 
 There is one orchestration path. This module does not know the steps of the pipeline; it executes a job of
-`orchestration.definitions:defs` (by default `daily_full_build`, every asset and check), reports progress from
-the instance's event log while the run goes, and sums the run up from the events.
+`orchestration.definitions:defs` (by default `daily_full_build`, every asset and check), reports progress while
+the run goes (`ProgressEvent`: steps and materializations from the instance's event log, each dbt node as dbt
+reports it on stdout), and sums the run up from the events: rows per table with the change since the table's
+previous materialization (Dagster's metadata), rows per mart with the change since the serving copy before the
+run.
 
 The instance lives in the settings' DAGSTER_HOME (default `<data dir>/dagster_home`, beside the warehouse), so
 `warehouse ui` shows the runs `warehouse run` made. The run reads the settings it is given: their paths are
@@ -10,18 +13,22 @@ the run's `WarehouseResource` configuration.
 
 A run records its process in its tags and first fails the runs whose process is gone (`orchestration.dead_runs`),
 so a killed run never keeps the warehouse pool. While a step waits for the pool, the run says who holds it and
-stops on Ctrl-C or SIGTERM (`orchestration.pool_wait`).
+stops on Ctrl-C or SIGTERM (`orchestration.pool_wait`). After a run, only the newest KEPT_RUNS dbt target dirs
+and run logs are kept.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
+import re
 import shutil
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import dagster as dg
 import duckdb
@@ -32,10 +39,57 @@ from core.settings import PROJECT_ROOT, Settings
 DAGSTER_YAML = PROJECT_ROOT / "dagster.yaml"
 WORKSPACE_YAML = PROJECT_ROOT / "workspace.yaml"
 
-Progress = Callable[[int, int, str], None]
-"""Called with (steps finished, steps in the run, what is running now)."""
+KEPT_RUNS = 5
+"""dbt target dirs (target/dagster/runs/, 10-20 MB each at demo scale: a manifest, compiled SQL, dbt's debug log)
+and run logs (DAGSTER_HOME/logs/) a `warehouse run` keeps: the newest, to look into a recent run. Older ones go,
+unless changed within SPARED_SECONDS: runs on other warehouses of this checkout share target/dagster/runs/, and
+one of them may still be using its dir."""
+SPARED_SECONDS = 3600
+
+ROW_COUNT = "dagster/row_count"
+"""The metadata of a materialization that gives its table's rows (dlt, dbt and table_metadata write it)."""
+ROWS_LOADED = "rows_loaded"
+"""The metadata of a dlt materialization that gives the rows this load delivered (dagster-dlt writes it)."""
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """One thing the run did, as it happened.
+
+    kind `step`: a step started, succeeded, failed or was skipped (`done` of `total` steps finished). `asset`:
+    an asset was materialized (`rows` in its table, `loaded` by this run where the asset says). `dbt`: dbt
+    started or finished a node (`done` of `total` nodes, `status` as dbt prints it: START, OK, PASS, WARN,
+    FAIL, ERROR, SKIP, NO-OP; `node` model, seed, snapshot or test; `seconds`)."""
+
+    kind: str
+    name: str
+    status: str
+    done: int = 0
+    total: int = 0
+    rows: int | None = None
+    loaded: int | None = None
+    node: str = ""
+    seconds: float | None = None
+
+
+Progress = Callable[[ProgressEvent], None]
 Notice = Callable[[str], None]
 """Called with a line for the person waiting: a dead run failed, whom a step waits for."""
+
+
+@dataclass(frozen=True)
+class TableRows:
+    """Rows of one table after the run, the rows this run loaded into it, and its rows after the previous
+    materialization (None: none recorded)."""
+
+    table: str
+    rows: int
+    loaded: int | None = None
+    previous: int | None = None
+
+    @property
+    def change(self) -> int | None:
+        return None if self.previous is None else self.rows - self.previous
 
 
 @dataclass
@@ -58,6 +112,10 @@ class RunReport:
     failures: list[str] = field(default_factory=list)
     """One line per failed step: the step and its error message."""
     mart_rows: dict[str, int] = field(default_factory=dict)
+    previous_mart_rows: dict[str, int] | None = None
+    """Rows per mart of the serving copy before the run; None: there was none."""
+    tables: list[TableRows] = field(default_factory=list)
+    """Every table this run materialized that says its rows, in the order they were materialized."""
     serving_path: Path | None = None
     log_path: Path | None = None
     """dbt's and dlt's output of the run."""
@@ -65,11 +123,17 @@ class RunReport:
 
 def ensure_dagster_home(settings: Settings) -> Path:
     """The settings' Dagster home (DAGSTER_HOME, else `<data dir>/dagster_home`), with the project's
-    dagster.yaml."""
+    dagster.yaml: copied when missing, and again when the project's changed while the copy still starts with
+    its first line (a copy without it is the user's own and is left alone)."""
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        shutil.copyfile(DAGSTER_YAML, home / "dagster.yaml")
+    copy, project = home / "dagster.yaml", DAGSTER_YAML.read_text()
+    if not copy.exists():
+        shutil.copyfile(DAGSTER_YAML, copy)
+    else:
+        mine = copy.read_text()
+        if mine != project and mine.partition("\n")[0] == project.partition("\n")[0]:
+            shutil.copyfile(DAGSTER_YAML, copy)
     return home
 
 
@@ -91,7 +155,7 @@ def run_graph(
 
     from orchestration.dead_runs import fail_dead_runs, owner_tags
     from orchestration.pool_wait import waiting_politely
-    from orchestration.resources import prepare_manifest
+    from orchestration.resources import DBT_PROJECT_DIR, dbt_project, prepare_manifest
 
     prepare_manifest(settings, force=True)
     from orchestration.definitions import defs
@@ -102,6 +166,8 @@ def run_graph(
         if notice:
             notice(dead.describe())
     job = defs.resolve_job_def(job_name)
+    previous_rows = latest_row_counts(instance, job.asset_layer.selected_asset_keys)
+    previous_marts = mart_row_counts(settings.serving_path) if settings.serving_path.exists() else None
     run_id = make_new_run_id()
     stop = threading.Event()
     watcher = threading.Thread(
@@ -109,11 +175,17 @@ def run_graph(
     )
     if progress:
         watcher.start()
-    log_path = Path(instance.root_directory or settings.data_dir) / "logs" / f"run-{run_id[:8]}.log"
+    log_dir = Path(instance.root_directory or settings.data_dir) / "logs"
+    log_path = log_dir / f"run-{run_id[:8]}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        # dbt's and dlt's log lines go to stdout (the UI keeps them per step); here, into a file.
-        with log_path.open("w") as log_file, contextlib.redirect_stdout(log_file), waiting_politely(notice):
+        # dbt's and dlt's log lines go to stdout (the UI keeps them per step); here, into a file, and dbt's
+        # result lines also to `progress`, node by node.
+        with (
+            log_path.open("w") as log_file,
+            contextlib.redirect_stdout(DbtProgressTee(log_file, progress)),
+            waiting_politely(notice),
+        ):
             result = job.execute_in_process(
                 instance=instance,
                 run_id=run_id,
@@ -132,9 +204,28 @@ def run_graph(
         stop.set()
         if watcher.is_alive():
             watcher.join(timeout=5)
-    report = _report(result, settings.serving_path)
+        keep_newest(DBT_PROJECT_DIR / dbt_project.target_path / "runs", KEPT_RUNS)
+        keep_newest(log_dir, KEPT_RUNS, "run-*.log")
+    report = _report(result.all_events, result.run_id, result.success, settings.serving_path, previous_rows)
+    report.previous_mart_rows = previous_marts
     report.log_path = log_path
     return report
+
+
+def keep_newest(folder: Path, keep: int, pattern: str = "*") -> list[Path]:
+    """Delete the entries of `folder` matching `pattern` (run dirs, log files) but the `keep` most recently
+    changed and those changed within SPARED_SECONDS; returns what went. A missing folder has nothing to delete."""
+    if not folder.is_dir():
+        return []
+    entries = sorted(folder.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
+    spared = time.time() - SPARED_SECONDS
+    stale = [entry for entry in entries[keep:] if entry.stat().st_mtime < spared]
+    for entry in stale:
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+    return stale
 
 
 def warehouse_config(settings: Settings) -> dict[str, str]:
@@ -157,29 +248,138 @@ def _cancel(instance: dg.DagsterInstance, run_id: str) -> None:
         instance.event_log_storage.free_concurrency_slots_for_run(run_id)
 
 
+def latest_row_counts(instance: dg.DagsterInstance, keys: Iterable[dg.AssetKey]) -> dict[str, int]:
+    """Rows of each asset's table at its latest materialization, where its metadata says (any run's)."""
+    counts = {}
+    for key, entry in instance.get_latest_materialization_events(keys).items():
+        materialization = entry.asset_materialization if entry is not None else None
+        rows = _int(materialization.metadata.get(ROW_COUNT)) if materialization is not None else None
+        if rows is not None:
+            counts[key.to_user_string()] = rows
+    return counts
+
+
+def _int(value: Any) -> int | None:
+    value = getattr(value, "value", value)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+STEP_EVENTS = {
+    dg.DagsterEventType.STEP_START: "started",
+    dg.DagsterEventType.STEP_SUCCESS: "succeeded",
+    dg.DagsterEventType.STEP_FAILURE: "failed",
+    dg.DagsterEventType.STEP_SKIPPED: "skipped",
+}
+
+
+def progress_events(events: Iterable[Any], steps: int, finished: int = 0) -> tuple[list[ProgressEvent], int]:
+    """The `ProgressEvent`s of Dagster events (steps and materializations), and the steps finished after them."""
+    said = []
+    for event in events:
+        if event.event_type in STEP_EVENTS:
+            status = STEP_EVENTS[event.event_type]
+            finished += status != "started"
+            said.append(ProgressEvent("step", event.step_key, status, finished, steps))
+        elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            metadata = event.materialization.metadata
+            rows, loaded = _int(metadata.get(ROW_COUNT)), _int(metadata.get(ROWS_LOADED))
+            said.append(
+                ProgressEvent("asset", event.asset_key.to_user_string(), "materialized", rows=rows, loaded=loaded)
+            )
+    return said, finished
+
+
 def _watch(instance: dg.DagsterInstance, run_id: str, steps: int, progress: Progress, stop: threading.Event) -> None:
-    """Poll the run's step events and report how far it got; ends when the run returns."""
-    finished, running = 0, "starting"
-    step_events = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS}
-    step_events |= {dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.STEP_SKIPPED}
-    cursor = None
-    while not stop.wait(0.5):
-        connection = instance.get_records_for_run(run_id, cursor=cursor, of_type=step_events)
+    """Poll the run's step and materialization events and pass them on; ends when the run returns."""
+    finished, cursor = 0, None
+    of_type = {*STEP_EVENTS, dg.DagsterEventType.ASSET_MATERIALIZATION}
+    while True:
+        stopping = stop.wait(0.5)
+        connection = instance.get_records_for_run(run_id, cursor=cursor, of_type=of_type)
         cursor = connection.cursor
-        for record in connection.records:
-            event = record.event_log_entry.dagster_event
-            if event.event_type == dg.DagsterEventType.STEP_START:
-                running = event.step_key
-            else:
-                finished += 1
-        progress(finished, steps, running)
+        said, finished = progress_events(
+            (record.event_log_entry.dagster_event for record in connection.records), steps, finished
+        )
+        for event in said:
+            progress(event)
+        if stopping and not connection.has_more:
+            return
 
 
-def _report(result: dg.ExecuteInProcessResult, serving: Path) -> RunReport:
-    report = RunReport(run_id=result.run_id, success=result.success)
-    for event in result.all_events:
+DBT_RESULT = re.compile(
+    r"^(?P<done>\d+) of (?P<total>\d+) (?P<status>START|OK|PASS|WARN|FAIL|ERROR|SKIP|NO-OP)\b(?P<what>.*?)"
+    r"[ .]*\[(?P<result>[^\]]*)\]\s*$"
+)
+"""A line dbt prints as it starts or finishes a node: `12 of 445 OK created sql table model marts.fct_orders .....
+[OK in 0.21s]`, `13 of 445 PASS unique_fct_orders_order_id ..... [PASS in 0.05s]` (dagster-dbt re-prints every
+message of dbt's structured log on stdout while dbt runs)."""
+NODE_KINDS = ("model", "seed", "snapshot", "test", "exposure")
+
+
+def dbt_progress(line: str) -> ProgressEvent | None:
+    """The `ProgressEvent` of one line dbt printed, if it is a node's start or result."""
+    match = DBT_RESULT.match(line.strip())
+    if match is None:
+        return None
+    words = match["what"].split()
+    # A test's line names no kind: `PASS <test>`, `WARN 2 <test>`; models, seeds and snapshots say theirs.
+    test = "test" if match["status"] in ("PASS", "WARN", "FAIL", "ERROR") else ""
+    node = next((kind for kind in NODE_KINDS if kind in words), test)
+    seconds = re.search(r" in (\d+(?:\.\d+)?)s", match["result"])
+    return ProgressEvent(
+        "dbt",
+        words[-1] if words else "",
+        match["status"],
+        done=int(match["done"]),
+        total=int(match["total"]),
+        node=node,
+        seconds=float(seconds[1]) if seconds else None,
+    )
+
+
+class DbtProgressTee(io.TextIOBase):
+    """The run's stdout: everything into the run's log file, and each dbt node line to `progress` as it comes,
+    `done` counting the nodes dbt finished (dbt numbers nodes as they start, and its threads finish them out of
+    order)."""
+
+    def __init__(self, log_file: TextIO, progress: Progress | None) -> None:
+        self._log, self._progress, self._partial = log_file, progress, ""
+        self._finished, self._total = 0, 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._log.write(text)
+        if self._progress is not None:
+            *lines, self._partial = (self._partial + text).split("\n")
+            for line in lines:
+                event = dbt_progress(line)
+                if event is None:
+                    continue
+                if event.total != self._total:  # another dbt invocation
+                    self._finished, self._total = 0, event.total
+                self._finished += event.status != "START"
+                self._progress(replace(event, done=self._finished))
+        return len(text)
+
+    def flush(self) -> None:
+        self._log.flush()
+
+
+def _report(
+    events: Iterable[Any], run_id: str, success: bool, serving: Path, previous_rows: Mapping[str, int]
+) -> RunReport:
+    report = RunReport(run_id=run_id, success=success)
+    for event in events:
         if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
-            report.materialized.append(event.asset_key.to_user_string())
+            name = event.asset_key.to_user_string()
+            report.materialized.append(name)
+            metadata = event.materialization.metadata
+            rows = _int(metadata.get(ROW_COUNT))
+            if rows is not None:
+                loaded = _int(metadata.get(ROWS_LOADED))
+                report.tables.append(TableRows(name, rows, loaded, previous_rows.get(name)))
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.asset_check_evaluation_data
             name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
