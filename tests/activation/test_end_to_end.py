@@ -17,6 +17,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from activation.exclusions import REASONS
 from activation.sync import SyncResult
 from tests.conftest import settings_for
 from tests.fakes.mailchimp import FakeMailchimp, FakeMember, subscriber_hash
@@ -42,6 +43,8 @@ class Snapshot:
     members: dict[str, tuple[tuple[Any, ...], frozenset[str]]]
     profile_rows: int
     unconsented_rows: int
+    customer_profiles: int
+    """Rows of the copied marts.customer_profiles: everyone the sync must account for."""
 
 
 @dataclass
@@ -69,12 +72,15 @@ def _snapshot(serving: Path) -> Snapshot:
         (unconsented,) = con.execute(
             "select count(*) from activation.profiles where email_consent is distinct from true"
         ).fetchone()
+        (customer_profiles,) = con.execute("select count(*) from marts.customer_profiles").fetchone()
     tags: dict[str, set[str]] = {}
     for customer_id, segment in segments:
         tags.setdefault(customer_id, set()).add(segment)
     members = {row[1]: (tuple(row[2:]), frozenset(tags.get(row[0], ()))) for row in rows}
     assert len(members) == len(rows), "duplicate emails in activation.profiles"
-    return Snapshot(members=members, profile_rows=total, unconsented_rows=unconsented)
+    return Snapshot(
+        members=members, profile_rows=total, unconsented_rows=unconsented, customer_profiles=customer_profiles
+    )
 
 
 def _copy_members(fake: FakeMailchimp) -> dict[str, FakeMember]:
@@ -233,3 +239,13 @@ def test_a_sync_without_a_new_publish_sends_nothing(scenario: Scenario) -> None:
     result = scenario.third_result
     assert [(r.method, r.path) for r in scenario.third_requests] == [("GET", f"/3.0/lists/{scenario.fake.list_id}")]
     assert (result.added, result.updated, result.removed, result.unchanged) == (0, 0, 0, len(scenario.second.members))
+
+
+def test_every_profile_is_sent_or_left_out_for_a_named_reason(scenario: Scenario) -> None:
+    for snapshot, result in ((scenario.first, scenario.first_result), (scenario.second, scenario.second_result)):
+        assert (result.people, result.audience) == (snapshot.customer_profiles, len(snapshot.members))
+        assert result.audience + sum(result.excluded.values()) == result.people
+        assert set(result.excluded) <= set(REASONS) - {"unknown"}, result.excluded
+    first = scenario.first_result
+    assert first.excluded.get("consent_refused", 0) + first.excluded.get("consent_missing", 0) > 0
+    assert sum(first.tags_added.values()) == sum(len(tags) for _fields, tags in scenario.first.members.values())
