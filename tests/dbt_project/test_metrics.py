@@ -231,6 +231,23 @@ def test_the_connection_reads_only_its_file(built_warehouse: BuiltWarehouse, tmp
                 connection.execute(statement)
 
 
+def test_a_serving_copy_answers_as_the_warehouse(
+    engine: MetricFlowEngine, manifest_path: Path, built_warehouse: BuiltWarehouse, tmp_path: Path
+) -> None:
+    """The serving copy is another file, so another catalog than the manifest's: it is attached under that name."""
+    serving = tmp_path / "serving.duckdb"
+    models = json.loads(manifest_path.read_text())["semantic_models"]
+    tables = {(model["node_relation"]["schema_name"], model["node_relation"]["alias"]) for model in models}
+    with duckdb.connect(str(serving)) as connection:  # what the publish does: the marts copied into a new file
+        connection.execute(f"attach '{built_warehouse.warehouse_path}' as built (read_only)")
+        connection.execute("create schema marts")
+        for schema, table in {*tables, ("marts", "dim_date")}:
+            connection.execute(f"create table {schema}.{table} as select * from built.{schema}.{table}")
+    request = MetricRequest(["revenue", "customers"], ["customer__country_code"], order_by=["customer__country_code"])
+    with metricflow_engine(manifest_path, serving) as copy:
+        assert _rows(query_metrics(copy, request)) == _rows(query_metrics(engine, request))
+
+
 def test_a_file_without_the_marts_is_refused_by_name(manifest_path: Path, tmp_path: Path) -> None:
     """A serving copy published without `marts` (or an unbuilt warehouse) says which tables it lacks."""
     empty = tmp_path / "serving.duckdb"
