@@ -55,7 +55,7 @@
     {%- set numeric_id_key -%}
         (?i)([?&;#](?:{{ scrub_numeric_id_keys() | join('|') }}))=
     {%- endset -%}
-    {#- a numeric id's '=' is set aside as U+E000 (a private-use character) while bare numbers are replaced -#}
+    {#- while bare numbers are replaced, a numeric id's '=' waits as U+E000 (one already there becomes '=') -#}
     {%- set scrubbed -%}
         replace(
             regexp_replace(
