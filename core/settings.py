@@ -75,6 +75,8 @@ class Settings:
     """The ESP destinations that get a Dagster asset (ACTIVATION_DESTINATIONS, comma-separated); empty: `esp`."""
     ingestion_progress: bool = False
     """dlt logs the progress of each load step (INGESTION_PROGRESS set to anything)."""
+    configured_bi_serving_path: Path | None = None
+    """The BI artifact's DuckDB catalog (BI_SERVING_PATH); None: `<serving name>_bi.duckdb` beside SERVING_PATH."""
     serving_url: str | None = field(default=None, repr=False)
     """The PostgreSQL database the publish also fills (SERVING_URL, `postgresql://user[:password]@host/db`);
     None: the DuckDB serving copy only. It may hold a password: out of repr, logged only redacted
@@ -87,6 +89,11 @@ class Settings:
     @property
     def ledger_path(self) -> Path:
         return self.privacy_ledger_path or self.data_dir / "privacy.duckdb"
+
+    @property
+    def bi_serving_path(self) -> Path:
+        """What BI tools open: views of the masked `bi` tables only, fresh on every query (serving.bi_artifact)."""
+        return self.configured_bi_serving_path or self.serving_path.with_name(f"{self.serving_path.stem}_bi.duckdb")
 
     @property
     def dagster_home(self) -> Path:
@@ -178,6 +185,7 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
         landing_dir=_path(env, "LANDING_DIR", "data/landing"),
         warehouse_path=warehouse_path,
         serving_path=_path(env, "SERVING_PATH", "data/serving.duckdb"),
+        configured_bi_serving_path=_path(env, "BI_SERVING_PATH", "") if text("BI_SERVING_PATH") else None,
         pipelines_dir=Path(pipelines_dir).resolve() if pipelines_dir else warehouse_path.parent / ".dlt",
         freshness_minutes={
             system: int(text(f"FRESHNESS_{system.upper()}_MINUTES") or default)
