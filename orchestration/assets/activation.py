@@ -59,11 +59,10 @@ def build_unconfigured_spec(destination: str, missing: list[str]) -> dg.AssetSpe
     )
 
 
-def build_sync_asset(destination: str) -> dg.AssetsDefinition | dg.AssetSpec:
-    """The asset that syncs `destination`, eager after the serving copy; an unconfigured destination's spec."""
-    config = destination_config(destination)
-    if not config.is_configured:
-        return build_unconfigured_spec(destination, config.missing())
+def build_sync_asset(destination: str) -> dg.AssetsDefinition:
+    """The asset that syncs `destination`; eager after the serving copy when the destination is configured,
+    else it fails with the variables to set (the definitions show an unconfigured one as `build_unconfigured_spec`)."""
+    configured = destination_config(destination).is_configured
 
     @dg.asset(
         key=[GROUP, destination],
@@ -71,7 +70,7 @@ def build_sync_asset(destination: str) -> dg.AssetsDefinition | dg.AssetSpec:
         group_name=GROUP,
         owners=OWNERS,
         kinds={"mailchimp"},
-        automation_condition=dg.AutomationCondition.eager(),
+        automation_condition=dg.AutomationCondition.eager() if configured else None,
         description=_description(destination),
     )
     def sync_destination(
@@ -109,5 +108,12 @@ def build_sync_asset(destination: str) -> dg.AssetsDefinition | dg.AssetSpec:
 
 
 def build_defs(settings: Settings) -> dg.Definitions:
-    """One sync asset per destination the settings name (ACTIVATION_DESTINATIONS)."""
-    return dg.Definitions(assets=[build_sync_asset(name) for name in destination_names(settings)])
+    """One sync asset per configured destination the settings name (ACTIVATION_DESTINATIONS), and a spec that
+    cannot be materialized per unconfigured one."""
+    assets: list[dg.AssetsDefinition | dg.AssetSpec] = []
+    for name in destination_names(settings):
+        config = destination_config(name)
+        assets.append(
+            build_sync_asset(name) if config.is_configured else build_unconfigured_spec(name, config.missing())
+        )
+    return dg.Definitions(assets=assets)
