@@ -13,6 +13,7 @@ A sync holds the file for its duration, which also stops two syncs of the same f
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -50,6 +51,8 @@ create table if not exists sync_runs (
     skipped_no_consent integer, skipped_erased integer, skipped_absent integer, unchanged integer,
     error varchar
 );
+-- Who was left out and why, tags changed (SyncResult.report(), counts only) as JSON; added to older files.
+alter table sync_runs add column if not exists report varchar;
 """
 
 
@@ -81,6 +84,8 @@ class RunRecord:
     outcome: str
     counts: dict[str, int]
     error: str | None
+    report: dict[str, object] | None = None
+    """SyncResult.report(): counts only, never an email."""
 
 
 RUN_COUNTS = (
@@ -162,8 +167,10 @@ class SyncStateStore:
             )
 
     def record_run(self, run: RunRecord) -> None:
+        columns = ["run_id", "destination", "mode", "started_at", "finished_at", "outcome", *RUN_COUNTS]
         self._write(
-            f"insert into sync_runs values (?, ?, ?, ?, ?, ?, {', '.join('?' for _ in RUN_COUNTS)}, ?)",
+            f"insert into sync_runs ({', '.join(columns)}, error, report) "
+            f"values ({', '.join('?' for _ in columns)}, ?, ?)",
             [
                 run.run_id,
                 run.destination,
@@ -173,6 +180,7 @@ class SyncStateStore:
                 run.outcome,
                 *(run.counts.get(name, 0) for name in RUN_COUNTS),
                 run.error,
+                None if run.report is None else json.dumps(run.report, sort_keys=True),
             ],
         )
 

@@ -227,7 +227,16 @@ def sync(
             run.flush()
         outcome = "aborted" if result.aborted else ("partial" if result.failed else "succeeded")
         store.record_run(
-            RunRecord(secrets.token_hex(8), config.name, mode, started, outcome, result.counts(), result.aborted)
+            RunRecord(
+                secrets.token_hex(8),
+                config.name,
+                mode,
+                started,
+                outcome,
+                result.counts(),
+                result.aborted,
+                report=result.report(),
+            )
         )
     log.info("sync to %s (%s): %s, %s, excluded %s", config.name, mode, outcome, result.counts(), result.excluded)
     return result

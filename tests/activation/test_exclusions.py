@@ -8,6 +8,7 @@ profile below is left out for exactly one reason, so each count is exact.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +18,9 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from activation.config import DestinationConfig
+from activation.config import DestinationConfig, sync_state_path
 from activation.exclusions import REASONS, read_upstream
+from activation.state import SyncStateStore
 from activation.sync import SyncResult, sync
 from cli.main import app
 from core.dbt_cli import run_dbt
@@ -182,6 +184,23 @@ def test_a_dry_run_reports_the_same_reasons_and_planned_tags(published: Settings
     assert result.excluded == EXPECTED_EXCLUDED
     assert (result.added, result.tags_added) == (3, {"vip": 2, "winback": 1})
     assert esp.requests == []
+
+
+def test_each_run_records_its_report_in_the_sync_state_also_in_a_file_from_before_reports(
+    published: Settings, esp: FakeMailchimp
+) -> None:
+    state = sync_state_path(published)
+    with SyncStateStore(state):
+        pass
+    with duckdb.connect(str(state)) as con:
+        con.execute("alter table sync_runs drop column report")  # as a state file written before this column
+
+    result = _sync(published, esp)
+
+    with SyncStateStore(state, read_only=True) as store:
+        [run] = store.runs("esp")
+    assert json.loads(str(run["report"])) == result.report()
+    assert "@" not in str(run["report"])
 
 
 def test_a_copy_published_before_activation_exclusions_reports_the_missing_people_as_unknown(
