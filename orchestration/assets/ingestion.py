@@ -101,6 +101,10 @@ def build_raw_assets(system: str, settings: Settings) -> dg.AssetsDefinition:
             # Files not read or held back, fields kept as JSON: what `warehouse load` prints, here in the step's
             # log and on the table's materialization.
             warnings = run_warnings(pipeline, system)
+            # Rows this run delivered per table. dagster-dlt's own `rows_loaded` looks the table up by the
+            # resource's table_name, which is a function here (child tables are routed by it), so never finds it.
+            normalize = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
+            delivered = dict(normalize.row_counts) if normalize else {}
         for warning in warnings:
             context.log.warning(warning)
         # Row counts of the whole table, read once dlt closed the file. (dagster-dlt's fetch_row_count fails
@@ -109,7 +113,12 @@ def build_raw_assets(system: str, settings: Settings) -> dg.AssetsDefinition:
             name = result.asset_key.path[-1]
             table = warehouse.table_metadata(f"raw_{system}", name)
             mine = [warning for warning in warnings if warning.startswith(f"raw_{system}.{name}:")]
-            metadata = {**(result.metadata or {}), **table, "load_warnings": dg.MetadataValue.json(mine)}
+            metadata = {
+                **(result.metadata or {}),
+                **table,
+                "rows_loaded": dg.MetadataValue.int(delivered.get(name, 0)),
+                "load_warnings": dg.MetadataValue.json(mine),
+            }
             yield dg.MaterializeResult(asset_key=result.asset_key, metadata=metadata)
 
     return _load

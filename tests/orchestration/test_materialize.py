@@ -65,6 +65,10 @@ def test_the_whole_graph_materializes_with_all_checks_passing(built: Built) -> N
     assert set(report.materialized) == every_asset
     assert report.mart_rows["customer_profiles"] > 0
     assert report.mart_rows == _marts(built.root / "warehouse.duckdb")
+    assert report.previous_mart_rows is None, "the first run: no serving copy to compare with"
+    raw = {table.table: table for table in report.tables if table.table.startswith("raw_")}
+    events = raw["raw_analytics/events"]
+    assert (events.loaded, events.previous) == (events.rows, None), "events are appended: all loaded, all new"
 
 
 def test_the_run_s_dbt_build_starts_from_the_prepared_partial_parse(built: Built) -> None:
@@ -110,6 +114,8 @@ def test_a_bad_row_warns_and_flows_while_a_collapsed_segment_holds_the_serving_c
     report = run_graph(instance=built.instance, settings=get_settings())
 
     assert not report.success
+    (orders,) = [table for table in report.tables if table.table == "raw_shop/orders"]
+    assert (orders.loaded, orders.change) == (1, 1), "the one new order, loaded and counted"
     assert "raw_shop/orders:non_negative_prices" in report.checks_warned
     assert "marts/customer_segments:segment_sizes_within_bounds" in report.checks_failed, report.failures
     assert "marts/fct_orders" in report.materialized, "a warning on raw data does not stop the build"
