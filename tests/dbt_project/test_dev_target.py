@@ -21,6 +21,8 @@ import pytest
 
 from core.settings import DBT_PROJECT_DIR
 
+pytestmark = pytest.mark.slow  # dbt parses the whole project (a copy of it), once for the module
+
 SELECTORS = ("staging", "intermediate", "marts", "serving", "customer_marts", "identity")
 
 # dbt run by hand, several commands in one process: the first parses, the others reuse its manifest.
