@@ -51,8 +51,9 @@ defs = dg.Definitions.merge(
             automation.automation_sensor,
             automation.build_landing_sensor(raw_keys),
             privacy.build_erasure_sensor(
-                dg.AssetSelection.assets(privacy.ERASURE_KEY).downstream()
-                - dg.AssetSelection.groups("activation", include_sources=True)
+                (
+                    dg.AssetSelection.assets(privacy.ERASURE_KEY).downstream() - dg.AssetSelection.groups("activation")
+                ).materializable()  # an unconfigured ESP destination is in the graph, not runnable
             ),
         ],
         resources=build_resources(),
