@@ -1,12 +1,16 @@
 """The serving copy: what BI tools and the ESP sync read, a read-only file replaced atomically after checks passed.
 
-BI tools cannot read the warehouse while dlt or dbt write it (DuckDB: one writer, and no readers from other
-processes meanwhile). They read `SERVING_PATH` instead: a separate DuckDB file holding only the schemas readers
+Nothing may read the warehouse while dlt or dbt write it (DuckDB: one writer, and no readers from other
+processes meanwhile). Consumers read `SERVING_PATH` instead: a separate DuckDB file holding only the schemas they
 need (docs/contracts.md section 4): `marts`, and the dbt models made for consumers, `bi` (every mart, personal
 data hashed) and `activation` (who the email platform may mail). Each publish copies them into a complete new
 file beside it and renames it over the old one (`os.replace`, atomic on one file system), so a reader sees the
 old tables or the new ones, never a mix and never an error: a connection opened before the rename keeps reading
 the old file until it closes.
+
+The file holds clear emails (`marts`, `activation`), so it is its owner's only (0600): the ESP sync, erasure and
+`warehouse metrics` read it as the pipeline's user. BI tools read the BI artifact published from it
+(serving.bi_artifact: the `bi` tables only, fresh for pooled connections) or the PostgreSQL target.
 
 What those tables hold is defined in dbt (models/serving/), with contracts and tests; this module only copies.
 Its one addition is a guard: people in the erasure ledger are deleted from the copied `bi` and `activation`
@@ -22,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 
+from core.files import duckdb_files, make_private, private_umask
 from core.settings import Settings
 from privacy.matching import LedgerSnapshot, install_ledger, ledger_snapshot, tables
 from privacy.models import delete_from_model
@@ -55,13 +60,14 @@ def remove_abandoned_publishes(serving: Path) -> list[Path]:
     removed = []
     for leftover in serving.parent.glob(f".{serving.name}.*.publishing*"):
         pid = leftover.name[len(serving.name) + 2 :].split(".", 1)[0]
-        if pid.isdigit() and not _process_exists(int(pid)):
+        if pid.isdigit() and not process_exists(int(pid)):
             leftover.unlink(missing_ok=True)
             removed.append(leftover)
     return removed
 
 
-def _process_exists(pid: int) -> bool:
+def process_exists(pid: int) -> bool:
+    """Whether process `pid` is alive (also someone else's): a publish it started may still be writing."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -89,14 +95,16 @@ def publish_schemas(warehouse: Path, serving: Path, schemas: Sequence[str], guar
 
     A schema the warehouse lacks is left out. `guard` runs on the new file before the rename. The new file is
     fully written and closed (checkpointed, no WAL left) before the rename. A failure on the way leaves the
-    previous serving file untouched.
+    previous serving file untouched. The file is its owner's only (0600): it holds `marts` and `activation` in
+    clear; BI tools read the BI artifact (serving.bi_artifact) instead.
     """
     serving.parent.mkdir(parents=True, exist_ok=True)
     staging_file = serving.with_name(f".{serving.name}.{os.getpid()}.publishing")
     staging_file.unlink(missing_ok=True)
     remove_abandoned_publishes(serving)
     try:
-        connection = duckdb.connect(str(staging_file))
+        with private_umask():
+            connection = duckdb.connect(str(staging_file))
         try:
             connection.execute(f"ATTACH {sql_string(str(warehouse))} AS warehouse (READ_ONLY)")
             for schema in schemas:
@@ -107,6 +115,7 @@ def publish_schemas(warehouse: Path, serving: Path, schemas: Sequence[str], guar
             connection.execute("CHECKPOINT")
         finally:
             connection.close()
+        make_private(*duckdb_files(staging_file))  # created before this module set the umask, or by a laxer one
         os.replace(staging_file, serving)
     finally:
         staging_file.unlink(missing_ok=True)
@@ -130,16 +139,16 @@ def copy_schema(connection: duckdb.DuckDBPyConnection, schema: str) -> None:
     ]
     if not tables:
         return
-    connection.execute(f"CREATE SCHEMA {_quoted(schema)}")
+    connection.execute(f"CREATE SCHEMA {quoted(schema)}")
     for table in tables:
-        relation = f"{_quoted(schema)}.{_quoted(table)}"
+        relation = f"{quoted(schema)}.{quoted(table)}"
         connection.execute(f"CREATE TABLE {relation} AS SELECT * FROM warehouse.{relation}")
 
 
 def row_counts(connection: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], int]:
     """(schema, table) -> rows, for every table of the new file."""
     return {
-        (schema, table): connection.execute(f"SELECT count(*) FROM {_quoted(schema)}.{_quoted(table)}").fetchone()[0]
+        (schema, table): connection.execute(f"SELECT count(*) FROM {quoted(schema)}.{quoted(table)}").fetchone()[0]
         for schema, table in tables(connection)
     }
 
@@ -165,5 +174,6 @@ def sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _quoted(identifier: str) -> str:
+def quoted(identifier: str) -> str:
+    """`identifier` as a quoted SQL identifier."""
     return '"' + identifier.replace('"', '""') + '"'

@@ -3,6 +3,8 @@ the build never reach the consumer schemas."""
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import sys
 import textwrap
@@ -13,6 +15,7 @@ import duckdb
 from core.settings import Settings
 from privacy.ledger import ErasureLedger, subject_hash
 from privacy.registry import PiiColumn, PiiRegistry
+from serving.bi_artifact import publish_bi_artifact
 from serving.publish import publish_marts, publish_serving
 
 # A BI tool in its own process: reads both marts in one transaction, over and over, until told to stop.
@@ -113,11 +116,11 @@ CONSUMER_PII = PiiRegistry(tuple(
         ("activation", "profiles", "customer_id", "customer_id"), ("activation", "profiles", "email", "email"),
     )
 ))  # fmt: skip
-"""What the serving models' YAML would declare for `_consumer_warehouse`: bi's customer_id in clear, its email
+"""What the serving models' YAML would declare for `consumer_warehouse`: bi's customer_id in clear, its email
 and anonymous_id hashed; activation's in clear."""
 
 
-def _consumer_warehouse(path: Path, salt: str) -> None:
+def consumer_warehouse(path: Path, salt: str) -> None:
     """marts, bi and activation as dbt builds them (bi's identifiers are the ledger's hashes), and a schema that
     must not be served."""
     build_warehouse(path, version=1, rows=3)
@@ -151,7 +154,7 @@ def test_publish_serving_serves_marts_bi_and_activation_without_people_erased_si
     isolated_env: Settings,
 ) -> None:
     ledger = ErasureLedger(isolated_env)
-    _consumer_warehouse(isolated_env.warehouse_path, ledger.salt)
+    consumer_warehouse(isolated_env.warehouse_path, ledger.salt)
     ledger.record([("email", " Gone@Example.com"), ("customer_id", "cus_3"), ("anonymous_id", "anon-gone")])
 
     published = publish_serving(isolated_env.warehouse_path, isolated_env.serving_path, isolated_env, CONSUMER_PII)
@@ -168,7 +171,7 @@ def test_publish_serving_serves_marts_bi_and_activation_without_people_erased_si
 
 
 def test_without_a_ledger_publish_serving_copies_the_consumer_tables_as_built(isolated_env: Settings) -> None:
-    _consumer_warehouse(isolated_env.warehouse_path, "any salt")
+    consumer_warehouse(isolated_env.warehouse_path, "any salt")
 
     published = publish_serving(isolated_env.warehouse_path, isolated_env.serving_path, isolated_env, CONSUMER_PII)
 
@@ -180,7 +183,7 @@ def test_without_a_ledger_publish_serving_copies_the_consumer_tables_as_built(is
 def test_the_erasure_guard_matches_the_columns_the_registry_declares_and_only_those(isolated_env: Settings) -> None:
     """A column declared a minute ago is guarded; the same identifier in an undeclared column is not read."""
     ledger = ErasureLedger(isolated_env)
-    _consumer_warehouse(isolated_env.warehouse_path, ledger.salt)
+    consumer_warehouse(isolated_env.warehouse_path, ledger.salt)
     with duckdb.connect(str(isolated_env.warehouse_path)) as connection:
         connection.execute("ALTER TABLE activation.profiles ADD COLUMN phone VARCHAR")
         connection.execute("ALTER TABLE activation.profiles ADD COLUMN note VARCHAR")
@@ -197,3 +200,19 @@ def test_the_erasure_guard_matches_the_columns_the_registry_declares_and_only_th
     with duckdb.connect(str(isolated_env.serving_path), read_only=True) as connection:
         kept = connection.execute("SELECT customer_id FROM activation.profiles ORDER BY 1").fetchall()
     assert kept == [("cus_2",), ("cus_3",)], "the declared phone matched in its normal form; the note was not read"
+
+
+def test_the_serving_copy_with_marts_and_activation_is_its_owners_only(isolated_env: Settings) -> None:
+    """0600 whatever the umask: it holds clear emails; BI users read the BI artifact instead."""
+    consumer_warehouse(isolated_env.warehouse_path, "any salt")
+    previous = os.umask(0o022)
+    try:
+        publish_serving(isolated_env.warehouse_path, isolated_env.serving_path, isolated_env, CONSUMER_PII)
+        published = publish_bi_artifact(isolated_env.serving_path, isolated_env.bi_serving_path, delay_s=0)
+    finally:
+        os.umask(previous)
+
+    assert stat.S_IMODE(isolated_env.serving_path.stat().st_mode) == 0o600
+    with duckdb.connect(str(isolated_env.serving_path), read_only=True) as connection:
+        assert connection.execute("SELECT count(*) FROM activation.profiles").fetchone() == (3,), "still readable"
+    assert stat.S_IMODE(published.path.stat().st_mode) == 0o644, "the masked BI artifact is for BI users"
