@@ -248,7 +248,7 @@ def test_kill_9_during_dbt_then_rerun_equals_the_clean_build_and_bi_readers_neve
         die_in_subprocess(
             DBT_KILLER,
             env,
-            "build", *NO_TESTS, "--vars", DBT_VARS, "--target-path", str(target),
+            "build", *NO_TESTS, "--target", "prod", "--vars", DBT_VARS, "--target-path", str(target),
             "--project-dir", str(PROJECT_ROOT / "dbt_project"), "--profiles-dir", str(PROJECT_ROOT / "dbt_project"),
         )  # fmt: skip
         killed = marts(settings.warehouse_path)

@@ -19,7 +19,7 @@
 {% macro erasure_salt() -%}
     case
         when coalesce(getvariable('erasure_salt'), '') = ''
-            then error('no erasure salt: run dbt through core.dbt_cli or Dagster, which set DBT_ENV_SECRET_ERASURE_SALT')
+            then error('no erasure salt: export DBT_ENV_SECRET_ERASURE_SALT (docs/developing.md), or run dbt through warehouse run / core.dbt_cli, which set it')
         else getvariable('erasure_salt')
     end
 {%- endmacro %}
