@@ -157,7 +157,7 @@ def run_graph(
     from orchestration.pool_wait import waiting_politely
     from orchestration.resources import DBT_PROJECT_DIR, dbt_project, prepare_manifest
 
-    prepare_manifest(settings, force=True)
+    prepare_manifest(settings)  # parses only when the project or its environment changed since the last parse
     from orchestration.definitions import defs
 
     if instance is None:
