@@ -18,9 +18,11 @@ completely in a staging folder, renames it into place (atomic), with an `effecti
   Parquet file again for execution and for each thread, and reads through a switched link mixed snapshots and
   even returned corrupt values (bytes of the new file at the offsets of the old footer).
 
-The guarantee rests on the machine's wall clock moving forward (publisher and readers on one host or in sync);
-a publish never takes effect before an earlier one. A snapshot is deleted only when KEEP_SNAPSHOTS newer ones
-exist and its successor took effect more than RETAIN_SECONDS ago, so queries never lose a file they listed.
+The guarantee rests on the machine's wall clock moving forward (publisher and readers on one host or in sync),
+and on the rename happening within EFFECTIVE_DELAY_S of choosing the moment (a stall longer than that is logged:
+a query in between may have read a table empty). A publish never takes effect before an earlier one. A snapshot
+is deleted only when KEEP_SNAPSHOTS newer ones exist and its successor took effect more than RETAIN_SECONDS ago:
+only a query (or transaction) running longer than that can lose a file it listed, and fails rather than mix.
 
 The columns of a view are fixed when it is created. A publish whose `bi` tables have other columns than the
 last one starts a new generation (a folder of its own) and replaces the catalog file: connections opened since
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import stat
@@ -48,6 +51,8 @@ from pathlib import Path
 import duckdb
 
 from serving.publish import process_exists, quoted, remove_abandoned_publishes, sql_string
+
+logger = logging.getLogger(__name__)
 
 SCHEMA = "bi"
 PARTITION = "effective_us"
@@ -108,11 +113,14 @@ def publish_bi_artifact(
     try:
         columns, row_counts = _write_snapshot(serving_copy, staging)
         generation = _generation(columns)
+        (root / generation).mkdir(exist_ok=True)
+        _share(staging)
         effective_us = max(_now_us() + int(delay_s * 1e6), _newest_effective_us(root) + 1)
         snapshot = root / generation / f"{PARTITION}={effective_us}"
-        snapshot.parent.mkdir(exist_ok=True)
-        _share(staging)
         os.rename(staging, snapshot)
+        if (late := _now_us() - effective_us) >= 0:  # the process stalled for EFFECTIVE_DELAY_S in between
+            logger.warning("snapshot %s was in place %d µs after it took effect: a query then may have read it empty",
+                           snapshot, late)  # fmt: skip
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     _share_dirs(root, snapshot.parent)

@@ -184,3 +184,17 @@ def test_the_serving_asset_publishes_the_copy_then_the_bi_artifact_and_postgres(
     assert "s3cret" not in metadata["postgres_target"]
     with duckdb.connect(str(isolated_env.bi_serving_path), read_only=True) as connection:
         assert connection.execute("SELECT count(*) FROM bi.fct_events").fetchone() == (2,)
+
+
+def test_a_transaction_keeps_its_snapshot_across_a_publish(tmp_path: Path) -> None:
+    serving, bi = tmp_path / "serving.duckdb", tmp_path / "serving_bi.duckdb"
+    publish_bi_artifact(serving_copy(serving, version=1, rows=3), bi, delay_s=0.05)
+    with duckdb.connect(str(bi), read_only=True) as connection:
+        connection.execute("BEGIN")
+        assert connection.execute("SELECT max(version) FROM bi.profiles").fetchone() == (1,)
+
+        publish_bi_artifact(serving_copy(serving, version=2, rows=3), bi, delay_s=0.05)
+
+        assert connection.execute("SELECT max(version) FROM bi.segments").fetchone() == (1,), "one snapshot"
+        connection.execute("COMMIT")
+        assert connection.execute("SELECT max(version) FROM bi.segments").fetchone() == (2,)
