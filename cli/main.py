@@ -3,8 +3,9 @@
 Each subcommand is a thin shell over a library function, so that Dagster assets, tests and this command share
 one implementation. The settings are read here, once, before a subcommand runs, and handed to the library
 functions as arguments. Heavy imports (dlt, dagster, dbt) happen inside the commands: `warehouse --help` stays
-fast. The commands of running the graph and reading what it built are here; the others live with their area:
-`cli.data` (generate, collect, load), `cli.activation` (sync), `cli.privacy` (erase), `cli.identity`.
+fast. The commands of running the graph are here; the others live with their area: `cli.data` (generate,
+collect, load), `cli.serving` (show, sql), `cli.metrics`, `cli.activation` (sync), `cli.privacy` (erase),
+`cli.identity`.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from cli import activation, data, identity, privacy
+from cli import activation, data, identity, metrics, privacy, serving
 from cli.console import console, settings_of, summary_table
+from core.files import restrict_umask
 from core.settings import get_settings
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ app = typer.Typer(
 @app.callback()
 def _root(ctx: typer.Context) -> None:
     """Generate demo data, load it, build the marts, serve them: see each command's --help."""
+    restrict_umask()  # personal data (warehouse, serving copy, landing files, logs) 0600, dbt/dlt children too
     ctx.obj = get_settings()
 
 
@@ -103,7 +105,7 @@ def run(
             "details per step: warehouse ui"
         )
         raise typer.Exit(code=1)
-    console.print(f"Serving copy for BI tools: {report.serving_path} (see docs/serving.md)")
+    serving.print_connections(settings_of(ctx))
     console.print(f"dbt and dlt output: {report.log_path}")
 
 
@@ -203,29 +205,6 @@ class RunProgress:
         return f"{event.name}: {event.rows:,} row{'' if event.rows == 1 else 's'}{loaded}"
 
 
-def show(ctx: typer.Context) -> None:
-    """What the last run built: rows per mart, segment sizes, a sample profile (masked), what to try next."""
-    from orchestration.headless import describe_serving
-
-    settings = settings_of(ctx)
-    serving = settings.serving_path
-    if not serving.exists():
-        console.print(f"[red]No serving copy at {serving}[/]: run `warehouse run` first.")
-        raise typer.Exit(code=1)
-    built = describe_serving(serving, settings)
-    console.print(summary_table(f"Marts in {serving}", ["mart", "rows"], sorted(built.mart_rows.items())))
-    if built.segment_sizes:
-        console.print(summary_table("Segments", ["segment", "customers"], built.segment_sizes))
-    if built.sample_profile:
-        console.print(
-            summary_table("A sample profile (email masked)", ["column", "value"], built.sample_profile)
-        )
-    console.print(
-        "Next: [bold]make ui[/] for the asset graph, or query the marts read-only:\n"
-        '  warehouse sql "select rfm_segment, count(*) from marts.customer_profiles group by 1 order by 2 desc"'
-    )
-
-
 def ui(
     ctx: typer.Context,
     port: Annotated[int, typer.Option(help="Port of the Dagster UI on 127.0.0.1.")] = 3000,
@@ -259,46 +238,16 @@ def ui(
     os.execve(dagster, command, {**os.environ, "DAGSTER_HOME": str(home)})
 
 
-def sql(
-    ctx: typer.Context,
-    query: Annotated[str, typer.Argument(help="A SQL query, e.g. \"select * from marts.customer_profiles limit 5\".")],
-    limit: Annotated[int, typer.Option(help="Rows to print at most.", min=1)] = 50,
-) -> None:
-    """Query the serving copy read-only, as a BI tool would (no DuckDB CLI needed)."""
-    import duckdb
-
-    settings = settings_of(ctx)
-    serving = settings.serving_path
-    if not serving.exists():
-        console.print(f"[red]No serving copy at {serving}[/]: run `warehouse run` first.")
-        raise typer.Exit(code=1)
-    try:
-        with duckdb.connect(str(serving), read_only=True) as con:
-            cursor = con.execute(query)
-            columns = [d[0] for d in cursor.description or []]
-            rows = cursor.fetchmany(limit + 1)
-    except duckdb.Error as exc:
-        console.print(f"[red]Query failed:[/] {exc}")
-        raise typer.Exit(code=1) from exc
-    table = Table(show_edge=False)
-    for column in columns:
-        table.add_column(column)
-    for row in rows[:limit]:
-        table.add_row(*("" if v is None else str(v) for v in row))
-    console.print(table)
-    more = " (more not shown; raise --limit)" if len(rows) > limit else ""
-    console.print(f"{min(len(rows), limit):,} rows from {serving}{more}")
-
-
 # In the order `warehouse --help` lists them.
 app.command()(data.generate)
 app.command()(run)
-app.command()(show)
+app.command()(serving.show)
 app.command()(ui)
 app.command()(data.collect)
 app.command()(data.load)
 app.command()(activation.sync)
-app.command()(sql)
+app.command()(serving.sql)
+app.command()(metrics.metrics)
 app.command()(privacy.erase)
 app.command()(identity.explain)
 app.add_typer(identity.identity_app, name="identity")

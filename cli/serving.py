@@ -12,12 +12,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from cli.console import console, settings_of, summary_table
+from core.settings import Settings
 
 SAMPLE_QUERY = "select rfm_segment, count(*) from bi.customer_profiles group by 1 order by 2 desc"
 HASH = re.compile("[0-9a-f]{64}")
@@ -87,6 +89,32 @@ def show(ctx: typer.Context) -> None:
         )
     console.print("Next: [bold]make ui[/] for the asset graph, or query the masked bi tables read-only:")
     console.print(f'  warehouse sql "{SAMPLE_QUERY}"', markup=False, highlight=False)
+    print_connections(settings_of(ctx))
+
+
+def connections(settings: Settings) -> list[tuple[str, str]]:
+    """(who, how to connect) for BI tools: the BI artifact, and the PostgreSQL target when SERVING_URL is set
+    (its reader roles' logins, never the publisher's password). docs/serving.md says more."""
+    bi_path = settings.bi_serving_path.resolve()
+    found = [
+        ("DuckDB CLI", f"duckdb -readonly {bi_path}"),
+        ("SQLAlchemy (Superset, Metabase, notebooks)", f"duckdb:///{bi_path}?access_mode=read_only"),
+    ]
+    if settings.serving_url:
+        target = urlsplit(settings.serving_url)
+        where = f"{target.hostname or 'localhost'}{f':{target.port}' if target.port else ''}{target.path}"
+        found += [
+            ("PostgreSQL, a login in bi_reader", f"postgresql+psycopg://<login>@{where}  (schema bi)"),
+            ("PostgreSQL, a login in activation_reader", f"postgresql://<login>@{where}  (schema activation)"),
+        ]
+    return found
+
+
+def print_connections(settings: Settings) -> None:
+    """One line each, never wrapped: they are copied into a BI tool."""
+    console.print("BI tools connect to the masked bi tables (docs/serving.md):")
+    for who, how in connections(settings):
+        console.print(f"  {who}: {how}", markup=False, highlight=False, soft_wrap=True)
 
 
 def sql(

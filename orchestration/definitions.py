@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from core.files import restrict_umask
 from core.settings import get_settings
 from orchestration import automation
 from orchestration.assets import activation, dbt, ingestion, privacy
@@ -23,6 +24,7 @@ from orchestration.assets.serving import build_serving_asset, published_keys
 from orchestration.checks import MART_SUITES, RAW_SUITES, build_checks
 from orchestration.resources import build_resources
 
+restrict_umask()  # before anything is created: run workers and the dbt/dlt processes they start inherit it
 settings = get_settings()
 
 privacy_defs = dg.Definitions(assets=[privacy.build_erasure_asset(settings)])

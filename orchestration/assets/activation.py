@@ -96,12 +96,24 @@ def build_sync_asset(destination: str) -> dg.AssetsDefinition:
             "dry_run": result.dry_run,
             "invalid_reasons": dg.MetadataValue.json(result.invalid_reasons),
             "failures": dg.MetadataValue.json([{"member": who, "reason": why} for who, why in result.failures]),
+            # Who was left out and why (activation.exclusions and the sync's own checks), and the tags changed.
+            "people": result.people,
+            "audience": result.audience,
+            "left_out": sum(result.excluded.values()),
+            "excluded": dg.MetadataValue.json(result.excluded),
+            **{f"excluded_{reason}": people for reason, people in result.excluded.items()},  # plottable
+            "archived": result.archived,
+            "deleted": result.deleted,
+            "tags_added": dg.MetadataValue.json(result.tags_added),
+            "tags_removed": dg.MetadataValue.json(result.tags_removed),
         }
         if result.aborted:
             raise dg.Failure(
                 f"sync to {destination} stopped early: {result.aborted}", metadata={**metadata, "aborted": True}
             )
-        context.log.info("sync to %s (%s): %s", destination, result.mode, result.counts())
+        context.log.info(
+            "sync to %s (%s): %s; left out: %s", destination, result.mode, result.counts(), result.excluded
+        )
         return dg.MaterializeResult(metadata=metadata)
 
     return sync_destination

@@ -10,8 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from cli import serving
-from core.settings import Settings, erasure_salt, get_settings
+from core.settings import Settings, erasure_salt
 from serving.bi_artifact import publish_bi_artifact
 
 runner = CliRunner()
@@ -20,15 +19,9 @@ HASHED = "ab" * 32
 
 
 def warehouse_app() -> typer.Typer:
-    """The commands as `cli.main` registers them: the settings read by the group, before the command."""
-    app = typer.Typer()
+    """The `warehouse` command as installed: the settings read by the group, before the command."""
+    from cli.main import app
 
-    @app.callback()
-    def _root(ctx: typer.Context) -> None:
-        ctx.obj = get_settings()
-
-    app.command()(serving.show)
-    app.command()(serving.sql)
     return app
 
 
@@ -107,6 +100,21 @@ def test_show_describes_the_bi_tables_and_suggests_a_bi_query(published: Setting
     assert f"{HASHED[:12]}…" in result.output and HASHED not in result.output
     assert 'warehouse sql "select rfm_segment, count(*) from bi.customer_profiles' in result.output
     assert CLEAR_EMAIL not in result.output and "marts." not in result.output
+
+
+def test_show_ends_with_the_connection_strings_of_both_serving_targets(
+    published: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SERVING_URL", "postgresql://publisher:s3cret@db.example.com:5433/serving")
+
+    result = runner.invoke(warehouse_app(), ["show"])
+
+    assert result.exit_code == 0, result.output
+    bi = published.bi_serving_path.resolve()
+    assert f"duckdb -readonly {bi}" in result.output
+    assert f"duckdb:///{bi}?access_mode=read_only" in result.output
+    assert "postgresql+psycopg://<login>@db.example.com:5433/serving  (schema bi)" in result.output
+    assert "s3cret" not in result.output and "publisher" not in result.output
 
 
 def test_without_a_bi_artifact_both_say_what_to_run(isolated_env: Settings) -> None:
