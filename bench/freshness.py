@@ -76,7 +76,7 @@ def measure_freshness(landing_dir: Path, timeout_s: float = 600.0) -> dict[str, 
     from orchestration.resources import prepare_manifest
 
     settings = get_settings()
-    prepare_manifest(settings, force=True)
+    prepare_manifest(settings)  # parses only when the project or its environment changed
     from orchestration.definitions import defs
 
     graph = defs.resolve_asset_graph()
