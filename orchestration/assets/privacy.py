@@ -57,11 +57,24 @@ def build_erasure_asset(settings: Settings) -> dg.AssetsDefinition:
     return erasure
 
 
+def applied_requests(instance: dg.DagsterInstance) -> int:
+    """The requests the latest materialization of the erasure asset applied (its `requests` metadata); 0 when it
+    never ran."""
+    entry = instance.get_latest_materialization_event(ERASURE_KEY)
+    materialization = entry.asset_materialization if entry is not None else None
+    value = materialization.metadata.get("requests") if materialization is not None else None
+    value = getattr(value, "value", value)
+    return value if isinstance(value, int) else 0
+
+
 def build_erasure_sensor(target: dg.AssetSelection) -> dg.SensorDefinition:
     """Runs the erasure asset and everything downstream when the ledger holds requests it has not seen.
 
     The cursor is the number of requests in the ledger (append-only; the identifiers a run resolves for a
-    request join that request, so they trigger nothing). A run re-applies older requests too: harmless.
+    request join that request, so they trigger nothing). Without a cursor (the first tick after `warehouse ui`
+    starts, or after the sensor was reset) the requests seen are those the erasure asset last applied, in
+    whatever run: only requests recorded after it start a run, not every request ever made. A run re-applies
+    older requests too: harmless.
     """
 
     @dg.sensor(
@@ -74,7 +87,11 @@ def build_erasure_sensor(target: dg.AssetSelection) -> dg.SensorDefinition:
     def erasure_requests_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource) -> dg.SensorResult:
         snapshot = ledger_snapshot(warehouse.settings)
         requests = snapshot.requests if snapshot else 0
-        if requests <= int(context.cursor or 0):
+        if context.cursor is not None:
+            seen = int(context.cursor)
+        else:  # the instance is read only when there is something to compare
+            seen = applied_requests(context.instance) if requests else 0
+        if requests <= seen:
             return dg.SensorResult(skip_reason="No new erasure requests.", cursor=str(requests))
         return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"erasure-{requests}")], cursor=str(requests))
 
