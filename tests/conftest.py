@@ -6,6 +6,7 @@ warehouse in their own tmp dir, so they never disturb each other.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -83,9 +84,17 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltW
         yield BuiltWarehouse(settings=settings, dbt_output=result.output)
 
 
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Slow modules first. `make test` runs two xdist workers with `--dist loadfile` (a module stays on one worker,
     so its fixtures build their warehouses once), and a worker that finishes takes the next module in this order:
     starting with the whole-pipeline modules leaves a short one for last."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: the order within is kept
+
+
+@pytest.fixture
+def lax_umask() -> Iterator[None]:
+    """The usual umask (022), under which a file created with no explicit mode is readable by everyone: what the
+    private-file helpers must overcome."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)

@@ -7,7 +7,6 @@ import os
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -27,14 +26,6 @@ def _current_umask() -> int:
     previous = os.umask(0o077)
     os.umask(previous)
     return previous
-
-
-@pytest.fixture
-def lax_umask() -> Iterator[None]:
-    """The usual umask (022): without the helpers, new files would be readable by everyone."""
-    previous = os.umask(0o022)
-    yield
-    os.umask(previous)
 
 
 @pytest.mark.usefixtures("lax_umask")

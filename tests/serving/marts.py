@@ -8,6 +8,7 @@ the columns it cares about (the rest are null).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,18 @@ from core.dbt_cli import DbtResult, run_dbt
 from core.settings import DBT_PROJECT_DIR, Settings
 
 SERVING_MODELS = "path:models/serving"
+
+
+@dataclass(frozen=True)
+class Built:
+    """A dbt build of a test's warehouse, and a way to read what it built."""
+
+    settings: Settings
+    result: DbtResult
+
+    def query(self, sql: str) -> list[tuple]:
+        with duckdb.connect(str(self.settings.warehouse_path), read_only=True) as con:
+            return con.execute(sql).fetchall()
 
 
 def mart_contracts() -> dict[str, list[tuple[str, str]]]:

@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from core.dbt_cli import DbtResult, run_dbt
+from core.dbt_cli import run_dbt
 from core.settings import Settings, get_settings
 from privacy.ledger import subject_hash
 from tests.conftest import settings_for
-from tests.serving.marts import build_serving_models, create_marts
+from tests.serving.marts import Built, build_serving_models, create_marts
 
 pytestmark = pytest.mark.slow  # dbt builds
 
@@ -59,16 +58,6 @@ MARTS = {
         {"customer_id": "cus_5", "segment_name": "champions", "reason": "RFM segment Champions"},
     ],
 }  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Built:
-    settings: Settings
-    result: DbtResult
-
-    def query(self, sql: str) -> list[tuple]:
-        with duckdb.connect(str(self.settings.warehouse_path), read_only=True) as con:
-            return con.execute(sql).fetchall()
 
 
 def _settings(root: Path, env: pytest.MonkeyPatch) -> Settings:

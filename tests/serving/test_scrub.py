@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pytest
 import yaml
 
-from core.dbt_cli import DbtResult, run_dbt
-from core.settings import DBT_PROJECT_DIR, Settings, get_settings
+from core.dbt_cli import run_dbt
+from core.settings import DBT_PROJECT_DIR, get_settings
 from tests.conftest import settings_for
-from tests.serving.marts import create_marts
+from tests.serving.marts import Built, create_marts
 
 pytestmark = pytest.mark.slow  # a dbt build
 
@@ -47,16 +45,6 @@ LOCATION = {"location_key": "l1", "city": "Lyon (call +33 4 72 00 00 00)", "regi
 """Free text as a customer typed it into an address form."""
 
 CONTACTS_NOBODY_DECLARED = {"product_key": "p1", "vendor": "Call +1 555 010 0199", "handle": "ada%40example.com"}
-
-
-@dataclass(frozen=True)
-class Built:
-    settings: Settings
-    result: DbtResult
-
-    def query(self, sql: str) -> list[tuple]:
-        with duckdb.connect(str(self.settings.warehouse_path), read_only=True) as con:
-            return con.execute(sql).fetchall()
 
 
 def project_with_the_contact_test(root: Path) -> Path:

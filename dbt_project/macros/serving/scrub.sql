@@ -127,11 +127,5 @@ from (
         ~ " then '" ~ column.name ~ " holds an email or a phone in clear' end") -%}
 {%- endfor -%}
 {%- endif %}
-select problem, count(*) as rows_failing
-from (
-    select unnest([{{ problems | join(', ') if problems else 'null' }}]) as problem
-    from {{ model }}
-) as checked
-where problem is not null
-group by problem
+{{ failing_problems(model, problems) }}
 {% endtest %}

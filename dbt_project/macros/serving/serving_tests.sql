@@ -29,13 +29,7 @@
         "case when " ~ is_valid_email(name) ~ " then 'undeclared " ~ column.name ~ " holds an email' end") -%}
 {%- endfor -%}
 {%- endif %}
-select problem, count(*) as rows_failing
-from (
-    select unnest([{{ problems | join(', ') if problems else 'null' }}]) as problem
-    from {{ model }}
-) as checked
-where problem is not null
-group by problem
+{{ failing_problems(model, problems) }}
 {% endtest %}
 
 {# Fails when `model` and `compare_model` hold a different number of rows (`bi` masks, never filters). #}
@@ -55,3 +49,17 @@ select *
 from {{ model }}
 where not (coalesce({{ consent_column }}, false) and {{ is_valid_email(email_column) }})
 {% endtest %}
+
+{#
+    The rows of a generic test built from per-row `problems` (SQL expressions: a text naming the problem, or
+    null): one row per problem with how many rows of `model` have it.
+#}
+{% macro failing_problems(model, problems) -%}
+select problem, count(*) as rows_failing
+from (
+    select unnest([{{ problems | join(', ') if problems else 'null' }}]) as problem
+    from {{ model }}
+) as checked
+where problem is not null
+group by problem
+{%- endmacro %}
