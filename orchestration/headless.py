@@ -39,7 +39,7 @@ from core.settings import PROJECT_ROOT, Settings
 DAGSTER_YAML = PROJECT_ROOT / "dagster.yaml"
 WORKSPACE_YAML = PROJECT_ROOT / "workspace.yaml"
 
-KEPT_RUNS = 5
+from orchestration.resources import KEPT_RUNS  # noqa: E402, I001  (each dbt invocation keeps as many)
 """dbt target dirs (target/dagster/runs/, 10-20 MB each at demo scale: a manifest, compiled SQL, dbt's debug log)
 and run logs (DAGSTER_HOME/logs/) a `warehouse run` keeps: the newest, to look into a recent run. Older ones go,
 unless changed within SPARED_SECONDS: runs on other warehouses of this checkout share target/dagster/runs/, and

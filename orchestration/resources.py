@@ -20,8 +20,9 @@ import re
 import shutil
 import sys
 import tempfile
+import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
@@ -100,19 +101,35 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def table_metadata(self, schema: str, table: str) -> dict[str, Any]:
         """Row count and column types of a table as Dagster table metadata ({} if it does not exist)."""
+        return self.tables_metadata([(schema, table)]).get((schema, table), {})
+
+    def tables_metadata(self, relations: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        """Column types, and row counts of tables, of each (schema, name) that exists, as Dagster table metadata,
+        over one connection (opening the file costs more than the queries). A view gets no row count: counting
+        it would run its query."""
+        wanted = set(relations)
+        if not wanted:
+            return {}
         with self.read_only() as connection:
-            columns = connection.execute(
-                "SELECT column_name, data_type FROM information_schema.columns "
-                "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-                [schema, table],
-            ).fetchall()
-            if not columns:
-                return {}
-            (row_count,) = connection.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()
-        return {
-            "dagster/row_count": dg.MetadataValue.int(row_count),
-            "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in columns]),
-        }
+            columns: dict[tuple[str, str], list[dg.TableColumn]] = {}
+            for schema, table, name, kind in connection.execute(
+                "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
+                "WHERE table_catalog = current_database() ORDER BY table_schema, table_name, ordinal_position"
+            ).fetchall():
+                if (schema, table) in wanted:
+                    columns.setdefault((schema, table), []).append(dg.TableColumn(name, kind))
+            views = set(
+                connection.execute(
+                    "SELECT schema_name, view_name FROM duckdb_views() WHERE database_name = current_database()"
+                ).fetchall()
+            )
+            metadata: dict[tuple[str, str], dict[str, Any]] = {}
+            for (schema, table), table_columns in columns.items():
+                metadata[(schema, table)] = {"dagster/column_schema": dg.TableSchema(columns=table_columns)}
+                if (schema, table) not in views:
+                    (rows,) = connection.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()
+                    metadata[(schema, table)]["dagster/row_count"] = dg.MetadataValue.int(rows)
+        return metadata
 
 
 dbt_project = DbtProject(
@@ -217,15 +234,23 @@ KEPT_PARTIAL_PARSES = 10
 """Warehouses whose partial parse is kept under target/dagster/partial_parses/ (a few MB each)."""
 
 
-def _keep_newest(folder: Path, keep: int) -> None:
-    """Delete all but the `keep` most recently changed subfolders of `folder`."""
+def _keep_newest(folder: Path, keep: int, spared_seconds: float = 0) -> None:
+    """Delete all but the `keep` most recently changed subfolders of `folder`, and those changed within
+    `spared_seconds`."""
     newest_first = sorted((p for p in folder.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+    spared = time.time() - spared_seconds
     for stale in newest_first[keep:]:
-        shutil.rmtree(stale, ignore_errors=True)
+        if stale.stat().st_mtime < spared:
+            shutil.rmtree(stale, ignore_errors=True)
 
 
-KEPT_RUN_TARGETS = 20
-"""dbt target dirs of the latest runs kept under target/dagster/runs/ (each a manifest and compiled SQL)."""
+KEPT_RUNS = 5
+"""dbt target dirs (target/dagster/runs/: a manifest, compiled SQL, dbt's log) and run logs (DAGSTER_HOME/logs/)
+kept: the newest, to look into a recent run. Each dbt invocation keeps that many dirs, and `warehouse run` too."""
+KEPT_RUN_TARGETS = KEPT_RUNS
+RECENT_RUN_SECONDS = 3600
+"""A run dir changed this recently stays whatever its rank: runs on other warehouses of this checkout (a demo beside
+a benchmark, parallel test workers) share target/dagster/runs/, and one of them may still be writing it."""
 
 
 def invocation_target_path(run_id: str, settings: Settings, prepared: Path | None = None) -> Path:
@@ -236,7 +261,8 @@ def invocation_target_path(run_id: str, settings: Settings, prepared: Path | Non
     $DBT_TARGET_PATH), not from the DbtProject's target_path that `prepare_manifest` parses into: without this
     copy every run's dbt parsed the whole project again (docs/performance.md). dbt still checks the copy
     against the project files, vars and profile, and re-parses what changed. Only the newest
-    KEPT_RUN_TARGETS dirs are kept: the automation runs every few minutes, and each dir holds a manifest.
+    KEPT_RUN_TARGETS dirs are kept, and those changed within RECENT_RUN_SECONDS: the automation runs every few
+    minutes, and each dir holds a manifest.
     """
     prepared = prepared or DBT_PROJECT_DIR / dbt_project.target_path
     runs = prepared / "runs"
@@ -247,7 +273,7 @@ def invocation_target_path(run_id: str, settings: Settings, prepared: Path | Non
     if start.exists():
         shutil.copy2(start, target / "partial_parse.msgpack")
     os.utime(target)  # the newest, whatever the clock of the folders before it
-    _keep_newest(runs, KEPT_RUN_TARGETS)
+    _keep_newest(runs, KEPT_RUN_TARGETS, RECENT_RUN_SECONDS)
     return target
 
 

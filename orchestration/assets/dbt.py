@@ -85,12 +85,20 @@ translator = WarehouseDbtTranslator(
 
 
 def _relations(manifest: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
-    """unique_id -> (schema, table) of every model and seed, as dbt resolved them."""
+    """unique_id -> (schema, table) of every model, seed and snapshot, as dbt resolved them."""
     return {
         unique_id: (node["schema"], node.get("alias") or node["name"])
         for unique_id, node in manifest["nodes"].items()
         if node["resource_type"] in ("model", "seed", "snapshot")
     }
+
+
+def _unique_id(event: Any) -> str | None:
+    """The dbt node an Output of dagster-dbt stands for (its metadata holds it as a text metadata value)."""
+    if not isinstance(event, dg.Output):
+        return None
+    value = (event.metadata or {}).get("unique_id")
+    return getattr(value, "value", value)
 
 
 def build_dbt_assets(manifest: Mapping[str, Any]) -> dg.AssetsDefinition:
@@ -108,9 +116,11 @@ def build_dbt_assets(manifest: Mapping[str, Any]) -> dg.AssetsDefinition:
     ) -> Iterator[Any]:
         """`dbt build` of the selected models, tests as checks; `--full-refresh` in the full-refresh job.
 
-        Events are held until dbt exits, then each materialization gets its row count and column types:
-        dagster-dbt's fetch_row_counts/fetch_column_metadata query while dbt still holds DuckDB's write lock,
-        which DuckDB refuses from a second process.
+        Each model's materialization and each test's check is handed to Dagster as dbt reports it, so the UI
+        and `warehouse run` follow the build model by model. Row counts and column types come after dbt exits,
+        as one observation per table read over one read-only connection: while dbt builds, its process holds
+        DuckDB's write lock, and no other process may open the file, even read-only (dagster-dbt's
+        fetch_row_counts waits for the same reason).
         """
         # Unit tests check SQL logic on fixtures, not data: they belong to CI (`make test`), and dbt advises
         # leaving them out of production builds (they also need incremental models to exist already).
@@ -118,16 +128,19 @@ def build_dbt_assets(manifest: Mapping[str, Any]) -> dg.AssetsDefinition:
         if context.run.tags.get(FULL_REFRESH_TAG) == "true":
             args.append("--full-refresh")
         target_path = invocation_target_path(context.run.run_id, warehouse.settings)
+        built: dict[dg.AssetKey, tuple[str, str]] = {}
         with dbt_env_file(target_path, warehouse.settings):
             invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target_path)
-            events = list(invocation.stream())
-        relations = _relations(invocation.manifest)
-        for event in events:
-            unique_id = (event.metadata or {}).get("unique_id") if isinstance(event, dg.Output) else None
-            if unique_id is not None and unique_id in relations:
-                yield event.with_metadata({**event.metadata, **warehouse.table_metadata(*relations[unique_id])})
-            else:
+            relations = _relations(invocation.manifest)
+            for event in invocation.stream():
                 yield event
+                unique_id = _unique_id(event)
+                if unique_id in relations:
+                    built[context.asset_key_for_output(event.output_name)] = relations[unique_id]
+        metadata = warehouse.tables_metadata(built.values())
+        for key, relation in built.items():
+            if metadata.get(relation):
+                yield dg.AssetObservation(asset_key=key, metadata=metadata[relation])
         if not invocation.is_successful():
             failed = [
                 f"{result['unique_id']} ({result['status']})"
