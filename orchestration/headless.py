@@ -24,7 +24,6 @@ import io
 import re
 import shutil
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -39,12 +38,6 @@ from core.settings import PROJECT_ROOT, Settings
 DAGSTER_YAML = PROJECT_ROOT / "dagster.yaml"
 WORKSPACE_YAML = PROJECT_ROOT / "workspace.yaml"
 
-from orchestration.resources import KEPT_RUNS  # noqa: E402, I001  (each dbt invocation keeps as many)
-"""dbt target dirs (target/dagster/runs/, 10-20 MB each at demo scale: a manifest, compiled SQL, dbt's debug log)
-and run logs (DAGSTER_HOME/logs/) a `warehouse run` keeps: the newest, to look into a recent run. Older ones go,
-unless changed within SPARED_SECONDS: runs on other warehouses of this checkout share target/dagster/runs/, and
-one of them may still be using its dir."""
-SPARED_SECONDS = 3600
 
 ROW_COUNT = "dagster/row_count"
 """The metadata of a materialization that gives its table's rows (dlt, dbt and table_metadata write it)."""
@@ -155,7 +148,14 @@ def run_graph(
 
     from orchestration.dead_runs import fail_dead_runs, owner_tags
     from orchestration.pool_wait import waiting_politely
-    from orchestration.resources import DBT_PROJECT_DIR, dbt_project, prepare_manifest
+    from orchestration.resources import (
+        DBT_PROJECT_DIR,
+        KEPT_RUNS,
+        RECENT_RUN_SECONDS,
+        dbt_project,
+        keep_newest,
+        prepare_manifest,
+    )
 
     prepare_manifest(settings)  # parses only when the project or its environment changed since the last parse
     from orchestration.definitions import defs
@@ -204,28 +204,13 @@ def run_graph(
         stop.set()
         if watcher.is_alive():
             watcher.join(timeout=5)
-        keep_newest(DBT_PROJECT_DIR / dbt_project.target_path / "runs", KEPT_RUNS)
-        keep_newest(log_dir, KEPT_RUNS, "run-*.log")
+        # Runs on other warehouses of this checkout share target/dagster/runs/: one may still use its dir.
+        keep_newest(DBT_PROJECT_DIR / dbt_project.target_path / "runs", KEPT_RUNS, spared_seconds=RECENT_RUN_SECONDS)
+        keep_newest(log_dir, KEPT_RUNS, "run-*.log", spared_seconds=RECENT_RUN_SECONDS)
     report = _report(result.all_events, result.run_id, result.success, settings.serving_path, previous_rows)
     report.previous_mart_rows = previous_marts
     report.log_path = log_path
     return report
-
-
-def keep_newest(folder: Path, keep: int, pattern: str = "*") -> list[Path]:
-    """Delete the entries of `folder` matching `pattern` (run dirs, log files) but the `keep` most recently
-    changed and those changed within SPARED_SECONDS; returns what went. A missing folder has nothing to delete."""
-    if not folder.is_dir():
-        return []
-    entries = sorted(folder.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
-    spared = time.time() - SPARED_SECONDS
-    stale = [entry for entry in entries[keep:] if entry.stat().st_mtime < spared]
-    for entry in stale:
-        if entry.is_dir():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            entry.unlink(missing_ok=True)
-    return stale
 
 
 def warehouse_config(settings: Settings) -> dict[str, str]:

@@ -182,7 +182,7 @@ def prepare_manifest(settings: Settings, force: bool = False) -> Path:
             for name in (*PARSED_FILES, MANIFEST_INPUTS):
                 if (Path(scratch) / name).exists():
                     os.replace(Path(scratch) / name, target / name)
-    _keep_newest(mine.parent.parent, KEPT_PARTIAL_PARSES)
+    keep_newest(mine.parent.parent, KEPT_PARTIAL_PARSES)
     return dbt_project.manifest_path
 
 
@@ -234,20 +234,25 @@ KEPT_PARTIAL_PARSES = 10
 """Warehouses whose partial parse is kept under target/dagster/partial_parses/ (a few MB each)."""
 
 
-def _keep_newest(folder: Path, keep: int, spared_seconds: float = 0) -> None:
-    """Delete all but the `keep` most recently changed subfolders of `folder`, and those changed within
-    `spared_seconds`."""
-    newest_first = sorted((p for p in folder.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+def keep_newest(folder: Path, keep: int, pattern: str = "*", spared_seconds: float = 0) -> list[Path]:
+    """Delete the entries of `folder` matching `pattern` (run dirs, partial parses, log files) but the `keep` most
+    recently changed and those changed within `spared_seconds`; returns what went. A missing folder has none."""
+    if not folder.is_dir():
+        return []
+    entries = sorted(folder.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
     spared = time.time() - spared_seconds
-    for stale in newest_first[keep:]:
-        if stale.stat().st_mtime < spared:
-            shutil.rmtree(stale, ignore_errors=True)
+    stale = [entry for entry in entries[keep:] if entry.stat().st_mtime < spared]
+    for entry in stale:
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+    return stale
 
 
 KEPT_RUNS = 5
 """dbt target dirs (target/dagster/runs/: a manifest, compiled SQL, dbt's log) and run logs (DAGSTER_HOME/logs/)
 kept: the newest, to look into a recent run. Each dbt invocation keeps that many dirs, and `warehouse run` too."""
-KEPT_RUN_TARGETS = KEPT_RUNS
 RECENT_RUN_SECONDS = 3600
 """A run dir changed this recently stays whatever its rank: runs on other warehouses of this checkout (a demo beside
 a benchmark, parallel test workers) share target/dagster/runs/, and one of them may still be writing it."""
@@ -261,7 +266,7 @@ def invocation_target_path(run_id: str, settings: Settings, prepared: Path | Non
     $DBT_TARGET_PATH), not from the DbtProject's target_path that `prepare_manifest` parses into: without this
     copy every run's dbt parsed the whole project again (docs/performance.md). dbt still checks the copy
     against the project files, vars and profile, and re-parses what changed. Only the newest
-    KEPT_RUN_TARGETS dirs are kept, and those changed within RECENT_RUN_SECONDS: the automation runs every few
+    KEPT_RUNS dirs are kept, and those changed within RECENT_RUN_SECONDS: the automation runs every few
     minutes, and each dir holds a manifest.
     """
     prepared = prepared or DBT_PROJECT_DIR / dbt_project.target_path
@@ -273,7 +278,7 @@ def invocation_target_path(run_id: str, settings: Settings, prepared: Path | Non
     if start.exists():
         shutil.copy2(start, target / "partial_parse.msgpack")
     os.utime(target)  # the newest, whatever the clock of the folders before it
-    _keep_newest(runs, KEPT_RUN_TARGETS, RECENT_RUN_SECONDS)
+    keep_newest(runs, KEPT_RUNS, spared_seconds=RECENT_RUN_SECONDS)
     return target
 
 

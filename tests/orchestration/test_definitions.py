@@ -117,16 +117,16 @@ def test_each_dbt_invocation_gets_the_prepared_parse_and_only_the_latest_targets
     import os
 
     from core.settings import get_settings
-    from orchestration.resources import KEPT_RUN_TARGETS, invocation_target_path
+    from orchestration.resources import KEPT_RUNS, invocation_target_path
 
     (tmp_path / "partial_parse.msgpack").write_bytes(b"prepared")
     made = []
-    for number in range(KEPT_RUN_TARGETS + 3):
+    for number in range(KEPT_RUNS + 3):
         made.append(invocation_target_path(f"run{number:05d}", get_settings(), prepared=tmp_path))
         os.utime(made[-1], (1_000_000 + number, 1_000_000 + number))  # each later than the one before
     assert (made[-1] / "partial_parse.msgpack").read_bytes() == b"prepared"
     kept = sorted((tmp_path / "runs").iterdir())
-    assert kept == sorted(made[-KEPT_RUN_TARGETS:])
+    assert kept == sorted(made[-KEPT_RUNS:])
 
 
 def test_the_dbt_resource_knows_the_version_of_its_executable_without_running_it(monkeypatch) -> None:

@@ -13,18 +13,16 @@ import pytest
 from core.settings import Settings
 from orchestration.headless import (
     DAGSTER_YAML,
-    KEPT_RUNS,
-    SPARED_SECONDS,
     DbtProgressTee,
     ProgressEvent,
     TableRows,
     _report,
     dbt_progress,
     ensure_dagster_home,
-    keep_newest,
     latest_row_counts,
     progress_events,
 )
+from orchestration.resources import KEPT_RUNS, RECENT_RUN_SECONDS, keep_newest
 
 # Lines as dagster-dbt re-prints them from dbt's structured log while `dbt build` runs.
 DBT_LINES = [
@@ -98,7 +96,7 @@ def test_a_run_reports_rows_per_table_with_the_change_since_the_previous_materia
 
 
 def test_only_the_newest_run_folders_and_logs_are_kept_and_recent_ones_are_spared(tmp_path: Path) -> None:
-    now, old = time.time(), time.time() - SPARED_SECONDS - 60
+    now, old = time.time(), time.time() - RECENT_RUN_SECONDS - 60
 
     def folder(name: str, changed: float) -> Path:
         made = tmp_path / "runs" / name
@@ -113,7 +111,7 @@ def test_only_the_newest_run_folders_and_logs_are_kept_and_recent_ones_are_spare
     (tmp_path / "logs" / "notes.txt").write_text("not a run log")
     os.utime(tmp_path / "logs" / "notes.txt", (old, old))
 
-    gone = keep_newest(tmp_path / "runs", KEPT_RUNS)
+    gone = keep_newest(tmp_path / "runs", KEPT_RUNS, spared_seconds=RECENT_RUN_SECONDS)
 
     assert sorted(gone) == stale
     assert sorted((tmp_path / "runs").iterdir()) == sorted([*newest, in_use])
