@@ -35,7 +35,7 @@ def dbt_duckdb_settings() -> dict[str, str]:
     environment.globals["env_var"] = lambda name, default=None: os.environ.get(name, default)
     environment.filters["as_number"] = lambda value: value
     profile = yaml.safe_load(PROFILES.read_text())
-    settings = profile["email_warehouse"]["outputs"]["duckdb"]["settings"]
+    settings = profile["email_warehouse"]["outputs"]["prod"]["settings"]  # what warehouse run builds with
     return {name: environment.from_string(str(value)).render() for name, value in settings.items()}
 
 
