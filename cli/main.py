@@ -22,7 +22,8 @@ from core.files import restrict_umask
 from core.settings import get_settings
 
 if TYPE_CHECKING:
-    from orchestration.headless import ProgressEvent, RunReport
+    from orchestration.headless import RunReport
+    from orchestration.progress import ProgressEvent
 
 app = typer.Typer(
     help="A dbt-centred ELT warehouse for personalized email marketing (dlt + dbt + Dagster on DuckDB).",

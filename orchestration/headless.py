@@ -2,8 +2,8 @@
 
 There is one orchestration path. This module does not know the steps of the pipeline; it executes a job of
 `orchestration.definitions:defs` (by default `daily_full_build`, every asset and check), reports progress while
-the run goes (`ProgressEvent`: steps and materializations from the instance's event log, each dbt node as dbt
-reports it on stdout), and sums the run up from the events: rows per table with the change since the table's
+the run goes (`orchestration.progress`: steps and materializations from the instance's event log, each dbt node
+as dbt reports it on stdout), and sums the run up from the events: rows per table with the change since the table's
 previous materialization (Dagster's metadata), rows per mart with the change since the serving copy before the
 run.
 
@@ -20,52 +20,31 @@ and run logs are kept.
 from __future__ import annotations
 
 import contextlib
-import io
-import re
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import dagster as dg
 import duckdb
 from dagster._core.events import RunFailureReason
 
 from core.settings import PROJECT_ROOT, Settings
+from orchestration.progress import (
+    ROW_COUNT,
+    ROWS_LOADED,
+    DbtProgressTee,
+    Progress,
+    int_value,
+    watch_run,
+)
 
 DAGSTER_YAML = PROJECT_ROOT / "dagster.yaml"
 WORKSPACE_YAML = PROJECT_ROOT / "workspace.yaml"
 
 
-ROW_COUNT = "dagster/row_count"
-"""The metadata of a materialization that gives its table's rows (dlt, dbt and table_metadata write it)."""
-ROWS_LOADED = "rows_loaded"
-"""The metadata of a dlt materialization that gives the rows this load delivered (dagster-dlt writes it)."""
-
-
-@dataclass(frozen=True)
-class ProgressEvent:
-    """One thing the run did, as it happened.
-
-    kind `step`: a step started, succeeded, failed or was skipped (`done` of `total` steps finished). `asset`:
-    an asset was materialized (`rows` in its table, `loaded` by this run where the asset says). `dbt`: dbt
-    started or finished a node (`done` of `total` nodes, `status` as dbt prints it: START, OK, PASS, WARN,
-    FAIL, ERROR, SKIP, NO-OP; `node` model, seed, snapshot or test; `seconds`)."""
-
-    kind: str
-    name: str
-    status: str
-    done: int = 0
-    total: int = 0
-    rows: int | None = None
-    loaded: int | None = None
-    node: str = ""
-    seconds: float | None = None
-
-
-Progress = Callable[[ProgressEvent], None]
 Notice = Callable[[str], None]
 """Called with a line for the person waiting: a dead run failed, whom a step waits for."""
 
@@ -171,7 +150,7 @@ def run_graph(
     run_id = make_new_run_id()
     stop = threading.Event()
     watcher = threading.Thread(
-        target=_watch, args=(instance, run_id, len(job.graph.node_defs), progress, stop), daemon=True
+        target=watch_run, args=(instance, run_id, len(job.graph.node_defs), progress, stop), daemon=True
     )
     if progress:
         watcher.start()
@@ -238,118 +217,10 @@ def latest_row_counts(instance: dg.DagsterInstance, keys: Iterable[dg.AssetKey])
     counts = {}
     for key, entry in instance.get_latest_materialization_events(keys).items():
         materialization = entry.asset_materialization if entry is not None else None
-        rows = _int(materialization.metadata.get(ROW_COUNT)) if materialization is not None else None
+        rows = int_value(materialization.metadata.get(ROW_COUNT)) if materialization is not None else None
         if rows is not None:
             counts[key.to_user_string()] = rows
     return counts
-
-
-def _int(value: Any) -> int | None:
-    value = getattr(value, "value", value)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-STEP_EVENTS = {
-    dg.DagsterEventType.STEP_START: "started",
-    dg.DagsterEventType.STEP_SUCCESS: "succeeded",
-    dg.DagsterEventType.STEP_FAILURE: "failed",
-    dg.DagsterEventType.STEP_SKIPPED: "skipped",
-}
-
-
-def progress_events(events: Iterable[Any], steps: int, finished: int = 0) -> tuple[list[ProgressEvent], int]:
-    """The `ProgressEvent`s of Dagster events (steps and materializations), and the steps finished after them."""
-    said = []
-    for event in events:
-        if event.event_type in STEP_EVENTS:
-            status = STEP_EVENTS[event.event_type]
-            finished += status != "started"
-            said.append(ProgressEvent("step", event.step_key, status, finished, steps))
-        elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
-            metadata = event.materialization.metadata
-            rows, loaded = _int(metadata.get(ROW_COUNT)), _int(metadata.get(ROWS_LOADED))
-            said.append(
-                ProgressEvent("asset", event.asset_key.to_user_string(), "materialized", rows=rows, loaded=loaded)
-            )
-    return said, finished
-
-
-def _watch(instance: dg.DagsterInstance, run_id: str, steps: int, progress: Progress, stop: threading.Event) -> None:
-    """Poll the run's step and materialization events and pass them on; ends when the run returns."""
-    finished, cursor = 0, None
-    of_type = {*STEP_EVENTS, dg.DagsterEventType.ASSET_MATERIALIZATION}
-    while True:
-        stopping = stop.wait(0.5)
-        connection = instance.get_records_for_run(run_id, cursor=cursor, of_type=of_type)
-        cursor = connection.cursor
-        said, finished = progress_events(
-            (record.event_log_entry.dagster_event for record in connection.records), steps, finished
-        )
-        for event in said:
-            progress(event)
-        if stopping and not connection.has_more:
-            return
-
-
-DBT_RESULT = re.compile(
-    r"^(?P<done>\d+) of (?P<total>\d+) (?P<status>START|OK|PASS|WARN|FAIL|ERROR|SKIP|NO-OP)\b(?P<what>.*?)"
-    r"[ .]*\[(?P<result>[^\]]*)\]\s*$"
-)
-"""A line dbt prints as it starts or finishes a node: `12 of 445 OK created sql table model marts.fct_orders .....
-[OK in 0.21s]`, `13 of 445 PASS unique_fct_orders_order_id ..... [PASS in 0.05s]` (dagster-dbt re-prints every
-message of dbt's structured log on stdout while dbt runs)."""
-NODE_KINDS = ("model", "seed", "snapshot", "test", "exposure")
-
-
-def dbt_progress(line: str) -> ProgressEvent | None:
-    """The `ProgressEvent` of one line dbt printed, if it is a node's start or result."""
-    match = DBT_RESULT.match(line.strip())
-    if match is None:
-        return None
-    words = match["what"].split()
-    # A test's line names no kind: `PASS <test>`, `WARN 2 <test>`; models, seeds and snapshots say theirs.
-    test = "test" if match["status"] in ("PASS", "WARN", "FAIL", "ERROR") else ""
-    node = next((kind for kind in NODE_KINDS if kind in words), test)
-    seconds = re.search(r" in (\d+(?:\.\d+)?)s", match["result"])
-    return ProgressEvent(
-        "dbt",
-        words[-1] if words else "",
-        match["status"],
-        done=int(match["done"]),
-        total=int(match["total"]),
-        node=node,
-        seconds=float(seconds[1]) if seconds else None,
-    )
-
-
-class DbtProgressTee(io.TextIOBase):
-    """The run's stdout: everything into the run's log file, and each dbt node line to `progress` as it comes,
-    `done` counting the nodes dbt finished (dbt numbers nodes as they start, and its threads finish them out of
-    order)."""
-
-    def __init__(self, log_file: TextIO, progress: Progress | None) -> None:
-        self._log, self._progress, self._partial = log_file, progress, ""
-        self._finished, self._total = 0, 0
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        self._log.write(text)
-        if self._progress is not None:
-            *lines, self._partial = (self._partial + text).split("\n")
-            for line in lines:
-                event = dbt_progress(line)
-                if event is None:
-                    continue
-                if event.total != self._total:  # another dbt invocation
-                    self._finished, self._total = 0, event.total
-                self._finished += event.status != "START"
-                self._progress(replace(event, done=self._finished))
-        return len(text)
-
-    def flush(self) -> None:
-        self._log.flush()
 
 
 def _report(
@@ -361,9 +232,9 @@ def _report(
             name = event.asset_key.to_user_string()
             report.materialized.append(name)
             metadata = event.materialization.metadata
-            rows = _int(metadata.get(ROW_COUNT))
+            rows = int_value(metadata.get(ROW_COUNT))
             if rows is not None:
-                loaded = _int(metadata.get(ROWS_LOADED))
+                loaded = int_value(metadata.get(ROWS_LOADED))
                 report.tables.append(TableRows(name, rows, loaded, previous_rows.get(name)))
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.asset_check_evaluation_data

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 import orchestration.headless
 from cli.main import app
 from core.settings import Settings
-from orchestration.headless import DbtProgressTee, ProgressEvent, RunReport, TableRows
+from orchestration.headless import RunReport, TableRows
+from orchestration.progress import DbtProgressTee, ProgressEvent
 
 DBT_OUTPUT = (
     "1 of 3 START sql table model staging.stg_crm__contacts ...... [RUN]\n"

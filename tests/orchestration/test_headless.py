@@ -11,17 +11,8 @@ import dagster as dg
 import pytest
 
 from core.settings import Settings
-from orchestration.headless import (
-    DAGSTER_YAML,
-    DbtProgressTee,
-    ProgressEvent,
-    TableRows,
-    _report,
-    dbt_progress,
-    ensure_dagster_home,
-    latest_row_counts,
-    progress_events,
-)
+from orchestration.headless import DAGSTER_YAML, TableRows, _report, ensure_dagster_home, latest_row_counts
+from orchestration.progress import DbtProgressTee, ProgressEvent, dbt_progress, progress_events
 from orchestration.resources import KEPT_RUNS, RECENT_RUN_SECONDS, keep_newest
 
 # Lines as dagster-dbt re-prints them from dbt's structured log while `dbt build` runs.
