@@ -10,7 +10,7 @@ import typer
 from cli.console import console, settings_of, summary_table
 
 if TYPE_CHECKING:
-    from activation.sync import SyncResult
+    from activation.result import SyncResult
 
 
 def sync(
