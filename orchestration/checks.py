@@ -1,9 +1,11 @@
 """Quality gates: Great Expectations 1.x suites run as Dagster asset checks on raw tables and marts.
 
-dagster-ge only supports GX 0.x and GX's SQL datasource does not work on DuckDB, so each check reads a small
-frame through a short-lived read-only DuckDB connection and validates it with GX's pandas path. A suite is
-declared as data (`Suite`): the asset it guards, the SQL of the frame, and its expectations; `build_checks`
-turns each into an `@asset_check`.
+dagster-ge only supports GX 0.x and GX's SQL datasource does not work on DuckDB. A suite is declared as data
+(`Suite`): the asset it guards, the SQL of the rows it judges, and its GX expectations; `build_checks` turns each
+into an `@asset_check`. No check reads its rows into pandas (a raw event table is tens of millions of rows):
+DuckDB counts, over every row, what each expectation judges and what fails it (`orchestration.check_queries`),
+GX validates that frame of counts against each expectation's `mostly`, and at most SAMPLE_ROWS failing rows per
+failed expectation are read, for the result's sample. Counts are exact; only the sample is bounded.
 
 Severity follows the layer (docs/quality.md). Raw suites warn: row-level dirt is flagged in staging and counted,
 and their thresholds (`mostly`) tell a dirty feed from a broken one without stopping the run. Mart suites guard
@@ -29,12 +31,14 @@ import pandas as pd
 
 from core.email import EMAIL_PATTERN
 from core.settings import Settings
+from orchestration.check_queries import counts_sql, failing_rows_sql, rule
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource, dbt_project
 from privacy.registry import read_registry
 
 log = logging.getLogger(__name__)
 
 SAMPLE_ROWS = 5
+"""Failing rows shown per failed expectation, and the most rows of a table a check reads into pandas."""
 
 
 def personal_columns(settings: Settings) -> frozenset[str]:
@@ -79,12 +83,11 @@ def mask(value: object) -> object:
     return f"{text[:1]}…{hashlib.sha256(text.encode()).hexdigest()[:6]}"
 
 
-def masked_sample(frame: pd.DataFrame, indexes: Sequence[int], personal: Collection[str]) -> list[dict[str, object]]:
-    """Up to SAMPLE_ROWS failing rows as JSON-ready dicts, the `personal` columns masked."""
-    rows = frame.loc[list(indexes)[:SAMPLE_ROWS]]
+def masked_rows(frame: pd.DataFrame, personal: Collection[str]) -> list[dict[str, object]]:
+    """A few failing rows as JSON-ready dicts, the `personal` columns masked."""
     return [
         {column: mask(value) if column in personal else _jsonable(value) for column, value in record.items()}
-        for record in rows.to_dict(orient="records")
+        for record in frame.head(SAMPLE_ROWS).to_dict(orient="records")
     ]
 
 
@@ -96,51 +99,56 @@ def _jsonable(value: object) -> object:
     return str(value)
 
 
-def validate(suite: Suite, frame: pd.DataFrame, personal: Collection[str]) -> dg.AssetCheckResult:
-    """Run the suite's expectations on `frame` with GX's pandas path; one result with counts and samples, the
-    `personal` columns of the samples masked."""
+def fetch(connection: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
+    """Every frame a check reads from DuckDB: counts, or at most SAMPLE_ROWS failing rows of one expectation."""
+    return connection.execute(sql).df()
+
+
+def evaluate(
+    suite: Suite, connection: duckdb.DuckDBPyConnection, relation: str, personal: Collection[str]
+) -> dg.AssetCheckResult:
+    """The suite over every row of `relation` (SQL), counted by DuckDB; GX judges the counts against each
+    expectation's `mostly`. Only the counts and SAMPLE_ROWS failing rows per failed expectation reach pandas."""
     import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    batch = (
-        context.data_sources.add_pandas("warehouse")
-        .add_dataframe_asset(suite.name)
-        .add_batch_definition_whole_dataframe("whole")
-    )
-    expectation_suite = context.suites.add(gx.ExpectationSuite(name=suite.name))
-    for expectation in suite.expectations(gx.expectations):
-        expectation_suite.add_expectation(expectation)
-    validation = context.validation_definitions.add(
-        gx.ValidationDefinition(name=suite.name, data=batch, suite=expectation_suite)
-    )
-    outcome = validation.run(batch_parameters={"dataframe": frame}, result_format={"result_format": "COMPLETE"})
-
-    failed: dict[str, Any] = {}
-    results: dict[str, Any] = {}
-    for result in outcome.results:
-        config = result.expectation_config
-        label = f"{config.type}({config.kwargs.get('column', '')})"
-        summary = {
-            "success": bool(result.success),
-            "checked": result.result.get("element_count", len(frame)),
-            "unexpected": result.result.get("unexpected_count", 0 if result.success else None),
+    rules = [rule(expectation) for expectation in suite.expectations(gx.expectations)]
+    counts = fetch(connection, counts_sql(relation, rules)).iloc[0]
+    rows = int(counts["rows"])
+    shares = pd.DataFrame(
+        {
+            "judged": [int(counts[f"judged_{i}"]) for i in range(len(rules))],
+            "unexpected": [int(counts[f"unexpected_{i}"]) for i in range(len(rules))],
+            "mostly": [r.mostly for r in rules],
         }
-        if "observed_value" in result.result:
-            summary["observed"] = _jsonable(result.result["observed_value"])
-        results[label] = summary
-        if not result.success:
-            failed[label] = masked_sample(frame, result.result.get("unexpected_index_list") or [], personal)
-    unexpected = [f"{label}: {results[label]['unexpected']} of {results[label]['checked']} rows" for label in failed]
-    description = "no data yet: the table is empty" if frame.empty else "; ".join(unexpected) or None
+    )
+    # GX's rule: the share of judged rows that pass; vacuously 1 when no row is judged.
+    shares["passing_share"] = ((shares["judged"] - shares["unexpected"]) / shares["judged"]).where(
+        shares["judged"] > 0, 1.0
+    )
+    failing = judged_failing(suite.name, shares)
+
+    results: dict[str, Any] = {}
+    failed: dict[str, Any] = {}
+    for i, r in enumerate(rules):
+        summary: dict[str, Any] = {
+            "success": i not in failing,
+            "checked": rows,
+            "unexpected": int(shares.at[i, "unexpected"]),
+        }
+        if r.bounded:
+            summary["observed"] = {"min": _jsonable(counts[f"min_{i}"]), "max": _jsonable(counts[f"max_{i}"])}
+        results[r.label] = summary
+        if i in failing:
+            failed[r.label] = masked_rows(fetch(connection, failing_rows_sql(relation, r, SAMPLE_ROWS)), personal)
+    unexpected = [f"{label}: {results[label]['unexpected']} of {rows} rows" for label in failed]
+    description = "no data yet: the table is empty" if rows == 0 else "; ".join(unexpected) or None
     return dg.AssetCheckResult(
-        passed=bool(outcome.success),
+        passed=not failing,
         severity=dg.AssetCheckSeverity.ERROR if suite.blocking else dg.AssetCheckSeverity.WARN,
         description=description,
         metadata={
-            "status": "no data yet" if frame.empty else ("passed" if outcome.success else "failed"),
-            "rows": len(frame),
+            "status": "no data yet" if rows == 0 else ("passed" if not failing else "failed"),
+            "rows": rows,
             "expectations": len(results),
             "failed_expectations": len(failed),
             "results": dg.MetadataValue.json(results),
@@ -149,14 +157,50 @@ def validate(suite: Suite, frame: pd.DataFrame, personal: Collection[str]) -> dg
     )
 
 
-def read_frame(suite: Suite, warehouse: WarehouseResource) -> pd.DataFrame:
-    """The suite's frame from the warehouse; with a baseline, combined with the previous serving copy's."""
+def judged_failing(name: str, shares: pd.DataFrame) -> set[int]:
+    """GX validates the frame of counts, one row per expectation: its passing share must reach its `mostly`.
+    Returns the rows (expectations) that fail."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    batch = (
+        context.data_sources.add_pandas("warehouse")
+        .add_dataframe_asset(name)
+        .add_batch_definition_whole_dataframe("whole")
+    )
+    suite = context.suites.add(gx.ExpectationSuite(name=name))
+    suite.add_expectation(
+        gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="passing_share", column_B="mostly", or_equal=True
+        )
+    )
+    validation = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=suite))
+    outcome = validation.run(batch_parameters={"dataframe": shares}, result_format={"result_format": "COMPLETE"})
+    (result,) = outcome.results
+    return set(result.result.get("unexpected_index_list") or [])
+
+
+def validate(suite: Suite, frame: pd.DataFrame, personal: Collection[str]) -> dg.AssetCheckResult:
+    """The suite over a frame already in memory (a baseline comparison: one row per segment), through the same
+    DuckDB counts as a warehouse table."""
+    connection = duckdb.connect()
+    try:
+        connection.register("suite_frame", frame)
+        return evaluate(suite, connection, "SELECT * FROM suite_frame", personal)
+    finally:
+        connection.close()
+
+
+def read_compared_frame(suite: Suite, warehouse: WarehouseResource) -> pd.DataFrame:
+    """A baseline suite's frame: its current aggregate combined with the previous serving copy's (both small:
+    `sql` and `baseline_sql` aggregate in DuckDB)."""
+    assert suite.baseline_sql is not None and suite.combine is not None
     with warehouse.read_only() as connection:
-        frame = connection.execute(suite.sql).df()
-        if suite.baseline_sql is None or suite.combine is None:
-            return frame
+        frame = fetch(connection, suite.sql)
         # Before the first publish there is nothing to compare with: an empty baseline of the right shape.
-        empty_baseline = connection.execute(f"SELECT * FROM ({suite.baseline_sql}) LIMIT 0").df()
+        empty_baseline = fetch(connection, f"SELECT * FROM ({suite.baseline_sql}) LIMIT 0")
     baseline = _read_baseline(warehouse.serving, suite.baseline_sql)
     return suite.combine(frame, empty_baseline if baseline is None else baseline)
 
@@ -167,7 +211,7 @@ def _read_baseline(serving: Path, sql: str) -> pd.DataFrame | None:
         return None
     connection = duckdb.connect(str(serving), read_only=True)
     try:
-        return connection.execute(sql).df()
+        return fetch(connection, sql)
     except duckdb.CatalogException:
         return None
     finally:
@@ -188,11 +232,15 @@ def build_check(suite: Suite) -> dg.AssetChecksDefinition:
         pool=WAREHOUSE_POOL,
     )
     def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        personal = personal_columns(warehouse.settings)
         try:
-            frame = read_frame(suite, warehouse)
+            if suite.baseline_sql is None:
+                with warehouse.read_only() as connection:
+                    return evaluate(suite, connection, suite.sql, personal)
+            frame = read_compared_frame(suite, warehouse)
         except duckdb.CatalogException as error:
             return missing_table_result(suite, error)
-        return validate(suite, frame, personal_columns(warehouse.settings))
+        return validate(suite, frame, personal)
 
     return _check
 

@@ -132,3 +132,95 @@ def test_child_tables_are_judged_by_their_parent_s_freshness(warehouse: Warehous
 
     assert "source_freshness_orders" in names
     assert not {name for name in names if "__" in name}, "refunds, discount codes, lines, variants: the parent's"
+
+
+def test_a_suite_over_a_big_table_reads_only_counts_and_a_few_rows_and_counts_every_failure(
+    warehouse: WarehouseResource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import orchestration.checks as checks
+
+    suite = _suite(RAW_SUITES, "raw_analytics/events", "no_future_timestamps")
+    with duckdb.connect(str(warehouse.warehouse)) as connection:
+        connection.execute("""
+            CREATE SCHEMA raw_analytics;
+            CREATE TABLE raw_analytics.events AS
+            SELECT 'm' || i AS message_id,
+                   now() - INTERVAL 1 DAY + CASE WHEN i % 5000 = 0 THEN INTERVAL 2 DAY ELSE INTERVAL 0 DAY END
+                       AS received_at
+            FROM range(300000) AS t(i)
+        """)
+    read: list[int] = []
+    fetch = checks.fetch
+    monkeypatch.setattr(
+        checks, "fetch", lambda connection, sql: read.append(len(frame := fetch(connection, sql))) or frame
+    )
+
+    result = build_check(suite)(warehouse=warehouse)
+
+    assert max(read) <= checks.SAMPLE_ROWS < 300000 and sum(read) <= 1 + checks.SAMPLE_ROWS, read
+    assert not result.passed and result.severity == dg.AssetCheckSeverity.WARN
+    assert result.description == "expect_column_values_to_be_in_set(is_future): 60 of 300000 rows"
+    assert result.metadata["rows"].value == 300000
+    (sample,) = result.metadata["failing_rows_sample"].value.values()
+    assert len(sample) == checks.SAMPLE_ROWS and all(row["is_future"] is True for row in sample)
+
+
+def test_duckdb_counts_what_gx_s_pandas_path_counts_for_each_kind_of_expectation() -> None:
+    import great_expectations as gx
+
+    from orchestration.checks import Suite, evaluate
+
+    frame = pd.DataFrame(
+        {
+            "key": ["a", "b", "b", None, "c", "c", "c", "d"],
+            "score": [1, 5, 6, 0, None, 3, 5, 2],
+            "code": ["DE", "de", "FRA", None, "US", "GB", "X1", "NL"],
+            "flag": [False, True, None, False, False, True, False, False],
+            "rate": [0.1, 0.5, 0.5, None, 0.2, 0.7, 0.5, 0.3],
+        }
+    )
+
+    def expectations(e):
+        return [
+            e.ExpectColumnValuesToBeUnique(column="key"),
+            e.ExpectColumnValuesToNotBeNull(column="key", mostly=0.875),
+            e.ExpectColumnValuesToBeBetween(column="score", min_value=1, max_value=5),
+            e.ExpectColumnValuesToBeBetween(column="rate", min_value=0.1, max_value=0.5, strict_max=True, mostly=0.5),
+            e.ExpectColumnValuesToMatchRegex(column="code", regex=r"^[A-Z]{2}$", mostly=0.6),
+            e.ExpectColumnValuesToBeInSet(column="flag", value_set=[False]),
+        ]
+
+    suite = Suite(name="kinds", asset=["t"], sql="", expectations=expectations, description="")
+    connection = duckdb.connect()
+    connection.register("kinds", frame)
+    ours = evaluate(suite, connection, "SELECT * FROM kinds", personal=frozenset()).metadata["results"].value
+
+    context = gx.get_context(mode="ephemeral")
+    batch = context.data_sources.add_pandas("p").add_dataframe_asset("a").add_batch_definition_whole_dataframe("w")
+    gx_suite = context.suites.add(gx.ExpectationSuite(name="kinds", expectations=expectations(gx.expectations)))
+    outcome = context.validation_definitions.add(gx.ValidationDefinition(name="kinds", data=batch, suite=gx_suite)).run(
+        batch_parameters={"dataframe": frame}
+    )
+    theirs = {
+        f"{r.expectation_config.type}({r.expectation_config.kwargs['column']})": (
+            r.success,
+            r.result["unexpected_count"],
+        )
+        for r in outcome.results
+    }
+
+    assert len(ours) == 6
+    assert {label: (r["success"], r["unexpected"]) for label, r in ours.items()} == theirs
+    assert ours["expect_column_values_to_be_between(score)"]["observed"] == {"min": 0.0, "max": 6.0}
+
+
+def test_an_expectation_without_a_duckdb_translation_is_refused() -> None:
+    import great_expectations as gx
+
+    from orchestration.check_queries import rule
+
+    for suite in RAW_SUITES + MART_SUITES:
+        for expectation in suite.expectations(gx.expectations):
+            rule(expectation)
+    with pytest.raises(ValueError, match="no DuckDB translation"):
+        rule(gx.expectations.ExpectColumnValueLengthsToBeBetween(column="email", min_value=3))
