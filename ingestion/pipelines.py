@@ -24,7 +24,7 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from core.settings import Settings
 from core.warehouse import make_warehouse_dirs, warehouse_connection
 from ingestion.destination import duckdb as replay_safe_duckdb
-from ingestion.landing import RUN_COUNTS_KEY
+from ingestion.landing import RUN_COUNTS_KEY, has_unread
 from ingestion.spec import QUARANTINE_TABLE
 
 SYSTEMS = ("crm", "shop", "analytics")
@@ -155,7 +155,9 @@ def load(
 ) -> LoadSummary:
     """Load every new landing line of `systems` into the warehouse; returns counts per table.
 
-    `on_system` is called before each system starts (the CLI advances its progress bar with it).
+    Only the resources whose landing folder holds something unread run (`unread_resources`), and a system with
+    none starts no dlt run at all: its tables are reported with nothing loaded. `on_system` is called before
+    each system starts (the CLI advances its progress bar with it).
     """
     summary = LoadSummary(warehouse_path=str(settings.warehouse_path))
     with loading(settings) as connection:
@@ -164,10 +166,33 @@ def load(
                 on_system(system)
             pipeline = make_pipeline(system, settings, connection)
             finish_pending(pipeline)
-            pipeline.run(make_source(system, settings), loader_file_format="parquet")
+            source = make_source(system, settings)
+            selected = unread_resources(pipeline, source, settings)
+            if not selected:
+                summary.tables.extend(_table_counts(pipeline, system, connection, ran=False))
+                continue
+            pipeline.run(source.with_resources(*selected), loader_file_format="parquet")
             summary.tables.extend(_table_counts(pipeline, system, connection))
             summary.warnings.extend(run_warnings(pipeline, system))
     return summary
+
+
+def unread_resources(pipeline: dlt.Pipeline, source: Any, settings: Settings) -> list[str]:
+    """The resources of `source` (reading landing files) a run of `pipeline` has work for: those that never ran
+    (their first run creates their tables, empty if nothing came) and those whose landing folder
+    `<landing>/<system>/<resource>` holds something their file marks say is unread (`ingestion.landing.has_unread`).
+
+    Read from the pipeline's local state, which after `finish_pending` is what the destination holds. Without a
+    local state (a new machine, a wiped pipelines folder) every resource counts as never run, and dlt's run
+    restores the state from the warehouse before reading.
+    """
+    landing = settings.landing_dir
+    states = pipeline.state.get("sources", {}).get(source.name, {}).get("resources", {})
+    return [
+        name
+        for name in source.resources
+        if name not in states or has_unread(landing / source.name / name, landing, states[name].get("files", {}))
+    ]
 
 
 def finish_pending(pipeline: dlt.Pipeline) -> bool:
@@ -184,9 +209,14 @@ def finish_pending(pipeline: dlt.Pipeline) -> bool:
     return True
 
 
-def _table_counts(pipeline: dlt.Pipeline, system: str, connection: duckdb.DuckDBPyConnection) -> list[TableCount]:
-    """Rows this run normalized per table, quarantined lines per resource, and table totals after the load."""
-    trace = pipeline.last_trace
+def _table_counts(
+    pipeline: dlt.Pipeline, system: str, connection: duckdb.DuckDBPyConnection, ran: bool = True
+) -> list[TableCount]:
+    """Rows this run normalized per table, quarantined lines per resource, and table totals after the load.
+
+    `ran=False`: the pipeline did not run in this load (nothing new), so nothing was loaded or quarantined; its
+    `last_trace` is an earlier run's, read back from disk."""
+    trace = pipeline.last_trace if ran else None
     normalize = trace.last_normalize_info if trace else None
     delivered = {
         table: count

@@ -22,7 +22,14 @@ Names other packages use are re-exported here.
 from ingestion.landing.drift import MAX_NEW_COLUMNS_PER_RUN
 from ingestion.landing.files import gunzip, is_landing_file, landing_files, scan_landing
 from ingestion.landing.output import SCHEMA_CONTRACT, routed_table
-from ingestion.landing.reads import API_CURSOR_KEY, RUN_COUNTS_KEY, api_origin, read_landing, read_pages
+from ingestion.landing.reads import (
+    API_CURSOR_KEY,
+    RUN_COUNTS_KEY,
+    api_origin,
+    has_unread,
+    read_landing,
+    read_pages,
+)
 
 __all__ = [
     "API_CURSOR_KEY",
@@ -31,6 +38,7 @@ __all__ = [
     "SCHEMA_CONTRACT",
     "api_origin",
     "gunzip",
+    "has_unread",
     "is_landing_file",
     "landing_files",
     "read_landing",

@@ -20,8 +20,8 @@ import dlt
 from core.settings import Settings
 from ingestion.landing.batch import Dedup
 from ingestion.landing.drift import DRIFT_COLUMNS_KEY
-from ingestion.landing.file_reads import NOT_READ, records_to_lines, unread_part
-from ingestion.landing.files import scan_landing
+from ingestion.landing.file_reads import HELD, NOT_READ, TOO_BIG, records_to_lines, unread_part
+from ingestion.landing.files import resume_point, scan_landing
 from ingestion.landing.lines import Chunk
 from ingestion.landing.reader import RecordReader
 from ingestion.landing.target import Target
@@ -90,6 +90,29 @@ def read_landing(
     finally:
         reader.close()
     _record_counts(resource, reader)
+
+
+def has_unread(directory: Path, landing_dir: Path, seen: dict[str, Any]) -> bool:
+    """Whether `read_landing` of `directory`, with the file marks `seen` (its resource state's `files`), would
+    read or report anything: False only when every entry is a regular file read to its end whose consumed bytes
+    still hash the same (`resume_point`), so a run would yield no item and no warning.
+
+    What a run reports every time (links and other refused entries, files refused for their size, held-back
+    gzip streams) and a file that cannot be looked at count as unread: the reader decides about them and says so.
+    """
+    scan = scan_landing(directory, landing_dir)
+    if scan.refused:
+        return True
+    for path in scan.files:
+        mark = seen.get(_relative(path, landing_dir))
+        if not mark or any(key in mark for key in (NOT_READ, TOO_BIG, HELD)):
+            return True
+        try:
+            if resume_point(path, mark) is not None:
+                return True
+        except OSError:
+            return True
+    return False
 
 
 def read_pages(

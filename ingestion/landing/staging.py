@@ -68,10 +68,11 @@ class Staging:
         the root's column hints travel the same way so that no variant inherits them.
 
         The `final` flush of a run also hands dlt an empty file for each declared table (root, children,
-        quarantine) the destination does not hold yet and this run gave no rows: a system that has delivered
-        nothing, or only lines that were quarantined, still has every raw table, with its declared columns,
-        for dbt's sources and the checks to read. dlt's `materialize_table_schema()` cannot do it here: the
-        resources route items to tables by a function of the item, and an empty list has no item to route.
+        quarantine) the destination does not hold yet and this run gave no rows, and only then (an empty file
+        is a load job, for the quarantine a merge): a system that has delivered nothing, or only lines that were
+        quarantined, still has every raw table, with its declared columns, for dbt's sources and the checks to
+        read. dlt's `materialize_table_schema()` cannot do it here: the resources route items to tables by a
+        function of the item, and an empty list has no item to route.
         """
         items: list[Any] = []
         order = [self.run.spec.table, *(child.table for child in self.run.spec.children), QUARANTINE_TABLE]
@@ -81,8 +82,11 @@ class Staging:
                 staged = declared_empty(self.run.spec, table)
             if staged is None:
                 continue
-            if staged.rows or table == QUARANTINE_TABLE or staged.materialize:
-                # the quarantine is yielded even when empty: dbt's sources rely on raw_<system>.quarantine
+            if table == QUARANTINE_TABLE and not staged.rows and not staged.materialize:
+                # no bad line: an empty file only to create the table dbt's sources rely on, never a merge job
+                # (dlt stages and deletes for it) on every run
+                staged.materialize = final and table not in self._written and not self.run.target.has_table(table)
+            if staged.rows or staged.materialize:
                 path = write_parquet(self.run.con, self.run.target, table, staged)
                 if table == self.run.spec.table:
                     self.flushed_root.append(path)
