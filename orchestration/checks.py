@@ -66,6 +66,8 @@ class Suite:
     name: str
     asset: Sequence[str]
     sql: str
+    """The rows the expectations judge; DuckDB counts over it, pandas never holds it (a baseline suite's is an
+    aggregate, small by construction)."""
     expectations: Expectations
     description: str
     blocking: bool = True
@@ -100,7 +102,8 @@ def _jsonable(value: object) -> object:
 
 
 def fetch(connection: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
-    """Every frame a check reads from DuckDB: counts, or at most SAMPLE_ROWS failing rows of one expectation."""
+    """Every frame a check reads from DuckDB: a row of counts, at most SAMPLE_ROWS failing rows of one
+    expectation, or a baseline suite's aggregates (a row per segment). Never a table's rows."""
     return connection.execute(sql).df()
 
 
