@@ -88,7 +88,7 @@ def show(ctx: typer.Context) -> None:
             summary_table("A sample profile (identifiers hashed)", ["column", "value"], published.sample_profile)
         )
     console.print("Next: [bold]make ui[/] for the asset graph, or query the masked bi tables read-only:")
-    console.print(f'  warehouse sql "{SAMPLE_QUERY}"', markup=False, highlight=False)
+    console.print(f'  warehouse sql "{SAMPLE_QUERY}"', markup=False, highlight=False, soft_wrap=True)  # copied whole
     print_connections(settings_of(ctx))
 
 
