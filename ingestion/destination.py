@@ -16,9 +16,11 @@ run dlt's own INSERT unchanged. Re-deliveries across runs are the reader's busin
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from dlt.common.destination import DestinationCapabilitiesContext
 from dlt.common.destination.client import LoadJob
+from dlt.common.normalizers.naming import NamingConvention
 from dlt.common.schema.typing import TTableSchema
 from dlt.destinations import duckdb as dlt_duckdb
 from dlt.destinations.impl.duckdb.duck import DuckDbClient, DuckDbCopyJob
@@ -62,9 +64,7 @@ class ReplaySafeAppendJob(DuckDbCopyJob):
 class ReplaySafeDuckDbClient(DuckDbClient):
     """DuckDbClient whose parquet append jobs are `ReplaySafeAppendJob`s."""
 
-    def create_load_job(
-        self, table: TTableSchema, file_path: str, load_id: str, restore: bool = False
-    ) -> LoadJob:
+    def create_load_job(self, table: TTableSchema, file_path: str, load_id: str, restore: bool = False) -> LoadJob:
         job = super().create_load_job(table, file_path, load_id, restore)  # type: ignore[arg-type]
         appends = table.get("write_disposition") == "append" and file_path.endswith(".parquet")
         if type(job) is DuckDbCopyJob and appends:
@@ -73,7 +73,28 @@ class ReplaySafeDuckDbClient(DuckDbClient):
 
 
 class duckdb(dlt_duckdb):  # noqa: N801 - dlt names destination factories in lower case
-    """The warehouse's DuckDB destination: dlt's, with replay-safe append jobs, one job per table at a time."""
+    """The warehouse's DuckDB destination: dlt's, with replay-safe append jobs, one job per table at a time, and
+    its capabilities worked out once per factory."""
+
+    def capabilities(
+        self, config: Any = None, naming: NamingConvention | None = None
+    ) -> DestinationCapabilitiesContext:
+        """dlt's capabilities; without a resolved `config`, worked out once and copied for each caller.
+
+        dlt asks for them about 60 times per run (each phase, each schema, each client), and without a config
+        each answer resolves the destination's whole configuration from every provider again: ~0.2 s per
+        run (docs/performance.md). The answer cannot change while the factory lives: one pipeline's load,
+        under one set of options (`ingestion.pipelines.loading`). A case-insensitive naming (the project's
+        snake_case) changes nothing in them (`Destination.adjust_capabilities`), so it shares the answer
+        without one; a case-sensitive one and an explicit config go to dlt every time.
+        """
+        if config is not None or (naming is not None and naming.is_case_sensitive):
+            return super().capabilities(config, naming)
+        cached: DestinationCapabilitiesContext | None = self.__dict__.get("_capabilities")
+        if cached is None:
+            cached = self.__dict__["_capabilities"] = super().capabilities()
+        # callers set fields of what they get (the pipeline merges the loader file formats into it)
+        return cached.copy()
 
     def _raw_capabilities(self) -> DestinationCapabilitiesContext:
         """The jobs of one table run one after the other, different tables side by side ("table-sequential").

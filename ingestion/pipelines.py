@@ -171,6 +171,7 @@ def load(
             if not selected:
                 summary.tables.extend(_table_counts(pipeline, system, connection, ran=False))
                 continue
+            skip_state_restore_if_current(pipeline, connection)
             pipeline.run(source.with_resources(*selected), loader_file_format="parquet")
             summary.tables.extend(_table_counts(pipeline, system, connection))
             summary.warnings.extend(run_warnings(pipeline, system))
@@ -193,6 +194,44 @@ def unread_resources(pipeline: dlt.Pipeline, source: Any, settings: Settings) ->
         for name in source.resources
         if name not in states or has_unread(landing / source.name / name, landing, states[name].get("files", {}))
     ]
+
+
+def skip_state_restore_if_current(pipeline: dlt.Pipeline, connection: duckdb.DuckDBPyConnection) -> bool:
+    """Let the next `pipeline.run` skip restoring state and schemas from the warehouse when they are what the
+    pipeline holds locally; True if it will.
+
+    dlt's `run` first reads the newest state the destination committed and replaces the local one with it if
+    it differs (`Pipeline.sync_destination`): a new machine, a wiped pipelines folder, a warehouse restored
+    from elsewhere. That costs a job client and its configuration per run. When the newest committed state's
+    version hash is the local state's, every local schema it names is there, and nothing is pending, the
+    restore would change nothing, and one query here says so. Otherwise dlt restores as always. The state is
+    still extracted with the package and committed with it (only the restore is skipped).
+
+    Call it right before `run`, on the pipeline object that runs (dlt remembers it per object, as after its
+    own restore: `_state_restored`).
+    """
+    state = pipeline.state
+    local_hash = state.get("_version_hash")
+    schemas = state.get("schema_names") or []
+    if not local_hash or not schemas or pipeline.has_pending_data:
+        return False
+    if not all(name in pipeline.schemas for name in schemas):
+        return False
+    dataset = pipeline.dataset_name
+    with connection.cursor() as con:
+        try:
+            newest = con.execute(
+                f'SELECT s.version_hash FROM "{dataset}"._dlt_pipeline_state AS s '
+                f'JOIN "{dataset}"._dlt_loads AS l ON l.load_id = s._dlt_load_id '
+                "WHERE s.pipeline_name = ? AND l.status = 0 ORDER BY l.load_id DESC LIMIT 1",
+                [pipeline.pipeline_name],
+            ).fetchone()
+        except duckdb.CatalogException:  # no dataset or state table yet: dlt decides what that means
+            return False
+    if newest is None or newest[0] != local_hash:
+        return False
+    pipeline._state_restored = True  # noqa: SLF001 - dlt's own "restored once" mark; it offers no switch per run
+    return True
 
 
 def finish_pending(pipeline: dlt.Pipeline) -> bool:

@@ -5,11 +5,16 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import weakref
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import dlt
 import pyarrow as pa
+
+_CLIENTS: weakref.WeakKeyDictionary[dlt.Pipeline, tuple[str, Any]] = weakref.WeakKeyDictionary()
+"""The sql client of each running pipeline's package (load id, client): the resources of one run share it."""
 
 
 class Target:
@@ -23,13 +28,11 @@ class Target:
         self.pipeline = pipeline
         self.load_id = load_id
         self.workdir = Path(tempfile.mkdtemp(prefix="reader-", dir=pipeline.working_dir))
-        # Made once, here, before any batch is read: dlt's configuration resolution behind `sql_client()`
-        # keeps the frames of its callers alive, and called from inside `RecordReader.read` those frames held
-        # each batch's lines: every batch's input leaked (docs/performance.md).
-        self._client = pipeline.sql_client()
+        self._client = _sql_client(pipeline, load_id)
 
     @classmethod
     def current(cls) -> Target:
+        """The target of the package the running pipeline is extracting."""
         return cls(dlt.current.pipeline(), dlt.current.load_package_state()["load_id"])
 
     def close(self) -> None:
@@ -58,9 +61,7 @@ class Target:
             ).fetchone()
             return bool(exists)
 
-    def loaded(
-        self, table: str, key: str, cursor: str | None, keys: pa.Table, rowids: bool = False
-    ) -> pa.Table | None:
+    def loaded(self, table: str, key: str, cursor: str | None, keys: pa.Table, rowids: bool = False) -> pa.Table | None:
         """(k, c): those of `keys` (column k) already in the destination `table`, with their `cursor` value; and
         with `rowids`, r: where the row is (for `rows_at`)."""
         with self._client as client:
@@ -84,7 +85,6 @@ class Target:
             finally:
                 con.unregister("reader_batch_keys")
 
-
     def select_at(self, table: str, rowids: list[int], select: Callable[[list[str]], str]) -> pa.Table:
         """`select(columns of table)`, a SELECT list, of the rows of the destination `table` at `rowids` (from
         `loaded`). DuckDB skips the row groups that hold none of them: rows loaded close together (retries of
@@ -99,3 +99,18 @@ class Target:
 
 
 # --------------------------------------------------------------------------------------------- the reader
+
+
+def _sql_client(pipeline: dlt.Pipeline, load_id: str) -> Any:
+    """dlt's sql client of `pipeline`, made once per package and shared by its resources' readers.
+
+    Made before any batch is read: dlt's configuration resolution behind `sql_client()` keeps the frames of its
+    callers alive, and called from inside `RecordReader.read` those frames held each batch's lines: every
+    batch's input leaked (docs/performance.md). Made once per package, not per resource: each making resolves
+    the destination's whole configuration. The readers of one package use it one statement at a time (dlt
+    pulls their items in one thread) and each use opens and returns a connection of its own (`with`).
+    """
+    made = _CLIENTS.get(pipeline)
+    if made is None or made[0] != load_id:
+        made = _CLIENTS[pipeline] = (load_id, pipeline.sql_client())
+    return made[1]
