@@ -208,7 +208,8 @@ def skip_state_restore_if_current(pipeline: dlt.Pipeline, connection: duckdb.Duc
     still extracted with the package and committed with it (only the restore is skipped).
 
     Call it right before `run`, on the pipeline object that runs (dlt remembers it per object, as after its
-    own restore: `_state_restored`).
+    own restore: `_state_restored`). Not for the Dagster assets: dagster-dlt drops the local pipeline before
+    each run (`Pipeline.drop`, which also clears the mark), so there the restore is what brings the state back.
     """
     state = pipeline.state
     local_hash = state.get("_version_hash")

@@ -24,7 +24,6 @@ from ingestion.pipelines import (
     make_pipeline,
     make_source,
     run_warnings,
-    skip_state_restore_if_current,
 )
 from orchestration.assets.privacy import ERASURE_KEY
 from orchestration.automation import FULL_REFRESH_TAG, raw_condition
@@ -88,7 +87,6 @@ def build_raw_assets(system: str, settings: Settings) -> dg.AssetsDefinition:
             pipeline = make_pipeline(system, run_settings, connection)
             if finish_pending(pipeline):
                 context.log.info(f"loaded the package a killed run of {system} left behind")
-            skip_state_restore_if_current(pipeline, connection)
             results = list(
                 dlt.run(
                     context=context,
