@@ -197,13 +197,15 @@ def _count_by(nodes: list[dict[str, Any]], field: str) -> dict[str, int]:
 def step_raw_sql(params: dict[str, Any]) -> dict[str, Any]:
     """`dbt compile` on a copy of the raw warehouse, then its SQL run in one DuckDB connection."""
     from core.dbt_cli import run_dbt
-    from core.settings import get_settings
+    from core.settings import erasure_salt, get_settings
 
     target = Path(params["target_path"])
     began = time.perf_counter()
     run_dbt(["compile", "--quiet"], get_settings(), target_path=target)
     compile_s = time.perf_counter() - began
     plan = rawsql.plan_from_manifest(json.loads((target / "manifest.json").read_text()))
+    # the bi models hash with the salt core.dbt_cli gives dbt, which profiles.yml sets as a DuckDB variable
+    os.environ["DBT_ENV_SECRET_ERASURE_SALT"] = erasure_salt(get_settings())
     connection = reference_connection(get_settings().warehouse_path)
     try:
         # exactly dbt's DuckDB: its threads, storage and ordering settings too, not only its budget
@@ -237,6 +239,55 @@ def step_freshness(params: dict[str, Any]) -> dict[str, Any]:
     return measure_freshness(Path(params["landing_dir"]), float(params.get("timeout_s", 600)))
 
 
+def step_dagster_run(params: dict[str, Any]) -> dict[str, Any]:
+    """A job of the project's Definitions as `warehouse run` executes it (every asset and check), and where its
+    time went, read from the run's event log."""
+    import dagster as dg
+
+    from bench.run_events import read_run, run_summary, split
+    from core.settings import get_settings
+    from orchestration.headless import ensure_dagster_home, run_graph
+
+    settings = get_settings()
+    began = time.perf_counter()
+    report = run_graph(params.get("job", "daily_full_build"), settings=settings)
+    seconds = time.perf_counter() - began
+    with dg.DagsterInstance.from_config(str(ensure_dagster_home(settings))) as instance:
+        run = read_run(instance, instance.get_run_record_by_id(report.run_id))
+    return {
+        "seconds": seconds,
+        "success": report.success,
+        "materialized": len(report.materialized),
+        "checks_passed": len(report.checks_passed),
+        "checks_warned": sorted(report.checks_warned),
+        "checks_failed": sorted(report.checks_failed),
+        "failures": report.failures[:10],
+        "parts": split(run.created, run.ended or time.time(), [run]).as_dict(),
+        "run": run_summary(run),
+    }
+
+
+def step_freshness_daemon(params: dict[str, Any]) -> dict[str, Any]:
+    from bench.daemon_freshness import measure_daemon_freshness
+
+    return measure_daemon_freshness(
+        Path(params["landing_dir"]), int(params.get("probes", 3)), float(params.get("timeout_s", 900))
+    )
+
+
+def step_cli_load(params: dict[str, Any]) -> dict[str, Any]:
+    """`warehouse load --system analytics` into fresh warehouses against a read_json process (bench.cli_load)."""
+    from bench.cli_load import cli_load_vs_read_json
+
+    return cli_load_vs_read_json(
+        Path(params["events_dir"]),
+        Path(params["work"]),
+        int(params["rounds"]),
+        reference_memory_limit(),
+        Path(__file__).resolve().parents[1],
+    )
+
+
 STEPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "generate": step_generate,
     "read_json": step_read_json,
@@ -246,6 +297,9 @@ STEPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "raw_sql": step_raw_sql,
     "identity_records": step_identity_records,
     "freshness": step_freshness,
+    "dagster_run": step_dagster_run,
+    "freshness_daemon": step_freshness_daemon,
+    "cli_load": step_cli_load,
 }
 
 

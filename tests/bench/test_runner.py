@@ -103,8 +103,8 @@ def test_a_first_build_only_scale_stops_after_the_first_build(tmp_path: Path, mo
     _measure(run, use_ingestion_bench=False, freshness=True)
 
     assert ran == [
-        "generate", "duckdb read_json", "events load", "entity first load", "dbt parse", "dbt build",
-        "identity records",
+        "generate", "duckdb read_json", "events load", "events load CLI vs read_json process", "entity first load",
+        "dbt parse", "dbt build", "identity records",
     ]  # fmt: skip
     assert not (run.root / "rawsql").exists(), "no copy of the raw warehouse is made for a reference not run"
 
