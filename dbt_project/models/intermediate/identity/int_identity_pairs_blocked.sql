@@ -3,15 +3,24 @@
 -- same date of birth, same last-name prefix and birth year, same pair of name prefixes (first and last in
 -- either order), same phone. Oversized blocks are skipped. One row per pair (left_record_key < right_record_key).
 
-{%- set prefix_length = var('identity_block_name_prefix_length') %}
-{#- every block_type of `blocks` below, in the order `blocks` lists them -#}
+-- Incremental (docs/identity.md, "Incremental resolution"): a run pairs only the records
+-- int_identity_records_touched marks must_rescore, against every record; the pre-hook first deletes their stored
+-- pairs. Block sizes are always counted over every record, so a pair is kept or skipped as a full build would.
+
+{{ config(
+    materialized='incremental',
+    unique_key=['left_record_key', 'right_record_key'],
+    on_schema_change='fail',
+    pre_hook="{{ identity_delete_rescored_pairs() }}",
+) }}
+-- depends_on: {{ ref('int_identity_records_touched') }}
+
+{#- every block_type of macro identity_record_blocks, in alphabetical order -#}
 {%- set block_types = ['date_of_birth', 'last_name_birth_year', 'name_prefixes', 'phone', 'postal_code'] %}
 {%- set flagged_names = [] %}
 {%- for block_type in block_types %}
 {%- do flagged_names.append("case when shares_" ~ block_type ~ " = 1 then ', " ~ block_type ~ "' else '' end") %}
 {%- endfor %}
-{%- set first_prefix = 'left(first_name_normalized, ' ~ prefix_length ~ ')' %}
-{%- set last_prefix = 'left(last_name_normalized, ' ~ prefix_length ~ ')' %}
 
 with
 
@@ -20,55 +29,7 @@ records as (
 ),
 
 blocks as (
-    select
-        record_key,
-        'postal_code' as block_type,
-        {{ dbt.concat(["coalesce(country_code, '')", "':'", 'postal_code_normalized']) }} as block_value
-    from records
-    where postal_code_normalized is not null
-
-    union all
-
-    select
-        record_key,
-        'date_of_birth' as block_type,
-        cast(date_of_birth as {{ dbt.type_string() }}) as block_value
-    from records
-    where date_of_birth is not null
-
-    union all
-
-    select
-        record_key,
-        'last_name_birth_year' as block_type,
-        {{ dbt.concat([
-            last_prefix, "':'",
-            'cast(extract(year from date_of_birth) as ' ~ dbt.type_string() ~ ')',
-        ]) }} as block_value
-    from records
-    where last_name_normalized is not null and date_of_birth is not null
-
-    union all
-
-    select
-        record_key,
-        'phone' as block_type,
-        phone_e164 as block_value
-    from records
-    where phone_e164 is not null
-
-    union all
-
-    -- first and last name prefixes in alphabetical order: a swapped name lands in the same block
-    select
-        record_key,
-        'name_prefixes' as block_type,
-        {{ dbt.concat([
-            'least(' ~ first_prefix ~ ', ' ~ last_prefix ~ ')', "':'",
-            'greatest(' ~ first_prefix ~ ', ' ~ last_prefix ~ ')',
-        ]) }} as block_value
-    from records
-    where first_name_normalized is not null and last_name_normalized is not null
+    {{ identity_record_blocks('records') }}
 ),
 
 -- Oversized blocks are dropped before the self-join, on both sides: neither side of the join hashes or
@@ -82,6 +43,26 @@ kept_blocks as (
     qualify count(*) over (partition by block_type, block_value) <= {{ var('identity_max_block_size') }}
 ),
 
+{% if is_incremental() %}
+rescored as (
+    select record_key from {{ ref('int_identity_records_touched') }}
+    where must_rescore
+),
+
+-- each rescored record against every member of its blocks; a pair of two rescored records comes twice
+pairs as (
+    select
+        least(touched_block.record_key, other_block.record_key) as left_record_key,
+        greatest(touched_block.record_key, other_block.record_key) as right_record_key,
+        touched_block.block_type
+    from kept_blocks as touched_block
+    inner join rescored on touched_block.record_key = rescored.record_key
+    inner join kept_blocks as other_block
+        on touched_block.block_type = other_block.block_type
+            and touched_block.block_value = other_block.block_value
+            and touched_block.record_key <> other_block.record_key
+),
+{% else %}
 pairs as (
     select
         left_block.record_key as left_record_key,
@@ -93,6 +74,7 @@ pairs as (
             and left_block.block_value = right_block.block_value
             and left_block.record_key < right_block.record_key
 ),
+{% endif %}
 
 -- One flag per block type, not dbt.listagg(... order by block_type): an ordered aggregate per pair was three
 -- quarters of this model's time (1.5M pairs at medium scale, 2.4 s instead of 0.6).

@@ -4,6 +4,18 @@
 -- frequency: 'smith' agreeing is weaker evidence than 'zbigniew'). The match weight adds the prior's log-odds
 -- (seed identity_match_training), and match_probability = 2^w / (1 + 2^w). guard names the guard against false
 -- merges (macros/identity/identity_guards.sql) that forbids the pair's link, if one holds.
+--
+-- The frequencies are the saved ones (int_identity_term_frequencies), so a pair's score depends on its two
+-- records alone: a run scores only the pairs of the records int_identity_records_touched marks must_rescore
+-- (the pre-hook deletes their stored pairs first), and every other pair keeps its score.
+
+{{ config(
+    materialized='incremental',
+    unique_key=['left_record_key', 'right_record_key'],
+    on_schema_change='fail',
+    pre_hook="{{ identity_delete_rescored_pairs() }}",
+) }}
+-- depends_on: {{ ref('int_identity_records_touched') }}
 
 {%- set comparisons = identity_comparisons() %}
 {%- set tf_comparisons = identity_term_frequency_comparisons() %}
@@ -12,6 +24,10 @@ with
 
 compared as (
     select * from {{ ref('int_identity_pairs_compared') }}
+    {%- if is_incremental() %}
+    {%- set rescored = "(select record_key from " ~ ref('int_identity_records_touched') ~ " where must_rescore)" %}
+    where left_record_key in {{ rescored }} or right_record_key in {{ rescored }}
+    {%- endif %}
 ),
 
 parameters as (
@@ -22,20 +38,10 @@ training as (
     select * from {{ ref('identity_match_training') }}
 ),
 
-records as (
-    select * from {{ ref('int_identity_records_standardized') }}
+term_frequencies as (
+    select * from {{ ref('int_identity_term_frequencies') }}
 ),
-{% for comparison in tf_comparisons %}
-{%- set column = 'postal_code_normalized' if comparison == 'postal_code' else comparison ~ '_normalized' %}
-{{ comparison }}_frequencies as (
-    select
-        {{ column }} as value,
-        cast(count(*) as double) / sum(count(*)) over () as term_frequency
-    from records
-    where {{ column }} is not null
-    group by {{ column }}
-),
-{% endfor %}
+
 weighted as (
     -- noqa: disable=LT02
     select
@@ -57,8 +63,9 @@ weighted as (
         on {{ comparison }}_parameters.comparison = '{{ comparison }}'
             and compared.{{ comparison }}_level = {{ comparison }}_parameters.level
     {%- if comparison in tf_comparisons %}
-    left join {{ comparison }}_frequencies
-        on compared.{{ comparison }}_value = {{ comparison }}_frequencies.value
+    left join term_frequencies as {{ comparison }}_frequencies
+        on {{ comparison }}_frequencies.comparison = '{{ comparison }}'
+            and compared.{{ comparison }}_value = {{ comparison }}_frequencies.value
     {%- endif %}
     {%- endfor %}
 ),

@@ -4,6 +4,18 @@
 -- in every part still over a cap, the model edges of its lowest match weight (key edges are never removed),
 -- then recomputes the parts. Every record of a split cluster says which cap it exceeded (split_by_cap), and
 -- exceeds_cap_after_split when the rounds did not suffice: flagged, never silently kept.
+--
+-- Incremental: caps and splits are per component, so a run caps only the components
+-- int_identity_records_clustered re-clustered in this run (resolved_at), and every other record keeps its part.
+
+{{ config(
+    materialized='incremental',
+    unique_key='record_key',
+    meta={'run_stamp_column': 'resolved_at'},
+    on_schema_change='sync_all_columns',
+    post_hook="{{ identity_delete_removed_records() }}",
+) }}
+-- depends_on: {{ ref('int_identity_records_touched') }}
 
 {%- set rounds = var('identity_cap_split_rounds') %}
 {%- set iterations = var('identity_max_iterations') %}
@@ -12,6 +24,9 @@ with
 
 clusters as (
     select * from {{ ref('int_identity_records_clustered') }}
+    {%- if is_incremental() %}
+    where {{ identity_written_this_run('resolved_at') }}
+    {%- endif %}
 ),
 
 edges as (
@@ -146,12 +161,10 @@ split as (
 
 select
     clusters.record_key,
-    clusters.source_system,
-    clusters.source_id,
-    clusters.first_seen_at,
     coalesce(split.cluster_key, clusters.cluster_key) as cluster_key,
     over_cap.split_by_cap,
-    coalesce(split.exceeds_cap_after_split, false) as exceeds_cap_after_split
+    coalesce(split.exceeds_cap_after_split, false) as exceeds_cap_after_split,
+    {{ identity_run_started() }} as resolved_at
 from clusters
 left join split on clusters.record_key = split.record_key
 left join over_cap on clusters.cluster_key = over_cap.cluster_key

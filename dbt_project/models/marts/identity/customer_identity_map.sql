@@ -44,8 +44,8 @@ strongest_edges as (
 )
 
 select
-    cast(records.source_system as {{ dbt.type_string() }}) as source_system,
-    cast(records.source_id as {{ dbt.type_string() }}) as source_id,
+    cast(assignments.source_system as {{ dbt.type_string() }}) as source_system,
+    cast(assignments.source_id as {{ dbt.type_string() }}) as source_id,
     cast(assignments.customer_id as {{ dbt.type_string() }}) as customer_id,
     cast(coalesce(strongest_edges.match_rule, 'singleton') as {{ dbt.type_string() }}) as match_rule,
     cast(coalesce(strongest_edges.match_score, 1.0) as double) as match_score
