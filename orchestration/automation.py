@@ -28,6 +28,17 @@ from orchestration.resources import WarehouseResource
 FULL_REFRESH_TAG = "warehouse/full_refresh"
 """Run tag read by the dlt and dbt assets: rebuild from scratch instead of incrementally."""
 
+WHOLE_TABLE_CHECKS_TAG = "warehouse/whole_table_checks"
+"""Run tag of the daily full build: every dbt test and quality suite reads whole tables."""
+
+
+def checks_read_whole_tables(tags: Mapping[str, str]) -> bool:
+    """Whether a run's checks read whole tables: the daily full build (and `warehouse run`, which executes it)
+    and a full refresh. Any other run (the automation's) checks the rows it wrote: dbt tests of incremental
+    models the rows written since their tests last passed, raw suites the rows of this run's loads
+    (docs/quality.md). What one run misses, the next daily full build finds."""
+    return tags.get(FULL_REFRESH_TAG) == "true" or tags.get(WHOLE_TABLE_CHECKS_TAG) == "true"
+
 
 DOWNSTREAM_CONDITION = (
     dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
@@ -202,7 +213,10 @@ WAREHOUSE_SELECTION = dg.AssetSelection.all() - dg.AssetSelection.groups("activa
 daily_full_build = dg.define_asset_job(
     "daily_full_build",
     selection=WAREHOUSE_SELECTION,
-    description="Every asset and check, incrementally: the nightly safety net behind the automation.",
+    tags={WHOLE_TABLE_CHECKS_TAG: "true"},
+    description=(
+        "Every asset incrementally, every check over whole tables: the nightly safety net behind the automation."
+    ),
 )
 
 full_refresh = dg.define_asset_job(

@@ -7,6 +7,12 @@ DuckDB counts, over every row, what each expectation judges and what fails it (`
 GX validates that frame of counts against each expectation's `mostly`, and at most SAMPLE_ROWS failing rows per
 failed expectation are read, for the result's sample. Counts are exact; only the sample is bounded.
 
+Sized to the run: a raw suite judges the rows this run's loads wrote (dlt load ids from the run's start on),
+except in the daily full build and a full refresh, which judge every row
+(`orchestration.automation.checks_read_whole_tables`): a raw event table only grows, and its suite need not count
+all of it every few minutes. Mart suites always read whole tables: a profile unique among the new ones only is
+not unique, and a mart holds a row per customer, not per event.
+
 Severity follows the layer (docs/quality.md). Raw suites warn: row-level dirt is flagged in staging and counted,
 and their thresholds (`mostly`) tell a dirty feed from a broken one without stopping the run. Mart suites guard
 what would corrupt email or BI (duplicate profiles, unknown consent, a collapsing segment) and are blocking: if
@@ -31,7 +37,8 @@ import pandas as pd
 
 from core.email import EMAIL_PATTERN
 from core.settings import Settings
-from orchestration.check_queries import counts_sql, failing_rows_sql, rule
+from orchestration.automation import checks_read_whole_tables
+from orchestration.check_queries import counts_sql, failing_rows_sql, literal, rule
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource, dbt_project
 from privacy.registry import read_registry
 
@@ -57,6 +64,10 @@ SEGMENT_RATIO_BOUNDS = (0.5, 2.0)
 SEGMENT_MIN_BASELINE = 20
 """Segments smaller than this in the previous publish are too noisy to compare."""
 
+LOADED_IN_THIS_RUN = "TRUE /* loaded in this run */"
+"""A raw suite's condition on the rows of a raw table it judges: true (every row), or on a run that judges only
+what it loaded, `_dlt_load_id` since the run started (`Suite.rows_sql`)."""
+
 Expectations = Callable[[Any], list[Any]]
 """Given `great_expectations.expectations`, return the suite's expectations (GX is imported lazily: ~6 s)."""
 
@@ -75,6 +86,20 @@ class Suite:
     """Optional: a frame read from the last published serving copy (the previous good run)."""
     combine: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame] | None = None
     """With a baseline: how the current and the previous frame become the frame that is validated."""
+
+    @property
+    def sized(self) -> bool:
+        """Whether the suite can judge only the rows a run loaded (`sql` marks its raw tables' rows with
+        LOADED_IN_THIS_RUN)."""
+        return LOADED_IN_THIS_RUN in self.sql
+
+    def rows_sql(self, loaded_since: str | None) -> str:
+        """The rows judged: every row of `sql`, or with `loaded_since` (a dlt load id) those of loads since.
+        dlt's load ids are the load's start in epoch seconds, so text order is time order; DuckDB pushes the
+        comparison into the scan and skips the row groups of older loads by their min/max."""
+        if loaded_since is None:
+            return self.sql
+        return self.sql.replace(LOADED_IN_THIS_RUN, f"_dlt_load_id > {literal(loaded_since)}")
 
 
 def mask(value: object) -> object:
@@ -108,10 +133,15 @@ def fetch(connection: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
 
 
 def evaluate(
-    suite: Suite, connection: duckdb.DuckDBPyConnection, relation: str, personal: Collection[str]
+    suite: Suite,
+    connection: duckdb.DuckDBPyConnection,
+    relation: str,
+    personal: Collection[str],
+    scope: str = "whole table",
 ) -> dg.AssetCheckResult:
     """The suite over every row of `relation` (SQL), counted by DuckDB; GX judges the counts against each
-    expectation's `mostly`. Only the counts and SAMPLE_ROWS failing rows per failed expectation reach pandas."""
+    expectation's `mostly`. Only the counts and SAMPLE_ROWS failing rows per failed expectation reach pandas.
+    `scope` says in the result which rows `relation` is (the whole table, or those this run loaded)."""
     import great_expectations as gx
 
     rules = [rule(expectation) for expectation in suite.expectations(gx.expectations)]
@@ -144,14 +174,16 @@ def evaluate(
         if i in failing:
             failed[r.label] = masked_rows(fetch(connection, failing_rows_sql(relation, r, SAMPLE_ROWS)), personal)
     unexpected = [f"{label}: {results[label]['unexpected']} of {rows} rows" for label in failed]
-    description = "no data yet: the table is empty" if rows == 0 else "; ".join(unexpected) or None
+    empty = "no data yet: the table is empty" if scope == "whole table" else f"nothing to check: no {scope}"
+    description = empty if rows == 0 else "; ".join(unexpected) or None
     return dg.AssetCheckResult(
         passed=not failing,
         severity=dg.AssetCheckSeverity.ERROR if suite.blocking else dg.AssetCheckSeverity.WARN,
         description=description,
         metadata={
-            "status": "no data yet" if rows == 0 else ("passed" if not failing else "failed"),
+            "status": empty.split(":")[0] if rows == 0 else ("passed" if not failing else "failed"),
             "rows": rows,
+            "scope": scope,
             "expectations": len(results),
             "failed_expectations": len(failed),
             "results": dg.MetadataValue.json(results),
@@ -238,14 +270,32 @@ def build_check(suite: Suite) -> dg.AssetChecksDefinition:
         personal = personal_columns(warehouse.settings)
         try:
             if suite.baseline_sql is None:
+                since = loaded_since() if suite.sized else None
+                scope = "whole table" if since is None else "rows loaded in this run"
                 with warehouse.read_only() as connection:
-                    return evaluate(suite, connection, suite.sql, personal)
+                    return evaluate(suite, connection, suite.rows_sql(since), personal, scope)
             frame = read_compared_frame(suite, warehouse)
         except duckdb.CatalogException as error:
             return missing_table_result(suite, error)
         return validate(suite, frame, personal)
 
     return _check
+
+
+def loaded_since() -> str | None:
+    """The current run's start as a dlt load id (epoch seconds) when its checks judge the rows it wrote; None
+    when they read whole tables, or outside a run (a check called directly). Every load of the run started
+    after it."""
+    try:
+        context = dg.AssetCheckExecutionContext.get()
+    except dg.DagsterInvariantViolationError:
+        return None
+    if checks_read_whole_tables(context.run.tags):
+        return None
+    record = context.instance.get_run_record_by_id(context.run.run_id)
+    if record is None:
+        return None
+    return f"{record.start_time or record.create_timestamp.timestamp():.6f}"
 
 
 def missing_table_result(suite: Suite, error: duckdb.CatalogException) -> dg.AssetCheckResult:
@@ -279,7 +329,7 @@ RAW_SUITES: list[Suite] = [
     Suite(
         name="email_format_rate",
         asset=["raw_crm", "contacts"],
-        sql=f"SELECT id, {cleaned_email_sql('email')} AS email FROM raw_crm.contacts",
+        sql=f"SELECT id, {cleaned_email_sql('email')} AS email FROM raw_crm.contacts WHERE {LOADED_IN_THIS_RUN}",
         expectations=lambda e: [e.ExpectColumnValuesToMatchRegex(column="email", regex=EMAIL_PATTERN, mostly=0.9)],
         description="At least 90% of CRM emails are valid (staging's rule): fewer is a broken export, not dirt.",
         blocking=False,
@@ -287,7 +337,7 @@ RAW_SUITES: list[Suite] = [
     Suite(
         name="email_format_rate",
         asset=["raw_shop", "customers"],
-        sql=f"SELECT id, {cleaned_email_sql('email')} AS email FROM raw_shop.customers",
+        sql=f"SELECT id, {cleaned_email_sql('email')} AS email FROM raw_shop.customers WHERE {LOADED_IN_THIS_RUN}",
         expectations=lambda e: [e.ExpectColumnValuesToMatchRegex(column="email", regex=EMAIL_PATTERN, mostly=0.9)],
         description="At least 90% of Shopify customer emails are valid (staging's rule).",
         blocking=False,
@@ -295,7 +345,10 @@ RAW_SUITES: list[Suite] = [
     Suite(
         name="valid_country_codes",
         asset=["raw_shop", "customers"],
-        sql="SELECT id, default_address__country_code AS country_code FROM raw_shop.customers",
+        sql=f"""
+            SELECT id, default_address__country_code AS country_code FROM raw_shop.customers
+            WHERE {LOADED_IN_THIS_RUN}
+        """,
         expectations=lambda e: [
             e.ExpectColumnValuesToMatchRegex(column="country_code", regex=r"^[A-Z]{2}$", mostly=0.95)
         ],
@@ -305,10 +358,10 @@ RAW_SUITES: list[Suite] = [
     Suite(
         name="non_negative_prices",
         asset=["raw_shop", "orders"],
-        sql="""
-            SELECT id, 'order' AS kind, total_price AS price FROM raw_shop.orders
-            UNION ALL SELECT id, 'order subtotal', subtotal_price FROM raw_shop.orders
-            UNION ALL SELECT id, 'line item', price FROM raw_shop.orders__line_items
+        sql=f"""
+            SELECT id, 'order' AS kind, total_price AS price FROM raw_shop.orders WHERE {LOADED_IN_THIS_RUN}
+            UNION ALL SELECT id, 'order subtotal', subtotal_price FROM raw_shop.orders WHERE {LOADED_IN_THIS_RUN}
+            UNION ALL SELECT id, 'line item', price FROM raw_shop.orders__line_items WHERE {LOADED_IN_THIS_RUN}
         """,
         expectations=lambda e: [e.ExpectColumnValuesToBeBetween(column="price", min_value=0)],
         description="No order total, subtotal or line-item price is negative (refunds are separate rows).",
@@ -319,6 +372,7 @@ RAW_SUITES: list[Suite] = [
         asset=["raw_shop", "orders"],
         sql=f"""
             SELECT id, created_at, created_at > now() + {FUTURE_TOLERANCE} AS is_future FROM raw_shop.orders
+            WHERE {LOADED_IN_THIS_RUN}
         """,
         expectations=lambda e: [e.ExpectColumnValuesToBeInSet(column="is_future", value_set=[False])],
         description="No order was created in the future (beyond a few minutes of clock skew).",
@@ -329,7 +383,7 @@ RAW_SUITES: list[Suite] = [
         asset=["raw_analytics", "events"],
         sql=f"""
             SELECT message_id, received_at, received_at > now() + {FUTURE_TOLERANCE} AS is_future
-            FROM raw_analytics.events
+            FROM raw_analytics.events WHERE {LOADED_IN_THIS_RUN}
         """,
         expectations=lambda e: [e.ExpectColumnValuesToBeInSet(column="is_future", value_set=[False])],
         description="No event was received in the future (received_at is the collector's clock).",
@@ -338,10 +392,10 @@ RAW_SUITES: list[Suite] = [
     Suite(
         name="plausible_ages",
         asset=["raw_crm", "contacts"],
-        sql="""
+        sql=f"""
             SELECT id, date_of_birth,
                    date_diff('year', try_cast(date_of_birth AS DATE), current_date) AS age_years
-            FROM raw_crm.contacts
+            FROM raw_crm.contacts WHERE {LOADED_IN_THIS_RUN}
         """,
         expectations=lambda e: [
             e.ExpectColumnValuesToBeBetween(column="age_years", min_value=13, max_value=110, mostly=0.95)

@@ -14,6 +14,7 @@ profile's `prod` target with the settings of the run's `WarehouseResource`, give
 import json
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -28,7 +29,7 @@ from dagster_dbt import (
 from core.dbt_cli import dbt_env_file
 from core.settings import Settings
 from orchestration.assets.ingestion import raw_asset_key
-from orchestration.automation import DOWNSTREAM_CONDITION, FULL_REFRESH_TAG
+from orchestration.automation import DOWNSTREAM_CONDITION, FULL_REFRESH_TAG, checks_read_whole_tables
 from orchestration.resources import (
     OWNERS,
     WAREHOUSE_POOL,
@@ -93,6 +94,25 @@ def _relations(manifest: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
     }
 
 
+TESTS_SCOPE_VARIABLE = "WAREHOUSE_TESTS_SCOPE"
+"""dbt's environment variable choosing what its data tests read (dbt_project/macros/tests/sized_to_run.sql):
+`rows_written`, the rows incremental models wrote since their tests last passed, or `whole_tables`. An
+environment variable and not a dbt var: a var's value is part of what dbt's partial parse is valid for, so a
+new value would make every run parse the whole project again; the macro reads it only while tests execute."""
+
+
+def scope_of_tests(tags: Mapping[str, str]) -> str:
+    """The value of TESTS_SCOPE_VARIABLE for a run with `tags`."""
+    return "whole_tables" if checks_read_whole_tables(tags) else "rows_written"
+
+
+def add_dbt_env(env_file: Path, values: Mapping[str, str]) -> None:
+    """Adds `values` to the variables the invocation's dbt starts with (`core.dbt_cli.dbt_env_file`, read by
+    `core/dbt_launcher.py`); the file keeps its owner-only mode."""
+    written = json.loads(env_file.read_text())
+    env_file.write_text(json.dumps({**written, **values}))
+
+
 def _unique_id(event: Any) -> str | None:
     """The dbt node an Output of dagster-dbt stands for (its metadata holds it as a text metadata value)."""
     if not isinstance(event, dg.Output):
@@ -114,7 +134,9 @@ def build_dbt_assets(manifest: Mapping[str, Any]) -> dg.AssetsDefinition:
     def dbt_models(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
     ) -> Iterator[Any]:
-        """`dbt build` of the selected models, tests as checks; `--full-refresh` in the full-refresh job.
+        """`dbt build` of the selected models, tests as checks; `--full-refresh` in the full-refresh job. Tests
+        of incremental models read the rows written since they last passed, except in the daily full build and a
+        full refresh (`scope_of_tests`).
 
         Each model's materialization and each test's check is handed to Dagster as dbt reports it, so the UI
         and `warehouse run` follow the build model by model. Row counts and column types come after dbt exits,
@@ -129,7 +151,8 @@ def build_dbt_assets(manifest: Mapping[str, Any]) -> dg.AssetsDefinition:
             args.append("--full-refresh")
         target_path = invocation_target_path(context.run.run_id, warehouse.settings)
         built: dict[dg.AssetKey, tuple[str, str]] = {}
-        with dbt_env_file(target_path, warehouse.settings):
+        with dbt_env_file(target_path, warehouse.settings) as env_file:
+            add_dbt_env(env_file, {TESTS_SCOPE_VARIABLE: scope_of_tests(context.run.tags)})
             invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target_path)
             relations = _relations(invocation.manifest)
             for event in invocation.stream():

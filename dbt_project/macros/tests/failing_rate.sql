@@ -5,7 +5,8 @@
 
     A test opts in with `meta: {max_failing_rate: <share or the name of a var holding it>}`; dbt_project.yml
     sets it for every test under models/staging/ (sources included) to the var max_failing_row_rate. The
-    rate is failing rows over all rows of the tested model or source (`where` configs aside). Tests of a whole
+    rate is failing rows over the rows the test read: the tested model or source, narrowed by its `where` and,
+    on an incremental run, to the rows written since its tests last passed (sized_to_run.sql). Tests of a whole
     table rather than of rows (row_count_change, recency) set it to none and keep dbt's rule, as does every test
     without it: dbt's own get_test_sql, through dispatch.
 #}
@@ -27,7 +28,7 @@
         {{ "limit " ~ limit if limit != none }}
       ) dbt_internal_test
     ) as failing
-    cross join (select count(*) as tested_rows from {{ tested }}) as tested
+    cross join (select count(*) as tested_rows from {{ get_where_subquery(tested) }}) as tested
     {%- endif -%}
 {%- endmacro %}
 
