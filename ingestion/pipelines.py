@@ -38,6 +38,11 @@ LOAD_OPTIONS: dict[str, object] = {
     # forever, and with it the rows of people erased since. Once loaded they are in the warehouse; a package
     # with a failed job keeps its files (dlt), and a pending one is finished from them.
     "load.delete_completed_jobs": True,
+    # A merge stages the package's rows in `raw_<system>_staging`, and dlt empties those tables only when the
+    # next load of the table starts: every load then first deleted the rows of the one before, a first load's
+    # whole tables (at medium, most of a 1% change load's WAL and checkpoint). Emptied right after the merge,
+    # each load deletes only its own rows, and the warehouse keeps no second copy of the last load.
+    "load.truncate_staging_dataset": True,
 }
 """dlt's options of every load of this project, which `dlt.pipeline()` and `run()` take no argument for."""
 

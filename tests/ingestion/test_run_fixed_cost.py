@@ -152,3 +152,28 @@ def test_the_readers_of_one_package_share_one_sql_client(settings: Settings, mon
     assert made == ["shop"]
     assert rows(settings, "SELECT count(*) FROM raw_shop.orders__line_items") == [(1,)]
     assert rows(settings, "SELECT email FROM raw_shop.customers") == [("b@x.com",)]
+
+
+def test_a_merge_leaves_no_rows_in_the_staging_dataset(settings: Settings) -> None:
+    """The next load then has no earlier load's rows to delete first, and the warehouse no second copy."""
+    write_jsonl(
+        settings, "shop/orders/o-b0000.jsonl", [order(1, "2024-01-02T00:00:00Z"), order(2, "2024-01-02T00:00:00Z")]
+    )
+    load(["shop"], settings)
+    write_jsonl(settings, "shop/orders/o-b0001.jsonl", [order(2, "2024-01-03T00:00:00Z", items=1)])
+
+    load(["shop"], settings)
+
+    staged = rows(
+        settings,
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw_shop_staging' "
+        "AND NOT starts_with(table_name, '_dlt')",
+    )
+    assert {"orders", "orders__line_items"} <= {table for (table,) in staged}
+    assert [(table, rows(settings, f'SELECT count(*) FROM raw_shop_staging."{table}"')) for (table,) in staged] == [
+        (table, [(0,)]) for (table,) in staged
+    ]
+    assert rows(settings, "SELECT order_id, count(*) FROM raw_shop.orders__line_items GROUP BY 1 ORDER BY 1") == [
+        (1, 2),
+        (2, 1),
+    ]
