@@ -73,7 +73,7 @@ def _record_all_materialized(instance: dg.DagsterInstance, graph: Any) -> None:
 def measure_freshness(landing_dir: Path, timeout_s: float = 600.0) -> dict[str, Any]:
     """Seconds from writing a new shop customer file to its row in customer_profiles, and what ran."""
     from core.settings import get_settings
-    from orchestration.resources import prepare_manifest
+    from orchestration.resources import WarehouseResource, prepare_manifest
 
     settings = get_settings()
     prepare_manifest(settings)  # parses only when the project or its environment changed
@@ -94,12 +94,17 @@ def measure_freshness(landing_dir: Path, timeout_s: float = 600.0) -> dict[str, 
     with dg.instance_for_test() as instance:
         _record_all_materialized(instance, graph)
         baseline = dg.evaluate_automation_conditions(defs=defs, instance=instance)
-        sensor_cursor = landing_sensor(dg.build_sensor_context(instance=instance, definitions=defs)).cursor
+        # the sensor reads its settings from the warehouse resource, as the daemon gives it
+        resources = {"warehouse": WarehouseResource()}
+        context = dg.build_sensor_context(instance=instance, definitions=defs, resources=resources)
+        sensor_cursor = landing_sensor(context).cursor
         cursor = baseline.cursor
 
         began = time.perf_counter()
         probe_file.write_bytes(json.dumps(record).encode() + b"\n")
-        tick = landing_sensor(dg.build_sensor_context(instance=instance, definitions=defs, cursor=sensor_cursor))
+        tick = landing_sensor(
+            dg.build_sensor_context(instance=instance, definitions=defs, cursor=sensor_cursor, resources=resources)
+        )
         pending = [list(request.asset_selection or []) for request in tick.run_requests]
         visible = False
         while pending and not visible and time.perf_counter() - began < timeout_s:
