@@ -1,6 +1,6 @@
 """The incremental event models and the customer marts built on them equal a full refresh after changes that
 touch them: a late event, a device logging in (its person changes), a burst turning a sender's events into bot
-traffic, an opt-out, a new order and a refund. And a run rewrites only the devices whose events changed."""
+traffic, an opt-out, a new order and a refund. And a run rewrites only the senders whose events changed."""
 
 from __future__ import annotations
 
@@ -149,11 +149,11 @@ def test_incremental_run_equals_a_full_refresh(runs: Runs, table: str) -> None:
     assert runs.incremental[table] == runs.full_refresh[table]
 
 
-def test_a_run_rewrites_only_the_devices_whose_events_changed(runs: Runs) -> None:
-    # a device's senders are rewritten together: anon-4's anonymous events with its login. anon-5's events all
+def test_a_run_rewrites_only_the_senders_whose_events_changed(runs: Runs) -> None:
+    # anon-4's anonymous events are rewritten too: its login re-sessionizes its last session. anon-5's events all
     # turned non-human: it has no rows left. anon-6 had no new event.
     assert runs.stamped_senders == [("anon-1", "1001"), ("anon-2", "1002"), ("anon-4", "1001"), ("anon-4", None)]
-    senders = {(row[0], row[1]) for row in runs.incremental["senders"]}
+    senders = {(row[1], row[2]) for row in runs.incremental["senders"]}
     assert ("anon-6", None) in senders and not any(anonymous_id == "anon-5" for anonymous_id, _ in senders)
 
 
@@ -173,7 +173,7 @@ def test_the_changes_reach_the_customer_marts(runs: Runs) -> None:
 
 def test_interest_decays_each_event_from_its_own_time(runs: Runs) -> None:
     """Ada viewed Outerwear (product 9002) on 11-19 09:00 (the late view), 11-20 11:00 and, on anon-4, 11-22 08:00:
-    each view weighs 0.5^(hours before as_of / 24 / 14), though they are summed decayed to each device's latest."""
+    each view weighs 0.5^(hours before as_of / 24 / 14), though the first two are summed in one row."""
     hours_before_as_of = (279, 253, 208)  # to 2026-12-01 00:00
     score = sum(0.5 ** (hours / 24 / 14) for hours in hours_before_as_of)
     assert [(count, float(interest)) for count, interest in runs.ada_outerwear] == [(3, round(score, 4))]

@@ -1,17 +1,23 @@
 {#
-    SQL of the anonymous ids whose human events changed since `since`, a run stamp: those with events
-    int_events_sessionized (re)wrote after it (new, late, re-sessionized) and those with events
-    int_events_bot_flagged judged non-human after it (a burst can turn a device's earlier events into bot
+    The senders (anonymous_id, user_id, and their sender_key) whose human events changed since `since`, a run
+    stamp: those with events int_events_sessionized (re)wrote after it (new, late, re-sessionized) and those with
+    events int_events_bot_flagged judged non-human after it (a burst can turn a sender's earlier events into bot
     traffic, which leaves int_events_sessionized without a trace). What int_event_senders_summarized replaces.
 #}
-{% macro anonymous_ids_with_changed_events(since) -%}
-    select anonymous_id from {{ ref('int_events_sessionized') }}
-    where sessionized_at > {{ since }}
-    union
-    select anonymous_id from {{ ref('int_events_bot_flagged') }}
-    where non_human_reason is not null
-        and anonymous_id is not null
-        and judged_at > {{ since }}
+{% macro senders_with_changed_events(since) -%}
+    select distinct
+        anonymous_id,
+        user_id,
+        {{ surrogate_key(['anonymous_id', 'user_id']) }} as sender_key
+    from (
+        select anonymous_id, user_id from {{ ref('int_events_sessionized') }}
+        where sessionized_at > {{ since }}
+        union all
+        select anonymous_id, user_id from {{ ref('int_events_bot_flagged') }}
+        where non_human_reason is not null
+            and anonymous_id is not null
+            and judged_at > {{ since }}
+    ) as changed_events
 {%- endmacro %}
 
 {#

@@ -2,8 +2,8 @@
 -- views, add-to-carts, purchased order lines) weighs its weight × 0.5^(age in days / var interest_half_life_days).
 --
 -- The events' part comes from int_event_senders_summarized, where each sender's events of one kind and category
--- are summed decayed to the device's latest event (decayed_to_at): × 0.5^(age of that event / half-life) is
--- their weight as of now. So this table reads one row per sender, kind and category, not every event.
+-- are summed decayed to the latest of them: × 0.5^(age of that latest / half-life) is their weight as of now.
+-- So this table reads one row per sender, kind and category, not every event.
 with
 
 weights as (
@@ -24,7 +24,6 @@ event_signals as (
         senders.event_name as signal,
         senders.events_count as signals_count,
         senders.last_occurred_at as signal_at,
-        senders.decayed_to_at,
         senders.decayed_events_count as decayed_count
     from ({{ senders_with_customer() }}) as senders
     where senders.event_type = 'track'
@@ -37,7 +36,6 @@ purchase_signals as (
         'Order Completed' as signal,
         1 as signals_count,
         lines.ordered_at as signal_at,
-        lines.ordered_at as decayed_to_at,
         1.0 as decayed_count
     from {{ ref('int_order_lines_converted') }} as lines
     inner join {{ ref('stg_shop__orders') }} as orders on lines.order_id = orders.order_id
@@ -61,7 +59,7 @@ select
     cast(sum(
         weights.weight * signals.decayed_count * power(
             0.5,
-            {{ dbt.datediff('signals.decayed_to_at', as_of_timestamp(), 'hour') }} / 24.0  -- noqa: LT05
+            {{ dbt.datediff('signals.signal_at', as_of_timestamp(), 'hour') }} / 24.0  -- noqa: LT05
             / {{ var('interest_half_life_days') }}
         )
     ) as decimal(18, 4)) as interest_score
