@@ -1,13 +1,10 @@
 -- What each person did on the site and in checkout: last seen, last product view, abandoned carts
 -- (a checkout never completed and not followed by an order within var cart_abandonment_days).
---
--- A table over what each person's senders did (int_event_senders_summarized, one row per sender, kind of event
--- and product), never over the events: it recomputes every person in a fraction of reading the events, so
--- a person whose identity changed, a late event or a new order is reflected whatever the run selected.
 with
 
-senders as (
-    {{ senders_with_customer() }}
+events as (
+    select * from {{ ref('int_events_attributed') }}
+    where customer_id is not null
 ),
 
 identity_map as (
@@ -17,9 +14,9 @@ identity_map as (
 site_activity as (
     select
         customer_id,
-        max(last_occurred_at) as last_seen_at,
-        max(case when event_name = 'Product Viewed' then last_occurred_at end) as last_product_viewed_at
-    from senders
+        max(occurred_at) as last_seen_at,
+        max(case when event_name = 'Product Viewed' then occurred_at end) as last_product_viewed_at
+    from events
     group by customer_id
 ),
 

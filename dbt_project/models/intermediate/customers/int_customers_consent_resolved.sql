@@ -1,7 +1,5 @@
 -- Email consent per person from every source's consent signals. An opt-out anywhere wins (the latest
 -- opt-out is kept as the deciding event); otherwise the latest opt-in. No signal at all: no consent.
--- Segment's opt-outs come from int_event_senders_summarized, not from every event (see
--- int_customers_activity_summarized).
 with
 
 identity_map as (
@@ -29,15 +27,15 @@ consent_events as (
 
     union all
 
-    -- a person's latest "Unsubscribed" per sender: an earlier one never decides (opt-outs rank by time)
     select
-        senders.customer_id,
+        events.customer_id,
         'analytics' as consent_source,
         false as is_opted_in,
-        senders.last_occurred_at as consent_at
-    from ({{ senders_with_customer() }}) as senders
-    where senders.event_type = 'track'
-        and senders.event_name = 'Unsubscribed'
+        events.occurred_at as consent_at
+    from {{ ref('int_events_attributed') }} as events
+    where events.event_type = 'track'
+        and events.event_name = 'Unsubscribed'
+        and events.customer_id is not null
 ),
 
 ranked as (

@@ -12,8 +12,7 @@
 -- Sessionized human events with the person who sent them: through the Segment userId when logged in,
 -- else through the anonymousId (identity resolution links anonymous ids to people).
 --
--- Only the columns its readers used (sessions, then also activity, consent and category interests, which read
--- int_event_senders_summarized now): carrying the whole event
+-- Only the columns its readers use (sessions, activity, consent, category interests): carrying the whole event
 -- (properties and traits JSON, user agent, urls) made it the widest table of the build and, with a second
 -- dbt thread beside it, ran the medium build out of memory. fct_events has the full events.
 --
