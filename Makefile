@@ -35,6 +35,8 @@ demo: setup
 	$(BIN)/warehouse show
 
 # Two workers: most of a test's time is one Python thread (dbt's and Dagster's per-node work), and CI has 2 cores.
+# --dist loadfile: a module is a work unit, taken longest first; tests/conftest.py makes the modules that read
+# the session's demo warehouse one unit, so that only one worker builds it.
 TEST_WORKERS ?= 2
 
 test: setup

@@ -6,11 +6,14 @@ warehouse in their own tmp dir, so they never disturb each other.
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,11 +87,71 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltW
         yield BuiltWarehouse(settings=settings, dbt_output=result.output)
 
 
+LONGEST_FIRST = (
+    "tests/reliability/test_real_world_runs.py",
+    "tests/reliability/test_kill_run.py",
+    "tests/dbt_project/test_identity_resolution.py",  # with the other readers of built_warehouse: one work unit
+    "tests/activation/test_end_to_end.py",
+    "tests/dbt_project/test_project.py",
+    "tests/dbt_project/test_identity_stability.py",
+    "tests/orchestration/test_materialize.py",
+    "tests/privacy/test_erasure.py",
+    "tests/dbt_project/test_lint.py",
+    "tests/orchestration/test_webserver.py",
+    "tests/reliability/test_kill.py",
+    "tests/dbt_project/test_dev_target.py",
+)
+"""The modules that took longest in `make test`, longest first (CI logs; re-measure with `--durations`)."""
+
+
+def _module(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+@functools.cache
+def _reads_built_warehouse(module: Path) -> bool:
+    """Whether a test or fixture of the module takes `built_warehouse` as an argument."""
+    try:
+        return re.search(r"\bbuilt_warehouse\s*[,):]", module.read_text(encoding="utf-8")) is not None
+    except OSError:
+        return False
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Slow modules first. `make test` runs two xdist workers with `--dist loadfile` (a module stays on one worker,
-    so its fixtures build their warehouses once), and a worker that finishes takes the next module in this order:
-    starting with the whole-pipeline modules leaves a short one for last."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: the order within is kept
+    """Longest modules first, then the other slow ones, then the rest. `make test` runs two xdist workers, each
+    taking the next work unit (a module, see `pytest_xdist_make_scheduler`) in this order when it runs low:
+    starting with the longest leaves short ones to even out the end, instead of one worker running a long module
+    alone while the other waits."""
+
+    def rank(item: pytest.Item) -> int:
+        module = _module(item.nodeid)
+        if module in LONGEST_FIRST:
+            return LONGEST_FIRST.index(module)
+        return len(LONGEST_FIRST) + (item.get_closest_marker("slow") is None)
+
+    items.sort(key=rank)  # stable: the order within a module is kept
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """With `--dist loadfile`, a module is a work unit (its module fixtures are built once), except that every
+    module reading `built_warehouse` is one unit together: the session fixture is built by one worker, once,
+    instead of by each. Scopes are taken in collection order (`pytest_collection_modifyitems`), not xdist's
+    default of the most tests first, which ran the long few-test modules last."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    root = config.rootpath
+
+    class SharedBuildScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = _module(nodeid)
+            return "built_warehouse" if _reads_built_warehouse(root / module) else module
+
+    config.option.loadscopereorder = False
+    return SharedBuildScheduling(config, log)
 
 
 @pytest.fixture

@@ -69,8 +69,11 @@ def _append(
             )
 
 
-def _build_identity(settings: Settings, target: Path) -> dict[tuple[str, str], str]:
-    run_dbt(["run", "--select", "+customer_identity_map"], settings, target_path=target)
+def _build_identity(settings: Settings, target: Path, *, seed: bool = False) -> dict[tuple[str, str], str]:
+    """Run the identity models (with `seed`, first the seeds they read, in the same dbt invocation) and read the
+    map."""
+    command = ["build", "--resource-type", "seed", "--resource-type", "model"] if seed else ["run"]
+    run_dbt([*command, "--select", "+customer_identity_map"], settings, target_path=target)
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         rows = con.sql("select source_system, source_id, customer_id from marts.customer_identity_map").fetchall()
     return {(system, source_id): customer_id for system, source_id, customer_id in rows}
@@ -87,9 +90,8 @@ def two_builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict, di
         pipelines_dir=root / ".dlt",
     )
     _create_raw_tables(settings.warehouse_path)
-    run_dbt(["seed"], settings, target_path=root / "target")
     _append(settings.warehouse_path, FIRST_CONTACTS, FIRST_CUSTOMERS, FIRST_EVENTS, LOAD_1)
-    first = _build_identity(settings, root / "target")
+    first = _build_identity(settings, root / "target", seed=True)
     _append(settings.warehouse_path, LATER_CONTACTS, LATER_CUSTOMERS, LATER_EVENTS, LOAD_2)
     second = _build_identity(settings, root / "target")
     third = _build_identity(settings, root / "target")

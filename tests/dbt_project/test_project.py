@@ -200,9 +200,12 @@ def test_the_incremental_event_models_pick_up_events_after_an_empty_first_build(
     settings = _settings_for(tmp_path, monkeypatch)
     with duckdb.connect(str(settings.warehouse_path)) as con:
         create_empty_raw_tables(con)
-    build = ["run", "--select", "stg_analytics__events", "int_events_bot_flagged", "int_events_sessionized"]
-    run_dbt(["seed"], settings, target_path=tmp_path / "target")
-    run_dbt(build, settings, target_path=tmp_path / "target")
+    models = ["stg_analytics__events", "int_events_bot_flagged", "int_events_sessionized"]
+    build = ["run", "--select", *models]
+    # the first run also loads the seeds these models read, in the same dbt invocation
+    seeds = "+int_events_sessionized,resource_type:seed"
+    first = ["build", "--resource-type", "seed", "--resource-type", "model", "--select", *models, seeds]
+    run_dbt(first, settings, target_path=tmp_path / "target")
     append_events(settings.warehouse_path, EVENTS_BATCH_2, LOAD_2)
     run_dbt(build, settings, target_path=tmp_path / "target")
 
@@ -222,9 +225,9 @@ def test_sessions_cut_into_slices_equal_those_of_one_statement(tmp_path: Path, m
     settings = _settings_for(tmp_path, monkeypatch)
     target = tmp_path / "target"
     create_raw_tables(settings.warehouse_path)
-    run_dbt(["seed"], settings, target_path=target)
     models = ["run", "--select", "+int_events_sessionized"]
     sliced = [*models, "--vars", "{session_slice_events: 2}"]
+    seeded_and_sliced = ["build", "--resource-type", "seed", "--resource-type", "model", *sliced[1:]]
     # the run stamps (this model's, and int_events_bot_flagged's judged_at) differ between runs by design
     stamps = "exclude (sessionized_at, judged_at)"
     sessions = f"select * {stamps} from intermediate.int_events_sessionized order by message_id"
@@ -237,7 +240,7 @@ def test_sessions_cut_into_slices_equal_those_of_one_statement(tmp_path: Path, m
     log = target / "logs" / "dbt.log"
     staged = "create or replace temp table int_events_sessionized__slice"
 
-    run_dbt(sliced, settings, target_path=target)
+    run_dbt(seeded_and_sliced, settings, target_path=target)  # the first run loads the seeds the models read
     first_sliced = _query(settings, sessions)
     first_log = log.read_text()
     run_dbt([*models, "--full-refresh"], settings, target_path=target)
