@@ -110,3 +110,21 @@
     where record_key in (select record_key from {{ ref('int_identity_records_touched') }} where is_removed)
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- Deletes the saved term frequencies of values no record holds any more (post-hook of
+    int_identity_term_frequencies): an erased person's rare name leaves the warehouse with the run after the
+    erasure. No current pair compares such a value, so no score moves; a record bringing it back later weighs its
+    level's trained u, as any value first seen after the frequencies were saved. -#}
+{% macro identity_prune_term_frequencies(records) -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where
+        {%- for comparison in identity_term_frequency_comparisons() %}
+        {%- set column = 'postal_code_normalized' if comparison == 'postal_code' else comparison ~ '_normalized' %}
+        {{ 'or ' if not loop.first }}(comparison = '{{ comparison }}' and not exists (
+            select 1 from {{ records }} as records where records.{{ column }} = {{ this }}.value
+        ))
+        {%- endfor %}
+    {%- endif -%}
+{%- endmacro %}

@@ -13,8 +13,13 @@
     unique_key='record_key',
     meta={'run_stamp_column': 'resolved_at'},
     on_schema_change='sync_all_columns',
-    post_hook="{{ identity_delete_removed_records() }}",
+    post_hook=[
+        "{{ identity_delete_removed_records() }}",
+        "delete from {{ ref('int_identity_records_touched') }} where is_removed",
+    ],
 ) }}
+-- The second post-hook: this is the last model to read the run's touched records, and a removed (erased) record
+-- keeps no key in the warehouse once the run that saw it go is done.
 -- depends_on: {{ ref('int_identity_records_touched') }}
 
 {%- set rounds = var('identity_cap_split_rounds') %}

@@ -4,8 +4,9 @@
 -- An incremental run writes the facets of the records whose facets differ from the stored ones, with
 -- is_current = false rows holding what they were before (a removed record has only those), all stamped with
 -- the run's changed_at: int_identity_records_touched reads them to find the blocks and keys whose membership
--- changed. Rows describing an earlier run's "before" are deleted after the run (post-hook). Only hashes are
--- stored: an erased person's facets leave with the run that follows the erasure.
+-- changed. The "before" rows are deleted once int_identity_records_touched has read them (its post-hook; this
+-- model's own post-hook removes any an interrupted run left). Only hashes and record keys are stored: an erased
+-- person's rows leave with the run that follows the erasure.
 
 {{ config(
     materialized='incremental',

@@ -8,6 +8,12 @@
 -- - every record, to be rescored, when the term frequencies were refreshed this run (new trained parameters).
 -- Clustering adds the records these now link to, and the components of all of them (int_identity_records_clustered).
 
+-- Once read here, the facets records had before this run's change are no longer needed: the post-hook deletes
+-- them, so an erased record's key leaves the warehouse with the run that follows the erasure.
+{{ config(
+    post_hook="delete from {{ ref('int_identity_records_fingerprinted') }} where not is_current",
+) }}
+
 {%- set max_block_size = var('identity_max_block_size') %}
 
 with

@@ -14,6 +14,7 @@
     on_schema_change='fail',
     pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ 'true' if var('identity_refresh_term_frequencies', false)
         else 'parameters_version not in (select parameters_version from ' ~ ref('identity_match_training') ~ ')' }}{% endif %}",
+    post_hook="{{ identity_prune_term_frequencies(ref('int_identity_records_standardized')) }}",
 ) }}
 
 {%- set tf_comparisons = identity_term_frequency_comparisons() %}
