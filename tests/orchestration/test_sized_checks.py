@@ -1,10 +1,12 @@
 """Checks sized to the run: an incremental run's tests read the rows it wrote, the daily full build whole tables.
 
-The dbt side runs `dbt test` of two incremental marts, fct_sessions and fct_events (stamped with dbt_updated_at),
-on a warehouse holding just those tables and dim_date, a few rows each, with watermarks recorded: a bad row at its
-model's watermark (tested and passed, as far as the watermark knows) is invisible to the sized tests and fails the
-whole-table ones; a new row repeating an old key fails both, and keeps its model's watermark where it was, so the
-next run tests it again, while the model whose tests all passed moves on to its newest stamp.
+The dbt side runs `dbt test` in a project of two tiny incremental marts, fct_sessions and fct_events (stamped with
+dbt_updated_at), built in a tmp dir around the real project's macros, generic tests, vars, hooks and profile, so
+dbt parses a handful of files instead of the whole project; the warehouse holds just those tables, a few rows
+each, with watermarks recorded. A bad row at its model's watermark (tested and passed, as far as the watermark
+knows) is invisible to the sized tests and fails the whole-table ones; a new row repeating an old key fails both,
+and keeps its model's watermark where it was, so the next run tests it again, while the model whose tests all
+passed moves on to its newest stamp.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
 from core import dbt_launcher
 from core.dbt_cli import dbt_env_file, run_dbt
-from core.settings import Settings, get_settings
+from core.settings import DBT_PROJECT_DIR, Settings, get_settings
 from orchestration.assets.dbt import TESTS_SCOPE_VARIABLE, add_dbt_env, scope_of_tests
 from orchestration.automation import FULL_REFRESH_TAG, WHOLE_TABLE_CHECKS_TAG, daily_full_build
 from orchestration.checks import RAW_SUITES
@@ -32,10 +35,44 @@ EVENT_UNIQUE = "test.email_warehouse.unique_fct_events_message_id"
 WATERMARK = "2026-12-01 10:00:00"
 OLD, NEW = f"TIMESTAMP '{WATERMARK}'", f"TIMESTAMP '{WATERMARK}' + INTERVAL 1 HOUR"
 
+MARTS_YAML = DBT_PROJECT_DIR / "models" / "marts" / "core" / "_core__models.yml"
+MARTS = {
+    "fct_sessions": ["session_key", "duration_seconds", "dbt_updated_at"],
+    "fct_events": ["message_id", "session_key", "dbt_updated_at"],
+}
+"""The columns of the two marts the tiny project keeps, declared (tests included) as in MARTS_YAML."""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A dbt project named like the real one, reading its macros, generic tests and profile (symlinks) and taking
+    its vars and run hooks from its dbt_project.yml, and two marts as tiny incremental models with some of their
+    real columns and those columns' real tests."""
+    real = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+    project = tmp_path / "dbt_project"
+    (project / "models").mkdir(parents=True)
+    (project / "tests").mkdir()
+    (project / "macros").symlink_to(DBT_PROJECT_DIR / "macros", target_is_directory=True)
+    (project / "tests" / "generic").symlink_to(DBT_PROJECT_DIR / "tests" / "generic", target_is_directory=True)
+    (project / "profiles.yml").symlink_to(DBT_PROJECT_DIR / "profiles.yml")
+    config = {key: real[key] for key in ("name", "profile", "vars", "on-run-start", "on-run-end", "flags")}
+    config |= {"version": "1.0.0", "models": {real["name"]: {"+schema": "marts", "+materialized": "incremental"}}}
+    (project / "dbt_project.yml").write_text(yaml.safe_dump(config))
+    declared = {model["name"]: model for model in yaml.safe_load(MARTS_YAML.read_text())["models"]}
+    models = []
+    for name, kept in MARTS.items():
+        columns = [column for column in declared[name]["columns"] if column["name"] in kept]
+        (project / "models" / f"{name}.sql").write_text(
+            "select " + ", ".join(f"null as {column['name']}" for column in columns)
+        )
+        models.append({"name": name, "columns": columns})
+    (project / "models" / "_marts.yml").write_text(yaml.safe_dump({"version": 2, "models": models}))
+    return project
+
 
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Settings:
-    """fct_sessions, fct_events and dim_date with the columns their tests read, and both marts' watermarks.
+    """fct_sessions and fct_events with the columns their tests read, and both marts' watermarks.
 
     Sessions: `old` (a negative duration, stamped at the watermark) and `new` (good, an hour later). Events:
     `m1` at the watermark and, an hour later, `m1` again: a new row repeating an old key.
@@ -45,13 +82,12 @@ def warehouse(tmp_path: Path) -> Settings:
     with duckdb.connect(str(settings.warehouse_path)) as connection:
         connection.execute(f"""
             CREATE SCHEMA marts;
-            CREATE TABLE marts.dim_date AS SELECT DATE '2026-12-01' AS date_day, 2 AS iso_day_of_week;
             CREATE TABLE marts.fct_sessions AS
-                SELECT * FROM (VALUES ('old', DATE '2026-12-01', -1, {OLD}), ('new', DATE '2026-12-01', 60, {NEW}))
-                AS sessions(session_key, session_date, duration_seconds, dbt_updated_at);
+                SELECT * FROM (VALUES ('old', -1, {OLD}), ('new', 60, {NEW}))
+                AS sessions(session_key, duration_seconds, dbt_updated_at);
             CREATE TABLE marts.fct_events AS
-                SELECT * FROM (VALUES ('m1', 'new', DATE '2026-12-01', {OLD}), ('m1', 'new', DATE '2026-12-01', {NEW}))
-                AS events(message_id, session_key, event_date, dbt_updated_at);
+                SELECT * FROM (VALUES ('m1', 'new', {OLD}), ('m1', 'new', {NEW}))
+                AS events(message_id, session_key, dbt_updated_at);
             CREATE SCHEMA dbt_tests;
             CREATE TABLE dbt_tests.tested_through AS
                 SELECT * FROM (VALUES ('{SESSIONS}', 'dbt_updated_at', '{WATERMARK}', {OLD}),
@@ -61,13 +97,12 @@ def warehouse(tmp_path: Path) -> Settings:
     return settings
 
 
-def dbt_test(settings: Settings, scope: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """`dbt test` of the two marts and dim_date (their tests only) with WAREHOUSE_TESTS_SCOPE=`scope`; each test's
-    status by its unique_id without the hash suffix."""
+def dbt_test(project: Path, settings: Settings, scope: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """`dbt test` of the project with WAREHOUSE_TESTS_SCOPE=`scope`; each test's status by its unique_id without
+    the hash suffix. Both invocations share a target dir: the second reuses the first's parse."""
     monkeypatch.setenv(TESTS_SCOPE_VARIABLE, scope)
     target = settings.warehouse_path.parent / "dbt_target"
-    selection = ["--select", "fct_sessions", "fct_events", "dim_date", "--indirect-selection", "cautious"]
-    run_dbt(["test", *selection], settings, target_path=target, check=False)
+    run_dbt(["test"], settings, project_dir=project, target_path=target, check=False)
     results = json.loads((target / "run_results.json").read_text())["results"]
     return {result["unique_id"].rsplit(".", 1)[0]: result["status"] for result in results}
 
@@ -78,9 +113,9 @@ def watermarks(settings: Settings) -> dict[str, str]:
 
 
 def test_incremental_tests_read_the_new_rows_and_the_full_build_every_row(
-    warehouse: Settings, monkeypatch: pytest.MonkeyPatch
+    project: Path, warehouse: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sized = dbt_test(warehouse, "rows_written", monkeypatch)
+    sized = dbt_test(project, warehouse, "rows_written", monkeypatch)
     assert (sized[IN_RANGE], sized[SESSION_UNIQUE]) == ("pass", "pass"), "the old bad session is not this run's"
     assert sized[EVENT_UNIQUE] == "fail", "the new event is compared with every row of its key"
     assert watermarks(warehouse) == {
@@ -88,7 +123,7 @@ def test_incremental_tests_read_the_new_rows_and_the_full_build_every_row(
         EVENTS: WATERMARK,  # a test failed: the next run tests the same rows again
     }
 
-    whole = dbt_test(warehouse, "whole_tables", monkeypatch)
+    whole = dbt_test(project, warehouse, "whole_tables", monkeypatch)
     assert (whole[IN_RANGE], whole[SESSION_UNIQUE], whole[EVENT_UNIQUE]) == ("fail", "pass", "fail")
 
 
