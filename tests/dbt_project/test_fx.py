@@ -105,6 +105,7 @@ def fx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FxBuild]:
         test_results = {
             r["unique_id"].split(".")[-1 if "unit_test" in r["unique_id"] else 2]: (r["status"], r["failures"])
             for r in results
+            if r["unique_id"].startswith(("test.", "unit_test."))  # not the project's on-run hooks
         }
         yield FxBuild(settings, run, test, test_results, read_history(packaged_history()))
 
