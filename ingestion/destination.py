@@ -16,18 +16,35 @@ run dlt's own INSERT unchanged. Re-deliveries across runs are the reader's busin
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
+from dlt.common.configuration import configspec
 from dlt.common.destination import DestinationCapabilitiesContext
-from dlt.common.destination.client import LoadJob
+from dlt.common.destination.client import FollowupJobRequest, LoadJob, PreparedTableSchema
 from dlt.common.normalizers.naming import NamingConvention
 from dlt.common.schema.typing import TTableSchema
 from dlt.destinations import duckdb as dlt_duckdb
+from dlt.destinations.impl.duckdb.configuration import DuckDbClientConfiguration
 from dlt.destinations.impl.duckdb.duck import DuckDbClient, DuckDbCopyJob
+from dlt.destinations.sql_jobs import SqlMergeFollowupJob
 
 log = logging.getLogger(__name__)
 
 LINEAGE = ("_dlt_load_id", "_dlt_id")
+
+
+@configspec(init=False)
+class WarehouseClientConfiguration(DuckDbClientConfiguration):
+    """dlt's DuckDB client configuration, displayed without SQLAlchemy.
+
+    Every load's info names the destination (`str` of this configuration, `LoadInfo`), and dlt renders DuckDB
+    credentials as a URL with SQLAlchemy, when it is installed: each process's first load imported SQLAlchemy for
+    that line alone (~0.1 s of CPU; docs/performance.md). The text is the same `duckdb:///<database>`.
+    """
+
+    def __str__(self) -> str:
+        return f"duckdb:///{self.credentials.database}" if self.credentials else ""
 
 
 class ReplaySafeAppendJob(DuckDbCopyJob):
@@ -61,8 +78,29 @@ class ReplaySafeAppendJob(DuckDbCopyJob):
         log.info("restored append job of %s: rows of %s that had committed were not copied again", table, path)
 
 
+class MergeKeyMergeJob(SqlMergeFollowupJob):
+    """dlt's delete-insert merge, deleting by the merge key alone when the primary key contains it.
+
+    dlt deletes the destination rows that match a staged row on the primary key OR on the merge key. The child
+    tables (ingestion/spec.py: `ChildSpec`) have both, the merge key (the parent's id) being part of the primary
+    key, so every row the first matches the second matches too, and the rows deleted are the same. DuckDB
+    plans the OR as a delim join over every row of the table instead of a hash semi join on the key: at
+    medium scale ~10x the CPU of each child table's delete in a 1% change load, growing with the table.
+    """
+
+    @classmethod
+    def _gen_key_table_clauses(cls, primary_keys: Sequence[str], merge_keys: Sequence[str]) -> list[str]:
+        if primary_keys and merge_keys and set(merge_keys) <= set(primary_keys):
+            return super()._gen_key_table_clauses([], merge_keys)
+        return super()._gen_key_table_clauses(primary_keys, merge_keys)
+
+
 class ReplaySafeDuckDbClient(DuckDbClient):
-    """DuckDbClient whose parquet append jobs are `ReplaySafeAppendJob`s."""
+    """DuckDbClient whose parquet append jobs are `ReplaySafeAppendJob`s and whose merges delete by the merge
+    key alone where it decides (`MergeKeyMergeJob`)."""
+
+    def _create_merge_followup_jobs(self, table_chain: Sequence[PreparedTableSchema]) -> list[FollowupJobRequest]:
+        return [MergeKeyMergeJob.from_table_chain(table_chain, self.sql_client)]
 
     def create_load_job(self, table: TTableSchema, file_path: str, load_id: str, restore: bool = False) -> LoadJob:
         job = super().create_load_job(table, file_path, load_id, restore)  # type: ignore[arg-type]
@@ -105,6 +143,8 @@ class duckdb(dlt_duckdb):  # noqa: N801 - dlt names destination factories in low
         caps = super()._raw_capabilities()
         caps.loader_parallelism_strategy = "table-sequential"
         return caps
+
+    spec = WarehouseClientConfiguration
 
     @property
     def client_class(self) -> type[DuckDbClient]:
