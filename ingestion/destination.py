@@ -11,6 +11,9 @@ the table holds: it inserts the file's rows whose `_dlt_id` the table does not h
 INSERT statement commits all rows of a file or none, so after a kill the table holds either the whole file or
 nothing of it, and the restored job ends with the file exactly once either way. Jobs that are not restored
 run dlt's own INSERT unchanged. Re-deliveries across runs are the reader's business (ingestion/landing/dedup.py).
+
+Besides: the entity merges delete a child table's rows by the parent key alone (`MergeKeyMergeJob`), and the
+destination is displayed without SQLAlchemy (`WarehouseClientConfiguration`).
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ class WarehouseClientConfiguration(DuckDbClientConfiguration):
 
     Every load's info names the destination (`str` of this configuration, `LoadInfo`), and dlt renders DuckDB
     credentials as a URL with SQLAlchemy, when it is installed: each process's first load imported SQLAlchemy for
-    that line alone (~0.1 s of CPU; docs/performance.md). The text is the same `duckdb:///<database>`.
+    that line alone, a fixed cost of every load process (docs/performance.md). The text is the same
+    `duckdb:///<database>`.
     """
 
     def __str__(self) -> str:
@@ -84,8 +88,9 @@ class MergeKeyMergeJob(SqlMergeFollowupJob):
     dlt deletes the destination rows that match a staged row on the primary key OR on the merge key. The child
     tables (ingestion/spec.py: `ChildSpec`) have both, the merge key (the parent's id) being part of the primary
     key, so every row the first matches the second matches too, and the rows deleted are the same. DuckDB
-    plans the OR as a delim join over every row of the table instead of a hash semi join on the key: at
-    medium scale ~10x the CPU of each child table's delete in a 1% change load, growing with the table.
+    plans the OR as a delim join over every row of the table instead of a hash semi join on the key, several
+    times the CPU of each child table's delete in a small change load, growing with the table
+    (docs/performance.md).
     """
 
     @classmethod
@@ -111,8 +116,9 @@ class ReplaySafeDuckDbClient(DuckDbClient):
 
 
 class duckdb(dlt_duckdb):  # noqa: N801 - dlt names destination factories in lower case
-    """The warehouse's DuckDB destination: dlt's, with replay-safe append jobs, one job per table at a time, and
-    its capabilities worked out once per factory."""
+    """The warehouse's DuckDB destination: dlt's, with replay-safe append jobs, merges that delete by the merge
+    key where it decides, one job per table at a time, its capabilities worked out once per factory, and its
+    configuration displayed without SQLAlchemy."""
 
     def capabilities(
         self, config: Any = None, naming: NamingConvention | None = None
