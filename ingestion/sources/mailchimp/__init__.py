@@ -6,6 +6,9 @@ Records have the API shape either way and go through the same reader:
   lower-cased email), newest `last_changed` wins. Every status is kept (`subscribed`, `unsubscribed`,
   `cleaned`, `pending`, `archived`): what an unsubscribe or a cleaned address means is dbt's to decide.
   Files may hold JSONL lines of members or saved API responses (`{"members": [...], "total_items": ...}`).
+- `webhook_events`: what Mailchimp posted to the collector (subscribe, unsubscribe, profile, upemail,
+  cleaned; ingestion/sources/mailchimp/webhooks.py), appended once per derived `id`; files only, whichever
+  transport the other two use.
 - `email_activity`: one record per open, click or bounce, unnested from the email-activity report
   (ingestion/sources/mailchimp/activity.py), appended once per derived `id`. Files hold saved API responses
   (`{"emails": [...], "campaign_id": ...}`) or JSONL lines already unnested.
@@ -28,6 +31,7 @@ from core.settings import Settings, get_settings
 from ingestion.landing import SCHEMA_CONTRACT, api_origin, read_landing, routed_table
 from ingestion.sources.api_cursor import read_api, unfiltered
 from ingestion.sources.mailchimp.activity import unnest_actions
+from ingestion.sources.mailchimp.webhooks import WEBHOOK_EVENTS
 from ingestion.spec import Column, ColumnType, TableSpec
 
 Transport = Literal["files", "api"]
@@ -120,7 +124,8 @@ def mailchimp_source(
     if transport == "api" and not (base_url and list_id and api_key):
         raise ValueError("mailchimp api transport needs sources.mailchimp.base_url, list_id and api_key (dlt config)")
     reader = _Reader(transport, settings or get_settings(), base_url, list_id, api_key)
-    return [members(reader), email_activity(reader)]
+    resources = [members(reader), email_activity(reader)]
+    return resources if transport == "api" else [*resources, webhook_events(reader.settings)]
 
 
 class _Reader:
@@ -174,3 +179,20 @@ def members(reader: _Reader, last_changed: dlt.sources.incremental[str] = LAST_C
 def email_activity(reader: _Reader, timestamp: dlt.sources.incremental[str] = ACTIVITY_TIMESTAMP) -> Iterator[Any]:
     """Opens, clicks and bounces, once per action id (first delivery wins; one already loaded is dropped)."""
     yield from reader.read(EMAIL_ACTIVITY, timestamp, dedup="first")
+
+
+@dlt.resource(
+    name="webhook_events",
+    table_name=routed_table,
+    primary_key="id",
+    write_disposition="append",
+    schema_contract=SCHEMA_CONTRACT,
+)
+def webhook_events(settings: Settings) -> Iterator[Any]:
+    """The webhooks the collector stored (files only: Mailchimp pushes them), once per derived id."""
+    landing = settings.landing_dir
+    state = dlt.current.resource_state()
+    folder = landing / "mailchimp" / WEBHOOK_EVENTS.table
+    yield from read_landing(
+        WEBHOOK_EVENTS, WEBHOOK_EVENTS.table, folder, landing, state, dedup="first", settings=settings
+    )
