@@ -83,7 +83,18 @@ MEMBERS = TableSpec(
     ),
 )
 
-EMAIL_ACTIVITY = TableSpec(
+class _AppendedSpec(TableSpec):
+    """An appended table with a cursor: the cursor only tells the API where to resume (`since`), so the column
+    carries no `dedup_sort` hint, which dlt applies to merges alone (and warns about on every append)."""
+
+    def dlt_columns(self) -> dict[str, dict[str, Any]]:
+        columns = super().dlt_columns()
+        if self.cursor:
+            columns[self.cursor].pop("dedup_sort", None)
+        return columns
+
+
+EMAIL_ACTIVITY = _AppendedSpec(
     table="email_activity",
     primary_key="id",
     cursor="timestamp",  # the API's `since`; the first delivery of an action id wins all the same
