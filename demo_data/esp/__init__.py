@@ -177,10 +177,11 @@ def _action(action: str, at: datetime, *, kind: str = "", url: str | None = None
 
 
 def member_records(seed: int, member: Membership, window: tuple[datetime, datetime], first: bool) -> Iterator[dict]:
-    """The member's versions in `window` (inclusive of its start for the first batch), as the API lists them."""
+    """The member's versions in `window`, as the API lists them; the first batch also holds those before its window
+    (people who joined the audience before it: the base is a full export)."""
     start, end = window
     for version in member.versions:
-        if (start <= version.at if first else start < version.at) and version.at <= end:
+        if (first or start < version.at) and version.at <= end:
             yield _member_json(seed, member, version)
 
 

@@ -55,6 +55,7 @@ def test_members_carry_every_status_and_some_only_an_email(base: Path) -> None:
     assert {"subscribed", "unsubscribed", "cleaned", "pending"} <= statuses.keys(), statuses
     assert statuses["subscribed"] > statuses["unsubscribed"] > 0
     assert any(m["merge_fields"]["FNAME"] == "" for m in members)
+    assert {a["email"] for a in _actions(base)} <= {m["email_address"].lower() for m in members}
     assert all(m["id"] == hashlib.md5(m["email_address"].lower().encode()).hexdigest() for m in members)
 
 
