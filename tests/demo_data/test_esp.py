@@ -25,7 +25,7 @@ AS_OF = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("esp") / "landing"
-    generate(GeneratorConfig(customers=600, days=60, seed=5, as_of=AS_OF, change_share=0.2), out)
+    generate(GeneratorConfig(customers=300, days=60, seed=5, as_of=AS_OF, change_share=0.2), out)
     return out
 
 
