@@ -11,6 +11,7 @@ from core.settings import Settings
 from ingestion.pipelines import load, loading, make_pipeline
 from ingestion.sources.mailchimp import mailchimp_source
 from ingestion.sources.mailchimp.activity import unnest_actions
+from privacy.ledger import ErasureLedger
 from tests.fakes.mailchimp import FakeMailchimp, subscriber_hash
 from tests.ingestion.records import rows, write_jsonl
 
@@ -134,3 +135,37 @@ def test_api_second_run_asks_since_the_cursors_and_merges_an_unsubscribe(
         ("open",),
         ("click",),
     ]
+
+
+def test_the_lines_of_an_erased_person_are_never_loaded(settings: Settings) -> None:
+    ErasureLedger(settings).record([("email", "ada@example.com")])
+    write_jsonl(
+        settings,
+        "mailchimp/members/part-1.jsonl",
+        [
+            _member("Ada@Example.com", "subscribed", "2026-11-01T08:00:00+00:00"),
+            _member("bob@example.com", "subscribed", "2026-11-01T08:00:00+00:00"),
+        ],
+    )
+    opened = {"action": "open", "timestamp": "2026-11-02T10:00:00+00:00"}
+    activity = settings.landing_dir / "mailchimp" / "email_activity"
+    activity.mkdir(parents=True)
+    (activity / "c1.json").write_text(json.dumps(_report("c1", {"ada@example.com": [opened]})))
+    write_jsonl(
+        settings,
+        "mailchimp/webhook_events/events-1.jsonl",
+        [
+            {
+                "id": "mc-1",
+                "type": "upemail",
+                "fired_at": "2026-11-02 10:00:00",
+                "data": {"old_email": "ada@example.com"},
+            }
+        ],
+    )
+    load(["mailchimp"], settings)
+
+    assert rows(settings, "SELECT email_address FROM raw_mailchimp.members") == [("bob@example.com",)]
+    assert rows(settings, "SELECT count(*) FROM raw_mailchimp.email_activity") == [(0,)]
+    assert rows(settings, "SELECT count(*) FROM raw_mailchimp.webhook_events") == [(0,)]
+    assert rows(settings, "SELECT count(*) FROM raw_mailchimp.quarantine") == [(0,)]
