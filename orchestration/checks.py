@@ -429,17 +429,6 @@ RAW_SUITES: list[Suite] = [
     ),
     Suite(
         name="no_future_timestamps",
-        asset=["raw_mailchimp", "webhook_events"],
-        sql=f"""
-            SELECT id, received_at, received_at > now() + {FUTURE_TOLERANCE} AS is_future
-            FROM raw_mailchimp.webhook_events WHERE {LOADED_IN_THIS_RUN}
-        """,
-        expectations=lambda e: [e.ExpectColumnValuesToBeInSet(column="is_future", value_set=[False])],
-        description="No Mailchimp webhook was received in the future (received_at is the collector's clock).",
-        blocking=False,
-    ),
-    Suite(
-        name="no_future_timestamps",
         asset=["raw_mailchimp", "email_activity"],
         sql=f"""
             SELECT id, "timestamp", "timestamp" > now() + {FUTURE_TOLERANCE} AS is_future

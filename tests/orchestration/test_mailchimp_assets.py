@@ -15,7 +15,6 @@ SOURCES_YAML = DBT_PROJECT_DIR / "models" / "staging" / "mailchimp" / "_mailchim
 SUITES = {
     ("members", "email_format_rate"),
     ("members", "known_member_statuses"),
-    ("webhook_events", "no_future_timestamps"),
     ("email_activity", "no_future_timestamps"),
 }
 
