@@ -83,6 +83,7 @@ MEMBERS = TableSpec(
     ),
 )
 
+
 class _AppendedSpec(TableSpec):
     """An appended table with a cursor: the cursor only tells the API where to resume (`since`), so the column
     carries no `dedup_sort` hint, which dlt applies to merges alone (and warns about on every append)."""
