@@ -90,10 +90,12 @@ class Member:
         return subscriber_hash(self.email)
 
     def payload(self) -> dict[str, Any]:
-        """The batch-subscribe item: new members subscribed, existing ones updated (update_existing)."""
+        """The batch-subscribe item: new members subscribed (`status_if_new`), existing ones updated
+        (update_existing) with their status left as the ESP holds it. No `status`: it would ask Mailchimp to
+        re-subscribe a member who unsubscribed or was cleaned there since the warehouse last heard (Mailchimp
+        refuses: "Member In Compliance State"); the unsubscribe reaches consent through the mailchimp source."""
         return {
             "email_address": self.email,
-            "status": "subscribed",
             "status_if_new": "subscribed",
             "merge_fields": self.merge_fields,
         }

@@ -31,11 +31,12 @@ REASONS = {
     "consent_missing": "no email consent: no source holds a consent record",
     "no_email": "no email",
     "invalid_email": "an email the email rule rejects",
+    "address_suppressed": "an address the ESP cleaned or saw bounce hard",
     "duplicate_email": "an email shared by several profiles (held: not sent, not removed)",
     "erased": "erased (in the erasure ledger)",
     "unknown": "left out upstream, reason unknown (run `warehouse run` to publish activation.exclusions)",
 }
-"""Reason -> what it means, in the order reports list them. The first four are activation.exclusions' values."""
+"""Reason -> what it means, in the order reports list them. The first five are activation.exclusions' values."""
 
 _AUDIENCE_INVALID = {"email is null": "no_email", "duplicate email": "duplicate_email"}
 """`activation.audience` invalid-row reasons -> exclusion reasons."""

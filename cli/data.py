@@ -106,10 +106,20 @@ def collect(
     def announce(server: CollectorServer) -> None:
         console.print(f"Collecting on {server.url}/v1/batch (track, page, identify, ...); Ctrl-C to stop")
         console.print(f"Writing events to {server.events_dir}")
+        if server.mailchimp is not None:
+            console.print(f"Mailchimp webhooks on {server.url}/mailchimp/webhook?secret=$MAILCHIMP_WEBHOOK_SECRET")
 
     landing_dir = out or settings.landing_dir
     try:
-        stats = serve(host, port, landing_dir, settings.collector_write_key, limits=limits, announce=announce)
+        stats = serve(
+            host,
+            port,
+            landing_dir,
+            settings.collector_write_key,
+            limits=limits,
+            announce=announce,
+            mailchimp_secret=settings.mailchimp_webhook_secret,
+        )
     except OSError as exc:
         console.print(f"[red]Cannot listen on {host}:{port} or write to {landing_dir}:[/] {exc}")
         raise typer.Exit(code=1) from exc

@@ -66,6 +66,9 @@ class CollectorServer(ThreadingHTTPServer):
         self.stats = CollectorStats()
         self.contract = LoaderContract()
         self.message_ids = RecentMessageIds(limits.remembered_message_ids)
+        self.mailchimp: Any = None
+        """Mailchimp's webhooks when served too (collector/mailchimp_webhook.py), else None."""
+        self.extra_writers: list[EventWriter] = []
         self._thread: threading.Thread | None = None
 
     @property
@@ -141,6 +144,8 @@ class CollectorServer(ThreadingHTTPServer):
                     connection.shutdown(socket.SHUT_RD)
         self.server_close()
         self.writer.close()
+        for writer in self.extra_writers:
+            writer.close()
         self.contract.close()
 
 
@@ -152,6 +157,7 @@ def make_server(
     *,
     limits: CollectorLimits | None = None,
     clock: Callable[[], float] = time.time,
+    mailchimp_secret: str | None = None,
 ) -> CollectorServer:
     """Bind a collector (port 0: any free port), after repairing torn lines a crash may have left.
 
@@ -172,7 +178,12 @@ def make_server(
         max_file_age_seconds=limits.max_file_age_seconds,
         clock=clock,
     )
-    return CollectorServer((host, port), write_key=write_key.strip(), writer=writer, limits=limits)
+    server = CollectorServer((host, port), write_key=write_key.strip(), writer=writer, limits=limits)
+    if mailchimp_secret:  # Mailchimp's webhooks beside the Segment endpoints
+        from collector.mailchimp_webhook import attach_webhook
+
+        attach_webhook(server, landing_dir, mailchimp_secret, limits)
+    return server
 
 
 def serve(
@@ -183,12 +194,13 @@ def serve(
     *,
     limits: CollectorLimits | None = None,
     announce: Callable[[CollectorServer], None] | None = None,
+    mailchimp_secret: str | None = None,
 ) -> CollectorStats:
     """Serve until Ctrl-C or SIGTERM, then finish in-flight writes and return the stats.
 
     `announce` is called once the socket is bound (the CLI prints where events go).
     """
-    server = make_server(host, port, landing_dir, write_key, limits=limits)
+    server = make_server(host, port, landing_dir, write_key, limits=limits, mailchimp_secret=mailchimp_secret)
     if threading.current_thread() is threading.main_thread():
         # SIGINT too: a process started in the background by a non-interactive shell inherits it ignored,
         # and Python then installs no KeyboardInterrupt for it (found when CI ran the suite in the background)

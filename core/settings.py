@@ -20,7 +20,7 @@ import duckdb
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 # Freshness targets of the raw tables: events stream in, the shop syncs hourly, the CRM exports daily.
-DEFAULT_FRESHNESS_MINUTES = {"analytics": 15, "shop": 60, "crm": 24 * 60}
+DEFAULT_FRESHNESS_MINUTES = {"analytics": 15, "shop": 60, "crm": 24 * 60, "mailchimp": 60}
 # DuckDB's budget on the Python side. The landing reader's in-memory DuckDB holds one batch of lines:
 # 2GB, as dbt's (dbt_project/profiles.yml). dlt's DuckDB destination: see Settings.destination_memory_limit.
 # Threads are 2 for both (DuckDB's default is every core).
@@ -53,6 +53,8 @@ class Settings:
     """How old each system's raw tables may get before Dagster flags them stale (FRESHNESS_<SYSTEM>_MINUTES)."""
     collector_write_key: str | None = None
     """The Segment write key `warehouse collect` accepts (COLLECTOR_WRITE_KEY); no default: unset refuses."""
+    mailchimp_webhook_secret: str | None = None
+    """The secret in the URL of Mailchimp's webhooks (MAILCHIMP_WEBHOOK_SECRET); unset: they are not served."""
     duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
     """memory_limit of the landing reader's DuckDB (WAREHOUSE_MEMORY_LIMIT); DuckDB spills beyond it."""
     load_memory_limit: str | None = None
@@ -192,6 +194,7 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
             for system, default in DEFAULT_FRESHNESS_MINUTES.items()
         },
         collector_write_key=text("COLLECTOR_WRITE_KEY"),
+        mailchimp_webhook_secret=text("MAILCHIMP_WEBHOOK_SECRET"),
         duckdb_memory_limit=text("WAREHOUSE_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT,
         load_memory_limit=text("WAREHOUSE_LOAD_MEMORY_LIMIT"),
         duckdb_threads=int(text("WAREHOUSE_THREADS") or DEFAULT_DUCKDB_THREADS),

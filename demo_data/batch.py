@@ -21,6 +21,7 @@ from demo_data.analytics.journeys import person_messages
 from demo_data.catalog import Product, changed_products, product_record
 from demo_data.crm import contact_versions
 from demo_data.dirt import DirtLedger
+from demo_data.esp import member_records, membership, report_records
 from demo_data.keys import FUZZY_COPY, Stream, chosen, rng_for
 from demo_data.people import Person, Timeline, derive_person
 from demo_data.records.derive import derive_records
@@ -122,6 +123,7 @@ def _write_person(run: Batch, person: Person) -> None:
             extra_messages(run.seed, person.index, extra, run.timeline, run.batch, is_new, run.catalog)
         )
     _write_events(run, person.index, messages)
+    _write_esp(run, person, records)
 
 
 def _write_contacts(run: Batch, person: Person, records: PersonRecords, is_new: bool) -> None:
@@ -182,6 +184,18 @@ def _write_shop(
         if c.batch == run.batch and c.state.consent == "unsubscribed" and c.state.consent_updated_at == c.at
     ]
     return (unsubscribed[0] if unsubscribed else None), orders, checkouts
+
+
+def _write_esp(run: Batch, person: Person, records: PersonRecords) -> None:
+    """The person's Mailchimp member versions and email activity of this batch (demo_data/esp)."""
+    member = membership(run.seed, person, records, run.timeline, run.batch)
+    if member is None:
+        return
+    window, first = run.timeline.window(run.batch), run.batch == 0
+    for record in member_records(run.seed, member, window, first):
+        run.outputs.parts["members"].write(record)
+    for record in report_records(run.seed, member, window, first):
+        run.outputs.parts["email_activity"].write(record)
 
 
 def _write_events(run: Batch, index: int, messages: list[dict[str, Any]]) -> None:

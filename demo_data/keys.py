@@ -36,6 +36,8 @@ class Stream(IntEnum):
     NAMESAKES = 10
     DWELLINGS = 11
     RECORD_DIRT = 12
+    ESP_MEMBERS = 21  # the ESP's streams (demo_data/esp/), numbered apart from the others
+    ESP_ACTIVITY = 22
 
 
 def rng_for(seed: int, stream: Stream, batch: int, index: int) -> random.Random:

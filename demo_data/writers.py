@@ -22,6 +22,8 @@ ENTITY_DIRS: dict[str, str] = {
     "products": "shop/products",
     "checkouts": "shop/checkouts",
     "events": "analytics/events",
+    "members": "mailchimp/members",
+    "email_activity": "mailchimp/email_activity",
 }
 """Entity name -> directory under the landing dir; the row counts in results use the directory as key."""
 
@@ -134,10 +136,13 @@ class Outputs:
 
     def __init__(self, out_dir: Path, batch: int, part_lines: int, gzip: bool = False) -> None:
         self.parts: dict[str, PartWriter] = {}
+        from demo_data.esp.pages import ReportPages  # saved API responses, not lines
+
         for entity, subdir in ENTITY_DIRS.items():
             directory = out_dir / subdir
             directory.mkdir(parents=True, exist_ok=True)
-            self.parts[entity] = PartWriter(directory, entity, batch, part_lines, gzip)
+            writer = ReportPages if entity == "email_activity" else PartWriter
+            self.parts[entity] = writer(directory, entity, batch, part_lines, gzip)
         truth = out_dir / TRUTH_DIR
         truth.mkdir(parents=True, exist_ok=True)
         self.identity = TruthWriter(truth / "identity.csv")
@@ -167,7 +172,7 @@ def remove_generation(out_dir: Path) -> None:
     """Delete the files an earlier generation wrote here (and only those), so a new base does not mix
     with it."""
     for subdir in ENTITY_DIRS.values():
-        for pattern in ("*.jsonl", "*.jsonl.gz"):
+        for pattern in ("*.jsonl", "*.jsonl.gz", "*.json"):
             for path in (out_dir / subdir).glob("*-b[0-9][0-9][0-9][0-9]-p[0-9][0-9][0-9][0-9]" + pattern[1:]):
                 path.unlink()
     for name in (*TRUTH_HEADERS, MANIFEST):

@@ -403,6 +403,41 @@ RAW_SUITES: list[Suite] = [
         description="95% of parseable dates of birth give an age of 13-110; staging nulls the rest.",
         blocking=False,
     ),
+    Suite(
+        name="email_format_rate",
+        asset=["raw_mailchimp", "members"],
+        sql=f"""
+            SELECT id, {cleaned_email_sql('email_address')} AS email FROM raw_mailchimp.members
+            WHERE {LOADED_IN_THIS_RUN}
+        """,
+        expectations=lambda e: [e.ExpectColumnValuesToMatchRegex(column="email", regex=EMAIL_PATTERN, mostly=0.99)],
+        description="99% of Mailchimp member emails are valid: Mailchimp refuses invalid addresses at signup.",
+        blocking=False,
+    ),
+    Suite(
+        name="known_member_statuses",
+        asset=["raw_mailchimp", "members"],
+        sql=f"SELECT id, status FROM raw_mailchimp.members WHERE {LOADED_IN_THIS_RUN}",
+        expectations=lambda e: [
+            e.ExpectColumnValuesToBeInSet(
+                column="status",
+                value_set=["subscribed", "unsubscribed", "cleaned", "pending", "transactional", "archived"],
+            )
+        ],
+        description="Every member status is one Mailchimp documents: a new one would escape the consent rules.",
+        blocking=False,
+    ),
+    Suite(
+        name="no_future_timestamps",
+        asset=["raw_mailchimp", "email_activity"],
+        sql=f"""
+            SELECT id, "timestamp", "timestamp" > now() + {FUTURE_TOLERANCE} AS is_future
+            FROM raw_mailchimp.email_activity WHERE {LOADED_IN_THIS_RUN}
+        """,
+        expectations=lambda e: [e.ExpectColumnValuesToBeInSet(column="is_future", value_set=[False])],
+        description="No open, click or bounce happened in the future (beyond a few minutes of clock skew).",
+        blocking=False,
+    ),
 ]
 
 

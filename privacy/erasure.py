@@ -63,6 +63,16 @@ LANDING_IDENTIFIERS: dict[str, tuple[tuple[str, str], ...]] = {
         ("email", "/properties/email"),
         ("email", "/context/traits/email"),
     ),
+    "members": (
+        ("email", "/email_address"),
+        ("phone", "/merge_fields/PHONE"),
+    ),
+    "email_activity": (("email", "/email_address"),),
+    "webhook_events": (
+        ("email", "/data/email"),
+        ("email", "/data/old_email"),
+        ("email", "/data/new_email"),
+    ),
 }
 """Per raw table, (ledger kind, JSON pointer) of the identifiers a delivered landing record holds: where the raw
 columns the sources YAML declares come from (tests/privacy/test_registry.py holds them together), plus fields

@@ -1,4 +1,5 @@
-"""A fake Mailchimp Marketing API audience: batch subscribe, member tags, archive, erase, member paging.
+"""A fake Mailchimp Marketing API audience: batch subscribe, member tags, archive, erase, member paging, and
+the endpoints the mailchimp source reads (members with `since_last_changed`, sent campaigns, email activity).
 
 Follows the rules the sync relies on: basic auth with the API key as password, at most 500 members per batch
 (400 beyond), per-email errors inside a 200 answer, `update_existing`, archived members kept (re-added by a
@@ -31,6 +32,7 @@ from tests.fakes.server import FakeApiServer, RecordedRequest, Reply, _Handler
 
 MAX_BATCH = 500
 MAX_PAGE = 1000
+_REPORT_PATH = re.compile(r"^/3\.0/reports/(?P<campaign>[^/]+)/email-activity$")
 _MEMBER_PATH = re.compile(r"^/3\.0/lists/(?P<list>[^/]+)/members/(?P<hash>[0-9a-f]{32})(?P<rest>/.*)?$")
 
 
@@ -44,6 +46,8 @@ class FakeMember:
     status: str
     merge_fields: dict[str, Any]
     tags: set[str] = field(default_factory=set)
+    last_changed: str = field(default_factory=lambda: _now())
+    unsubscribe_reason: str = ""
 
 
 class DropConnection(Exception):
@@ -73,6 +77,8 @@ class FakeMailchimp(FakeApiServer):
         self.erased: set[str] = set()
         self._rejected: dict[str, str] = {}
         self._crashes: list[int] = []
+        self.campaigns: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        """campaign id -> email -> its actions (`{"action", "type", "timestamp", "url", "ip"}`)."""
 
     def __enter__(self) -> Self:
         super().__enter__()
@@ -92,8 +98,27 @@ class FakeMailchimp(FakeApiServer):
         """Stop rejecting an email (the cause was fixed at the ESP)."""
         self._rejected.pop(email.lower(), None)
 
-    def unsubscribe(self, email: str) -> None:
-        self.members[subscriber_hash(email)].status = "unsubscribed"
+    def unsubscribe(self, email: str, reason: str = "N/A (Unsubscribed by user)") -> None:
+        member = self.members[subscriber_hash(email)]
+        member.status, member.unsubscribe_reason, member.last_changed = "unsubscribed", reason, _now()
+
+    def add_member(
+        self, email: str, status: str = "subscribed", *, last_changed: str | None = None, **merge: Any
+    ) -> None:
+        """A member that exists at the ESP already (signed up there, not through the sync)."""
+        member = FakeMember(email.lower(), status, dict(merge))
+        if last_changed is not None:
+            member.last_changed = last_changed
+        self.members[subscriber_hash(email)] = member
+
+    def add_action(
+        self, campaign_id: str, email: str, action: str, timestamp: str, *, url: str | None = None, kind: str = ""
+    ) -> None:
+        """Record an open, click or bounce (kind: `hard` / `soft` for bounces) of `email` in a sent campaign."""
+        item = {"action": action, "type": kind, "timestamp": timestamp, "ip": "192.0.2.1"}
+        if url is not None:
+            item["url"] = url
+        self.campaigns.setdefault(campaign_id, {}).setdefault(email.lower(), []).append(item)
 
     def member(self, email: str) -> FakeMember | None:
         return self.members.get(subscriber_hash(email))
@@ -132,6 +157,11 @@ class FakeMailchimp(FakeApiServer):
             return self._batch(request.json() or {})
         if request.path == list_path + "/members" and request.method == "GET":
             return self._page(request)
+        if request.path == "/3.0/campaigns" and request.method == "GET":
+            return self._campaigns(request)
+        report = _REPORT_PATH.match(request.path)
+        if report and request.method == "GET":
+            return self._email_activity(request, report["campaign"])
         match = _MEMBER_PATH.match(request.path)
         if not match or match["list"] != self.list_id:
             return _problem(404, "Resource Not Found", "The requested resource could not be found.")
@@ -213,6 +243,7 @@ class FakeMailchimp(FakeApiServer):
             )
         existing.status = item.get("status") or ("subscribed" if existing.status == "archived" else existing.status)
         existing.merge_fields.update(item.get("merge_fields") or {})
+        existing.last_changed = _now()
         return "updated"
 
     def _page(self, request: RecordedRequest) -> Reply:
@@ -221,8 +252,80 @@ class FakeMailchimp(FakeApiServer):
             return _problem(400, "Invalid Resource", f"count must be at most {MAX_PAGE}")
         offset = int(request.param("offset") or 0)
         listed = sorted(self.members.items())
-        page = [{"id": key, "email_address": m.email, "status": m.status} for key, m in listed[offset : offset + count]]
-        return Reply(200, {"members": page, "total_items": len(listed)})
+        since = request.param("since_last_changed")
+        if since is not None:
+            listed = [(k, m) for k, m in listed if _moment(m.last_changed) >= _moment(since)]
+        if request.param("sort_field") == "last_changed":
+            listed.sort(key=lambda item: _moment(item[1].last_changed), reverse=request.param("sort_dir") == "DESC")
+        page = [self._member_json(key, m) for key, m in listed[offset : offset + count]]
+        return Reply(200, {"members": page, "list_id": self.list_id, "total_items": len(listed)})
+
+    def _member_json(self, key: str, member: FakeMember) -> dict[str, Any]:
+        """A member as `GET /lists/{list_id}/members` shows it (the fields the warehouse reads, and a few more)."""
+        return {
+            "id": key,
+            "email_address": member.email,
+            "unique_email_id": key[:10],
+            "email_type": "html",
+            "status": member.status,
+            "unsubscribe_reason": member.unsubscribe_reason,
+            "merge_fields": {"FNAME": "", "LNAME": "", "PHONE": "", "ADDRESS": "", **member.merge_fields},
+            "stats": {"avg_open_rate": 0, "avg_click_rate": 0},
+            "ip_signup": "",
+            "timestamp_signup": "",
+            "timestamp_opt": member.last_changed,
+            "member_rating": 2,
+            "last_changed": member.last_changed,
+            "language": "",
+            "vip": False,
+            "location": {"latitude": 0, "longitude": 0, "country_code": "", "timezone": ""},
+            "source": "API - Generic",
+            "tags_count": len(member.tags),
+            "tags": [{"id": n, "name": t} for n, t in enumerate(sorted(member.tags))],
+            "list_id": self.list_id,
+        }
+
+    def _campaigns(self, request: RecordedRequest) -> Reply:
+        count, offset = int(request.param("count") or 10), int(request.param("offset") or 0)
+        if count > MAX_PAGE:
+            return _problem(400, "Invalid Resource", f"count must be at most {MAX_PAGE}")
+        listed = [
+            {"id": cid, "status": "sent", "recipients": {"list_id": self.list_id}} for cid in sorted(self.campaigns)
+        ]
+        return Reply(200, {"campaigns": listed[offset : offset + count], "total_items": len(listed)})
+
+    def _email_activity(self, request: RecordedRequest, campaign_id: str) -> Reply:
+        """`since` keeps the actions after that time only, and the emails that still have one."""
+        if campaign_id not in self.campaigns:
+            return _problem(404, "Resource Not Found", "The requested resource could not be found.")
+        count, offset = int(request.param("count") or 10), int(request.param("offset") or 0)
+        if count > MAX_PAGE:
+            return _problem(400, "Invalid Resource", f"count must be at most {MAX_PAGE}")
+        since = request.param("since")
+        emails = []
+        for email, actions in sorted(self.campaigns[campaign_id].items()):
+            kept = [a for a in actions if since is None or _moment(a["timestamp"]) > _moment(since)]
+            if kept or since is None:
+                emails.append(
+                    {
+                        "campaign_id": campaign_id,
+                        "list_id": self.list_id,
+                        "list_is_active": True,
+                        "email_id": subscriber_hash(email),
+                        "email_address": email,
+                        "activity": kept,
+                    }
+                )
+        body = {"emails": emails[offset : offset + count], "campaign_id": campaign_id, "total_items": len(emails)}
+        return Reply(200, body)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _member_error(email: str, code: str, message: str) -> dict[str, str]:

@@ -36,6 +36,18 @@ consent_events as (
     from ({{ event_senders_with_customer() }}) as senders
     where senders.event_type = 'track'
         and senders.event_name = 'Unsubscribed'
+
+    union all
+
+    -- the ESP withdraws consent when its newest event is an unsubscribe or spam complaint. Its subscribes are
+    -- no consent of their own: most are the sync's own subscribes of people consented elsewhere.
+    select
+        esp.customer_id,
+        'mailchimp' as consent_source,
+        false as is_opted_in,
+        esp.consent_at
+    from {{ ref('int_esp_consent_events') }} as esp
+    where not esp.is_opted_in
 ),
 
 ranked as (
