@@ -1,7 +1,5 @@
 -- Interest of each person in each product category: every signal (seed interest_event_weights: product
 -- views, add-to-carts, purchased order lines) weighs its weight × 0.5^(age in days / var interest_half_life_days).
--- The events come summed per sender, kind and category from int_event_senders_summarized, decayed to a moment
--- (decayed_to) that is decayed on to now here; a purchased line is one signal decayed from its order's time.
 with
 
 weights as (
@@ -17,15 +15,14 @@ products as (
 
 event_signals as (
     select
-        senders.customer_id,
-        senders.product_category,
-        senders.event_name as signal,
-        senders.events_count as signals_count,
-        senders.last_occurred_at as signal_at,
-        senders.decayed_events as decayed_signals,
-        senders.decayed_to
-    from ({{ event_senders_with_customer() }}) as senders
-    where senders.event_type = 'track'
+        events.customer_id,
+        coalesce(products.product_category, events.product_category) as product_category,
+        events.event_name as signal,
+        events.occurred_at as signal_at
+    from {{ ref('int_events_attributed') }} as events
+    left join products on events.product_id = products.product_id
+    where events.event_type = 'track'
+        and events.customer_id is not null
 ),
 
 purchase_signals as (
@@ -33,10 +30,7 @@ purchase_signals as (
         identity_map.customer_id,
         products.product_category,
         'Order Completed' as signal,
-        1 as signals_count,
-        lines.ordered_at as signal_at,
-        1.0 as decayed_signals,
-        lines.ordered_at as decayed_to
+        lines.ordered_at as signal_at
     from {{ ref('int_order_lines_converted') }} as lines
     inner join {{ ref('stg_shop__orders') }} as orders on lines.order_id = orders.order_id
     inner join {{ ref('customer_identity_map') }} as identity_map
@@ -54,10 +48,14 @@ signals as (
 select
     signals.customer_id,
     signals.product_category,
-    cast(sum(signals.signals_count) as bigint) as signals_count,
+    count(*) as signals_count,
     max(signals.signal_at) as last_signal_at,
     cast(sum(
-        {{ decayed('weights.weight * signals.decayed_signals', 'signals.decayed_to', as_of_timestamp()) }}
+        weights.weight * power(
+            0.5,
+            {{ dbt.datediff('signals.signal_at', as_of_timestamp(), 'hour') }} / 24.0  -- noqa: LT05
+            / {{ var('interest_half_life_days') }}
+        )
     ) as decimal(18, 4)) as interest_score
 from signals
 inner join weights on signals.signal = weights.signal

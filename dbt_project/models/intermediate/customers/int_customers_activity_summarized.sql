@@ -1,10 +1,10 @@
 -- What each person did on the site and in checkout: last seen, last product view, abandoned carts
--- (a checkout never completed and not followed by an order within var cart_abandonment_days). The site's part
--- from int_event_senders_summarized: one row per sender and kind of event, not every event.
+-- (a checkout never completed and not followed by an order within var cart_abandonment_days).
 with
 
-senders as (
-    {{ event_senders_with_customer() }}
+events as (
+    select * from {{ ref('int_events_attributed') }}
+    where customer_id is not null
 ),
 
 identity_map as (
@@ -14,9 +14,9 @@ identity_map as (
 site_activity as (
     select
         customer_id,
-        max(last_occurred_at) as last_seen_at,
-        max(case when event_name = 'Product Viewed' then last_occurred_at end) as last_product_viewed_at
-    from senders
+        max(occurred_at) as last_seen_at,
+        max(case when event_name = 'Product Viewed' then occurred_at end) as last_product_viewed_at
+    from events
     group by customer_id
 ),
 

@@ -27,15 +27,15 @@ consent_events as (
 
     union all
 
-    -- the latest "Unsubscribed" of each sender: only the latest opt-out of a person can decide
     select
-        senders.customer_id,
+        events.customer_id,
         'analytics' as consent_source,
         false as is_opted_in,
-        senders.last_occurred_at as consent_at
-    from ({{ event_senders_with_customer() }}) as senders
-    where senders.event_type = 'track'
-        and senders.event_name = 'Unsubscribed'
+        events.occurred_at as consent_at
+    from {{ ref('int_events_attributed') }} as events
+    where events.event_type = 'track'
+        and events.event_name = 'Unsubscribed'
+        and events.customer_id is not null
 
     union all
 
