@@ -27,7 +27,7 @@ from ingestion.destination import duckdb as replay_safe_duckdb
 from ingestion.landing import RUN_COUNTS_KEY, has_unread
 from ingestion.spec import QUARANTINE_TABLE
 
-SYSTEMS = ("crm", "shop", "analytics")
+SYSTEMS = ("crm", "shop", "analytics", "helpdesk")
 
 LOAD_OPTIONS: dict[str, object] = {
     # The reader's parquet files already carry `_dlt_load_id` and `_dlt_id` (contract section 2): dlt must not
@@ -148,6 +148,10 @@ def make_source(system: str, settings: Settings, transport: str = "files") -> An
         from ingestion.sources.shop import shop_source
 
         return shop_source(transport=transport, settings=settings)
+    if system == "helpdesk":
+        from ingestion.sources.helpdesk import helpdesk_source
+
+        return helpdesk_source(transport=transport, settings=settings)
     from ingestion.sources.analytics import analytics_source
 
     return analytics_source(settings=settings)
