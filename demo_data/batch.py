@@ -21,6 +21,7 @@ from demo_data.analytics.journeys import person_messages
 from demo_data.catalog import Product, changed_products, product_record
 from demo_data.crm import contact_versions
 from demo_data.dirt import DirtLedger
+from demo_data.helpdesk import agent_records, support_records
 from demo_data.keys import FUZZY_COPY, Stream, chosen, rng_for
 from demo_data.people import Person, Timeline, derive_person
 from demo_data.records.derive import derive_records
@@ -65,6 +66,8 @@ def write_batch(run: Batch, console: Console | None) -> None:
 
 def _write_products(run: Batch) -> None:
     products = run.outputs.parts["products"]
+    for entity, record in agent_records(run.batch, run.timeline.start):
+        run.outputs.parts[entity].write(record)
     if run.batch == 0:
         for product in run.catalog:
             products.write(product_record(product, product.created_at, on_sale=False))
@@ -74,6 +77,14 @@ def _write_products(run: Batch) -> None:
         rng = rng_for(run.seed, Stream.PRODUCTS, run.batch, product.n)
         updated = start + timedelta(seconds=rng.randrange(max(1, int((end - start).total_seconds()))))
         products.write(product_record(product, updated, on_sale=True))
+
+
+def _write_helpdesk(run: Batch, person: Person, records: PersonRecords) -> None:
+    """The person's helpdesk user, tickets and comments of this batch (demo_data/helpdesk). Their user id is
+    `helpdesk_user_id(person)`; it is not in the identity truth yet (tests/demo_data holds the truth to the
+    crm, shop and analytics ids)."""
+    for entity, record in support_records(run.seed, person, run.timeline, run.batch, records.identify_email):
+        run.outputs.parts[entity].write(record)
 
 
 def _write_people(run: Batch, total: int, console: Console | None) -> None:
@@ -122,6 +133,7 @@ def _write_person(run: Batch, person: Person) -> None:
             extra_messages(run.seed, person.index, extra, run.timeline, run.batch, is_new, run.catalog)
         )
     _write_events(run, person.index, messages)
+    _write_helpdesk(run, person, records)
 
 
 def _write_contacts(run: Batch, person: Person, records: PersonRecords, is_new: bool) -> None:

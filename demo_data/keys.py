@@ -36,6 +36,7 @@ class Stream(IntEnum):
     NAMESAKES = 10
     DWELLINGS = 11
     RECORD_DIRT = 12
+    HELPDESK = 21
 
 
 def rng_for(seed: int, stream: Stream, batch: int, index: int) -> random.Random:

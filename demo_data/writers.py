@@ -22,6 +22,9 @@ ENTITY_DIRS: dict[str, str] = {
     "products": "shop/products",
     "checkouts": "shop/checkouts",
     "events": "analytics/events",
+    "users": "helpdesk/users",
+    "tickets": "helpdesk/tickets",
+    "ticket_comments": "helpdesk/ticket_comments",
 }
 """Entity name -> directory under the landing dir; the row counts in results use the directory as key."""
 
