@@ -182,9 +182,19 @@ def load(
                 continue
             skip_state_restore_if_current(pipeline, connection)
             pipeline.run(source.with_resources(*selected), loader_file_format="parquet")
+            derive_after_load(system, connection)
             summary.tables.extend(_table_counts(pipeline, system, connection))
             summary.warnings.extend(run_warnings(pipeline, system))
     return summary
+
+
+def derive_after_load(system: str, connection: duckdb.DuckDBPyConnection) -> None:
+    """What a system derives from its raw tables right after loading them, on the load's connection: the
+    helpdesk's comment sentiment (ingestion/sources/helpdesk/sentiment.py). The Dagster assets call it too."""
+    if system == "helpdesk":
+        from ingestion.sources.helpdesk.sentiment import score_new_comments
+
+        score_new_comments(connection)
 
 
 def unread_resources(pipeline: dlt.Pipeline, source: Any, settings: Settings) -> list[str]:

@@ -7,12 +7,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
+import duckdb
 import pytest
 
 from core.http import ApiError
 from core.settings import Settings
 from ingestion.pipelines import load, loading, make_pipeline
 from ingestion.sources.helpdesk import helpdesk_source
+from ingestion.sources.helpdesk.sentiment import score_new_comments
 from ingestion.sources.helpdesk.zendesk_api import iter_export, start_time
 from tests.fakes.zendesk import EMAIL, TOKEN, FakeZendesk, make_comment, make_ticket, make_user
 from tests.ingestion.records import rows, write_jsonl
@@ -107,6 +109,9 @@ def test_landing_files_load_deleted_records_flagged_and_bad_lines_quarantined(se
         (comment["id"], 10, "Mijn pakket is niet aangekomen")
     ]
     assert summary.table("helpdesk", "tickets").quarantined == 1
+    assert rows(settings, "SELECT comment_id, ticket_id FROM raw_helpdesk.ticket_comments__sentiment") == [
+        (comment["id"], 10)
+    ]
 
 
 @contextmanager
@@ -147,3 +152,31 @@ def test_api_second_run_exports_from_the_cursor_and_merges_changes_and_deletes(
         (900_001, 10),
         (900_002, 11),
     ]
+
+
+def _comments_table(con: duckdb.DuckDBPyConnection, comments: list[tuple[int, str]]) -> None:
+    con.execute("create schema if not exists raw_helpdesk")
+    con.execute(
+        "create or replace table raw_helpdesk.ticket_comments "
+        "(id bigint, ticket_id bigint, author_id bigint, body varchar)"
+    )
+    con.executemany("insert into raw_helpdesk.ticket_comments values (?, 7, 1, ?)", comments)
+
+
+def test_comments_are_scored_once_and_again_when_their_body_changes_or_they_are_gone() -> None:
+    con = duckdb.connect()
+    _comments_table(con, [(1, "Worst support ever, I am very disappointed."), (2, "Thanks so much, great help!")])
+    assert score_new_comments(con) == 2
+    assert score_new_comments(con) == 0, "scored comments are not scored again"
+    compound = dict(con.execute("select comment_id, compound from raw_helpdesk.ticket_comments__sentiment").fetchall())
+    assert compound[1] < -0.5 < 0.5 < compound[2]
+
+    _comments_table(con, [(1, "[redacted]")])
+    assert score_new_comments(con) == 1
+    assert con.execute("select comment_id, compound from raw_helpdesk.ticket_comments__sentiment").fetchall() == [
+        (1, 0.0)
+    ]
+
+
+def test_no_comments_table_scores_nothing() -> None:
+    assert score_new_comments(duckdb.connect()) == 0
