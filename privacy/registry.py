@@ -36,9 +36,13 @@ SOURCE_ID_SUBJECT_KINDS: dict[str, tuple[str, ...]] = {
     "crm": ("crm_contact_id",),
     "shop": ("shop_customer_id",),
     "analytics": ("anonymous_id", "user_id"),
+    "helpdesk": ("helpdesk_user_id",),
+    "helpdesk_ticket": ("helpdesk_ticket_id",),
 }
 """A source system -> the erasure ledger's kinds its record ids are recorded under (Segment's records are keyed
-by either id)."""
+by either id). `helpdesk_ticket` is no system of the identity graph: a Zendesk ticket's id, recorded with its
+requester's erasure so that the ticket's comments (every author's) are found by it, in the warehouse and in
+re-delivered landing files."""
 
 SUBJECT_KINDS: dict[str, tuple[str, ...]] = {
     "email": ("email",),
