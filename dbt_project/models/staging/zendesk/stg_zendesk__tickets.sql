@@ -40,9 +40,4 @@ renamed as (
     where version_rank = 1
 )
 
-select
-    ticket_id, requester_id, assignee_id,
-    subject, ticket_status, priority, ticket_type, channel, tags_json, satisfaction_score,
-    is_satisfied, is_deleted, is_open,
-    created_at, updated_at, loaded_at
-from renamed
+select * from renamed
