@@ -27,7 +27,7 @@ customer_users as (
     select
         identity_map.customer_id,
         users.helpdesk_user_id,
-        users.locale
+        users.user_locale
     from users
     inner join identity_map on {{ is_identity_of('identity_map', 'helpdesk', 'users.helpdesk_user_id') }}
 ),
@@ -62,7 +62,7 @@ recent_sentiment as (
     from comments
     inner join customer_users on comments.author_id = customer_users.helpdesk_user_id
     where comments.sentiment_compound is not null
-        and customer_users.locale like 'en%'
+        and customer_users.user_locale like 'en%'
         and comments.created_at
         >= {{ dbt.dateadd('day', -1 * var('support_sentiment_window_days'), as_of_timestamp()) }}
         and comments.created_at <= {{ as_of_timestamp() }}

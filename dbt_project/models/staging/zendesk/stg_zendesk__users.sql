@@ -21,7 +21,7 @@ renamed as (
         {{ clean_text('name') }} as user_name,
         {{ clean_text('phone') }} as phone_raw,
         lower({{ clean_text('"role"') }}) as user_role,
-        lower({{ clean_text('locale') }}) as locale,
+        lower({{ clean_text('locale') }}) as user_locale,
 
         -- booleans
         coalesce(lower({{ clean_text('"role"') }}) in ('agent', 'admin'), false) as is_agent,
@@ -53,7 +53,7 @@ standardized as (
 
 select
     helpdesk_user_id,
-    email, is_email_valid, person_name, phone_e164, user_role, locale,
+    email, is_email_valid, person_name, phone_e164, user_role, user_locale,
     is_agent, is_deleted, is_suspended,
     created_at, updated_at, loaded_at,
     {{ list_problems([
