@@ -21,7 +21,7 @@ from demo_data.analytics.journeys import person_messages
 from demo_data.catalog import Product, changed_products, product_record
 from demo_data.crm import contact_versions
 from demo_data.dirt import DirtLedger
-from demo_data.helpdesk import agent_records, support_records
+from demo_data.helpdesk import agent_records, new_user_id, support_records
 from demo_data.keys import FUZZY_COPY, Stream, chosen, rng_for
 from demo_data.people import Person, Timeline, derive_person
 from demo_data.records.derive import derive_records
@@ -80,11 +80,13 @@ def _write_products(run: Batch) -> None:
 
 
 def _write_helpdesk(run: Batch, person: Person, records: PersonRecords) -> None:
-    """The person's helpdesk user, tickets and comments of this batch (demo_data/helpdesk). Their user id is
-    `helpdesk_user_id(person)`; it is not in the identity truth yet (tests/demo_data holds the truth to the
-    crm, shop and analytics ids)."""
+    """The person's helpdesk user, tickets and comments of this batch (demo_data/helpdesk), and the user's
+    identity truth in the batch it first appears (which need not be the person's first: people write in later)."""
     for entity, record in support_records(run.seed, person, run.timeline, run.batch, records.identify_email):
         run.outputs.parts[entity].write(record)
+    user_id = new_user_id(run.seed, person, run.timeline, run.batch)
+    if user_id is not None:
+        run.outputs.identity.write("helpdesk", str(user_id), person.person_id)
 
 
 def _write_people(run: Batch, total: int, console: Console | None) -> None:

@@ -55,20 +55,29 @@ def helpdesk_user_id(person: Person) -> int:
 def support_records(seed: int, person: Person, timeline: Timeline, batch: int, email: str | None) -> list[Entity]:
     """The helpdesk records `person` produces in `batch`; `email` is the address their records carry (None:
     the person's own). Truth: the user is `helpdesk_user_id(person)`."""
-    is_new = person.batch == batch
     if not _writes_in(seed, person, timeline, batch):
         return []
     rng = rng_for(seed, Stream.HELPDESK, batch, person.index)
     start, end = timeline.window(batch)
     opened = _between(rng, max(start, person.created_at), end)
     out: list[Entity] = []
-    if is_new or rng.random() < 0.5:  # a returning customer's user changes too (a newer version of it)
+    earlier = _last_ticket_batch(seed, person, timeline, batch)
+    # the first ticket creates the user (whenever the person first writes in); a returning writer's user
+    # sometimes changes too (a newer version of it)
+    if earlier is None or rng.random() < 0.5:
         out.append(("users", _user(person, email, opened, rng)))
     out.extend(_ticket(person, batch, opened, end, rng))
-    earlier = _last_ticket_batch(seed, person, timeline, batch)
     if earlier is not None and rng.random() < 0.3:  # an older ticket of theirs is solved, rated, or deleted
         out.append(_later_version(person, earlier, end, rng))
     return out
+
+
+def new_user_id(seed: int, person: Person, timeline: Timeline, batch: int) -> int | None:
+    """The helpdesk user `person` first appears as in `batch` (their first ticket, in whichever batch that
+    is), None if they do not: the identity truth's one helpdesk row of the person."""
+    if _writes_in(seed, person, timeline, batch) and _last_ticket_batch(seed, person, timeline, batch) is None:
+        return helpdesk_user_id(person)
+    return None
 
 
 def _writes_in(seed: int, person: Person, timeline: Timeline, batch: int) -> bool:
