@@ -26,8 +26,7 @@ from core.warehouse import make_warehouse_dirs, warehouse_connection
 from ingestion.destination import duckdb as replay_safe_duckdb
 from ingestion.landing import RUN_COUNTS_KEY, has_unread
 from ingestion.spec import QUARANTINE_TABLE
-
-SYSTEMS = ("crm", "shop", "analytics", "helpdesk")
+from ingestion.systems import SYSTEMS
 
 LOAD_OPTIONS: dict[str, object] = {
     # The reader's parquet files already carry `_dlt_load_id` and `_dlt_id` (contract section 2): dlt must not
