@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from cli.console import console, settings_of, summary_table
+from ingestion.systems import SYSTEMS
 
 
 def generate(
@@ -140,15 +141,13 @@ def collect(
 def load(
     ctx: typer.Context,
     system: Annotated[
-        str | None, typer.Option(help="Load only this system: crm, shop or analytics. Default: all three.")
+        str | None, typer.Option(help=f"Load only this system: {', '.join(SYSTEMS)}. Default: all of them.")
     ] = None,
 ) -> None:
-    """Load new landing files into raw_crm / raw_shop / raw_analytics; bad lines are quarantined."""
     from rich.markup import escape
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
     from core.warehouse import WarehouseUnavailable
-    from ingestion.pipelines import SYSTEMS
     from ingestion.pipelines import load as run_load
 
     if system is not None and system not in SYSTEMS:
@@ -186,3 +185,7 @@ def load(
         )
     for warning in summary.warnings:  # files not read or held back, fields kept as JSON (also in the log)
         console.print(f"[yellow]Warning:[/] {escape(warning)}", soft_wrap=True)
+
+
+# the help (a docstring, for typer) names each system's raw schema from the one list of systems
+load.__doc__ = f"Load new landing files into {' / '.join(f'raw_{s}' for s in SYSTEMS)}; bad lines are quarantined."

@@ -20,7 +20,7 @@ import duckdb
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 # Freshness targets of the raw tables: events stream in, the shop syncs hourly, the CRM exports daily.
-DEFAULT_FRESHNESS_MINUTES = {"analytics": 15, "shop": 60, "crm": 24 * 60, "mailchimp": 60}
+DEFAULT_FRESHNESS_MINUTES = {"analytics": 15, "shop": 60, "crm": 24 * 60, "mailchimp": 60, "helpdesk": 60}
 # DuckDB's budget on the Python side. The landing reader's in-memory DuckDB holds one batch of lines:
 # 2GB, as dbt's (dbt_project/profiles.yml). dlt's DuckDB destination: see Settings.destination_memory_limit.
 # Threads are 2 for both (DuckDB's default is every core).

@@ -22,6 +22,7 @@ from demo_data.catalog import Product, changed_products, product_record
 from demo_data.crm import contact_versions
 from demo_data.dirt import DirtLedger
 from demo_data.esp import member_records, membership, report_records
+from demo_data.helpdesk import agent_records, new_user_id, support_records
 from demo_data.keys import FUZZY_COPY, Stream, chosen, rng_for
 from demo_data.people import Person, Timeline, derive_person
 from demo_data.records.derive import derive_records
@@ -66,6 +67,8 @@ def write_batch(run: Batch, console: Console | None) -> None:
 
 def _write_products(run: Batch) -> None:
     products = run.outputs.parts["products"]
+    for entity, record in agent_records(run.batch, run.timeline.start):
+        run.outputs.parts[entity].write(record)
     if run.batch == 0:
         for product in run.catalog:
             products.write(product_record(product, product.created_at, on_sale=False))
@@ -75,6 +78,16 @@ def _write_products(run: Batch) -> None:
         rng = rng_for(run.seed, Stream.PRODUCTS, run.batch, product.n)
         updated = start + timedelta(seconds=rng.randrange(max(1, int((end - start).total_seconds()))))
         products.write(product_record(product, updated, on_sale=True))
+
+
+def _write_helpdesk(run: Batch, person: Person, records: PersonRecords) -> None:
+    """The person's helpdesk user, tickets and comments of this batch (demo_data/helpdesk), and the user's
+    identity truth in the batch it first appears (which need not be the person's first: people write in later)."""
+    for entity, record in support_records(run.seed, person, run.timeline, run.batch, records.identify_email):
+        run.outputs.parts[entity].write(record)
+    user_id = new_user_id(run.seed, person, run.timeline, run.batch)
+    if user_id is not None:
+        run.outputs.identity.write("helpdesk", str(user_id), person.person_id)
 
 
 def _write_people(run: Batch, total: int, console: Console | None) -> None:
@@ -124,6 +137,7 @@ def _write_person(run: Batch, person: Person) -> None:
         )
     _write_events(run, person.index, messages)
     _write_esp(run, person, records)
+    _write_helpdesk(run, person, records)
 
 
 def _write_contacts(run: Batch, person: Person, records: PersonRecords, is_new: bool) -> None:

@@ -36,8 +36,9 @@ class Stream(IntEnum):
     NAMESAKES = 10
     DWELLINGS = 11
     RECORD_DIRT = 12
-    ESP_MEMBERS = 21  # the ESP's streams (demo_data/esp/), numbered apart from the others
-    ESP_ACTIVITY = 22
+    HELPDESK = 21
+    ESP_MEMBERS = 22  # the ESP's streams (demo_data/esp/), numbered apart from the others
+    ESP_ACTIVITY = 23
 
 
 def rng_for(seed: int, stream: Stream, batch: int, index: int) -> random.Random:

@@ -24,6 +24,9 @@ ENTITY_DIRS: dict[str, str] = {
     "events": "analytics/events",
     "members": "mailchimp/members",
     "email_activity": "mailchimp/email_activity",
+    "users": "helpdesk/users",
+    "tickets": "helpdesk/tickets",
+    "ticket_comments": "helpdesk/ticket_comments",
 }
 """Entity name -> directory under the landing dir; the row counts in results use the directory as key."""
 

@@ -26,8 +26,7 @@ from core.warehouse import make_warehouse_dirs, warehouse_connection
 from ingestion.destination import duckdb as replay_safe_duckdb
 from ingestion.landing import RUN_COUNTS_KEY, has_unread
 from ingestion.spec import QUARANTINE_TABLE
-
-SYSTEMS = ("crm", "shop", "analytics", "mailchimp")
+from ingestion.systems import SYSTEMS
 
 LOAD_OPTIONS: dict[str, object] = {
     # The reader's parquet files already carry `_dlt_load_id` and `_dlt_id` (contract section 2): dlt must not
@@ -152,6 +151,10 @@ def make_source(system: str, settings: Settings, transport: str = "files") -> An
         from ingestion.sources.mailchimp import mailchimp_source
 
         return mailchimp_source(transport=transport, settings=settings)
+    if system == "helpdesk":
+        from ingestion.sources.helpdesk import helpdesk_source
+
+        return helpdesk_source(transport=transport, settings=settings)
     from ingestion.sources.analytics import analytics_source
 
     return analytics_source(settings=settings)
@@ -182,9 +185,19 @@ def load(
                 continue
             skip_state_restore_if_current(pipeline, connection)
             pipeline.run(source.with_resources(*selected), loader_file_format="parquet")
+            derive_after_load(system, connection)
             summary.tables.extend(_table_counts(pipeline, system, connection))
             summary.warnings.extend(run_warnings(pipeline, system))
     return summary
+
+
+def derive_after_load(system: str, connection: duckdb.DuckDBPyConnection) -> None:
+    """What a system derives from its raw tables right after loading them, on the load's connection: the
+    helpdesk's comment sentiment (ingestion/sources/helpdesk/sentiment.py). The Dagster assets call it too."""
+    if system == "helpdesk":
+        from ingestion.sources.helpdesk.sentiment import score_new_comments
+
+        score_new_comments(connection)
 
 
 def unread_resources(pipeline: dlt.Pipeline, source: Any, settings: Settings) -> list[str]:

@@ -441,6 +441,56 @@ RAW_SUITES: list[Suite] = [
 ]
 
 
+RAW_SUITES += [  # the helpdesk (Zendesk)
+    Suite(
+        name="email_format_rate",
+        asset=["raw_helpdesk", "users"],
+        sql=f"""
+            SELECT id, {cleaned_email_sql('email')} AS email FROM raw_helpdesk.users
+            WHERE coalesce(role, 'end-user') = 'end-user' AND {LOADED_IN_THIS_RUN}
+        """,
+        expectations=lambda e: [e.ExpectColumnValuesToMatchRegex(column="email", regex=EMAIL_PATTERN, mostly=0.9)],
+        description="At least 90% of helpdesk end users' emails are valid (staging's rule): they write in by email.",
+        blocking=False,
+    ),
+    Suite(
+        name="known_ticket_statuses",
+        asset=["raw_helpdesk", "tickets"],
+        sql=f"SELECT id, status FROM raw_helpdesk.tickets WHERE {LOADED_IN_THIS_RUN}",
+        expectations=lambda e: [
+            e.ExpectColumnValuesToBeInSet(
+                column="status", value_set=["new", "open", "pending", "hold", "solved", "closed", "deleted"]
+            )
+        ],
+        description="Every ticket has one of Zendesk's statuses: an unknown one would count as neither open nor done.",
+        blocking=False,
+    ),
+    Suite(
+        name="no_future_timestamps",
+        asset=["raw_helpdesk", "tickets"],
+        sql=f"""
+            SELECT id, updated_at, updated_at > now() + {FUTURE_TOLERANCE} AS is_future FROM raw_helpdesk.tickets
+            WHERE {LOADED_IN_THIS_RUN}
+        """,
+        expectations=lambda e: [e.ExpectColumnValuesToBeInSet(column="is_future", value_set=[False])],
+        description="No ticket was updated in the future (beyond a few minutes of clock skew).",
+        blocking=False,
+    ),
+    Suite(
+        name="every_comment_scored",
+        asset=["raw_helpdesk", "ticket_comments"],
+        sql="""
+            SELECT c.id, s.compound FROM raw_helpdesk.ticket_comments c
+            LEFT JOIN raw_helpdesk.ticket_comments__sentiment s ON s.comment_id = c.id
+            WHERE c.id IS NOT NULL
+        """,  # every comment, not only this run's: a load whose scoring failed is caught by the next run
+        expectations=lambda e: [e.ExpectColumnValuesToNotBeNull(column="compound")],
+        description="Every loaded comment has its sentiment score (scored right after the load).",
+        blocking=False,
+    ),
+]
+
+
 def segment_size_ratios(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
     """Every segment of the last publish with its size now and the ratio of the two.
 

@@ -73,6 +73,16 @@ LANDING_IDENTIFIERS: dict[str, tuple[tuple[str, str], ...]] = {
         ("email", "/data/old_email"),
         ("email", "/data/new_email"),
     ),
+    "users": (
+        ("helpdesk_user_id", "/id"),
+        ("email", "/email"),
+        ("phone", "/phone"),
+    ),
+    "tickets": (
+        ("helpdesk_user_id", "/requester_id"),
+        ("helpdesk_ticket_id", "/id"),
+    ),
+    "ticket_comments": (("helpdesk_ticket_id", "/ticket_id"),),
 }
 """Per raw table, (ledger kind, JSON pointer) of the identifiers a delivered landing record holds: where the raw
 columns the sources YAML declares come from (tests/privacy/test_registry.py holds them together), plus fields

@@ -27,7 +27,10 @@ import duckdb
 from core.files import duckdb_files, make_private, private_umask
 from core.settings import Settings, erasure_salt
 
-SubjectKind = Literal["email", "phone", "customer_id", "crm_contact_id", "shop_customer_id", "anonymous_id", "user_id"]
+SubjectKind = Literal[
+    "email", "phone", "customer_id", "crm_contact_id", "shop_customer_id", "anonymous_id", "user_id",
+    "helpdesk_user_id", "helpdesk_ticket_id",
+]  # fmt: skip
 SUBJECT_KINDS: tuple[str, ...] = SubjectKind.__args__  # type: ignore[attr-defined]
 
 _LEDGER_DDL = """

@@ -20,6 +20,7 @@ CHILD_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("orders__refunds", "order_id"),
     ),
     "checkouts": (("checkouts__line_items", "checkout_id"),),
+    "tickets": (("ticket_comments", "ticket_id"), ("ticket_comments__sentiment", "ticket_id")),
 }
 """Child tables (table, parent key column) deleted with their parent row."""
 

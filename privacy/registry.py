@@ -36,9 +36,18 @@ SOURCE_ID_SUBJECT_KINDS: dict[str, tuple[str, ...]] = {
     "crm": ("crm_contact_id",),
     "shop": ("shop_customer_id",),
     "analytics": ("anonymous_id", "user_id"),
+    "helpdesk": ("helpdesk_user_id",),
 }
 """A source system -> the erasure ledger's kinds its record ids are recorded under (Segment's records are keyed
 by either id)."""
+
+RECORD_ID_SUBJECT_KINDS: dict[str, tuple[str, ...]] = {
+    "helpdesk_ticket": ("helpdesk_ticket_id",),
+}
+"""Ids of records that are no person but belong to one, as `source_system` values of `source_id` columns: a
+Zendesk ticket's id is recorded with its requester's erasure, so that the ticket's comments (every author's) are
+found by it, in the warehouse and in re-delivered landing files. No system of the identity graph: a `source_id`
+column without a system is never matched on them."""
 
 SUBJECT_KINDS: dict[str, tuple[str, ...]] = {
     "email": ("email",),
@@ -75,7 +84,7 @@ class PiiColumn:
         if self.kind == "source_id":
             if self.source_system is None:
                 return tuple(k for kinds in SOURCE_ID_SUBJECT_KINDS.values() for k in kinds)
-            return SOURCE_ID_SUBJECT_KINDS[self.source_system]
+            return {**SOURCE_ID_SUBJECT_KINDS, **RECORD_ID_SUBJECT_KINDS}[self.source_system]
         return SUBJECT_KINDS.get(self.kind, ())
 
     def value_sql(self, alias: str) -> str:
@@ -133,7 +142,8 @@ def _declared(node: Mapping[str, Any], relation: str, is_source: bool) -> list[P
         kind, system = meta["pii"], meta.get("source_system")
         if kind not in PII_KINDS:
             raise RegistryError(f"{where}: pii kind {kind!r} is none of {', '.join(PII_KINDS)}")
-        if system is not None and (kind != "source_id" or system not in SOURCE_ID_SUBJECT_KINDS):
+        known = system in SOURCE_ID_SUBJECT_KINDS or system in RECORD_ID_SUBJECT_KINDS
+        if system is not None and (kind != "source_id" or not known):
             raise RegistryError(f"{where}: source_system {system!r} goes with pii source_id: crm, shop or analytics")
         if not isinstance(meta.get("masked", True), bool):
             raise RegistryError(f"{where}: masked is true or false, not {meta['masked']!r}")

@@ -19,6 +19,7 @@ from dagster_dlt.translator import DltResourceTranslatorData
 from core.settings import Settings
 from ingestion.pipelines import (
     SYSTEMS,
+    derive_after_load,
     finish_pending,
     loading,
     make_pipeline,
@@ -98,6 +99,7 @@ def build_raw_assets(system: str, settings: Settings) -> dg.AssetsDefinition:
                     refresh="drop_sources" if full_refresh else None,
                 )
             )
+            derive_after_load(system, connection)
             # Files not read or held back, fields kept as JSON: what `warehouse load` prints, here in the step's
             # log and on the table's materialization.
             warnings = run_warnings(pipeline, system)

@@ -99,7 +99,9 @@ def test_increments_without_as_of_pass_the_raw_no_future_timestamps_checks(setti
     load(SYSTEMS, settings)
 
     checks = [suite for suite in RAW_SUITES if suite.name == "no_future_timestamps"]
-    assert {tuple(suite.asset) for suite in checks} == {("raw_shop", "orders"), ("raw_analytics", "events")}
+    assert {tuple(suite.asset) for suite in checks} == {
+        ("raw_shop", "orders"), ("raw_analytics", "events"), ("raw_helpdesk", "tickets"),
+    }  # fmt: skip
     for suite in checks:
         flagged = rows(settings, f"SELECT count(*), count(*) FILTER (WHERE is_future) FROM ({suite.sql})")
         assert flagged[0][0] > 0 and flagged[0][1] == 0, suite.asset

@@ -5,7 +5,9 @@ from collections.abc import Iterator
 import dagster as dg
 import pytest
 
-GROUPS = {"privacy", "crm", "shop", "analytics", "staging", "intermediate", "marts", "serving", "activation"}
+GROUPS = {
+    "privacy", "crm", "shop", "analytics", "helpdesk", "staging", "intermediate", "marts", "serving", "activation",
+}  # fmt: skip
 RAW_SUITES = {
     ("raw_crm/contacts", "email_format_rate"),
     ("raw_shop/customers", "email_format_rate"),

@@ -3,7 +3,8 @@
 -- anonymousId carries the keys of the userIds and traits emails it was seen with, unless it was seen with
 -- several (a shared device links nobody). Role and test mailboxes (info@, noreply@, test@: macro
 -- is_role_email) are no key: many people write from them. Phones are no key either: a household shares one,
--- so a phone is evidence for the match model (int_identity_pairs_scored), not proof.
+-- so a phone is evidence for the match model (int_identity_pairs_scored), not proof. Zendesk end users' emails
+-- are keys like the others; agents are staff, not customers, and carry none.
 
 with
 
@@ -20,6 +21,14 @@ shop_customers as (
 
 events as (
     select * from {{ ref('stg_analytics__events') }}
+),
+
+helpdesk_users as (
+    select
+        cast(helpdesk_user_id as {{ dbt.type_string() }}) as helpdesk_user_id,
+        email
+    from {{ ref('stg_zendesk__users') }}
+    where not is_agent
 ),
 
 event_identities as (
@@ -91,6 +100,13 @@ keys as (
         email as key_value
     from event_identities
     where event_identities.anonymous_id not in (select shared_devices.anonymous_id from shared_devices)
+    union all
+    select
+        'helpdesk' as source_system,
+        helpdesk_user_id as source_id,
+        'email' as key_type,
+        {{ identity_normalize_email('email') }} as key_value
+    from helpdesk_users
 )
 
 select distinct

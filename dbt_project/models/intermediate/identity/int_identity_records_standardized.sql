@@ -3,7 +3,8 @@
 -- digits, dates of birth also as 'yyyymmdd' text (for one-digit-off comparisons). Junk identifiers are
 -- nulled here, so that they are never evidence: phones of one repeated digit or too short. phone_is_mobile: the
 -- phone is a mobile number by libphonenumber's metadata (seed phone_country_codes), one person's, unlike a
--- landline a household shares. One row per record.
+-- landline a household shares. One row per record. Zendesk end users join with a name and a phone (all they
+-- carry), so that a helpdesk user known by phone is matched like the others.
 
 {#- constant patterns per calling code when the seed is loaded (macros/identity/identity_phone_plans.sql) -#}
 {%- set phone_plans = identity_phone_plans() %}
@@ -20,6 +21,12 @@ shop_customers as (
 
 phone_plans as (
     select * from {{ ref('phone_country_codes') }}
+),
+
+-- Zendesk end users: a name (when not made from their mailbox) and a phone are all they carry
+helpdesk_users as (
+    select * from {{ ref('stg_zendesk__users') }}
+    where not is_agent
 ),
 
 people as (
@@ -50,6 +57,22 @@ people as (
         country_code,
         cast(null as date) as date_of_birth
     from shop_customers
+
+    union all
+
+    select
+        'helpdesk' as source_system,
+        cast(helpdesk_user_id as {{ dbt.type_string() }}) as source_id,
+        -- "First Last": the first word is the given name, the rest the family name
+        nullif(split_part(person_name, ' ', 1), '') as first_name,
+        nullif(trim(substr(person_name, length(split_part(person_name, ' ', 1)) + 1)), '') as last_name,
+        phone_e164,
+        cast(null as {{ dbt.type_string() }}) as address_line,
+        cast(null as {{ dbt.type_string() }}) as city,
+        cast(null as {{ dbt.type_string() }}) as postal_code,
+        cast(null as {{ dbt.type_string() }}) as country_code,
+        cast(null as date) as date_of_birth
+    from helpdesk_users
 ),
 
 normalized as (

@@ -1,5 +1,6 @@
--- Every source record identity resolution places: CRM contacts, Shopify customers, and the Segment
--- anonymousIds and userIds seen in events. One row per record_key.
+-- Every source record identity resolution places: CRM contacts, Shopify customers, the Segment
+-- anonymousIds and userIds seen in events, and the people who wrote to the helpdesk (Zendesk end users; agents
+-- are staff). One row per record_key.
 
 with
 
@@ -9,6 +10,11 @@ contacts as (
 
 shop_customers as (
     select * from {{ ref('stg_shop__customers') }}
+),
+
+helpdesk_users as (
+    select * from {{ ref('stg_zendesk__users') }}
+    where not is_agent
 ),
 
 -- each branch reads its two columns of the events: a CTE of the events read twice would be materialized by
@@ -50,6 +56,14 @@ records as (
         min(occurred_at) as first_seen_at
     from analytics_ids
     group by source_id
+
+    union all
+
+    select
+        'helpdesk' as source_system,
+        cast(helpdesk_user_id as {{ dbt.type_string() }}) as source_id,
+        created_at as first_seen_at
+    from helpdesk_users
 )
 
 select
