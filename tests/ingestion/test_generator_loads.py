@@ -101,6 +101,7 @@ def test_increments_without_as_of_pass_the_raw_no_future_timestamps_checks(setti
     checks = [suite for suite in RAW_SUITES if suite.name == "no_future_timestamps"]
     assert {tuple(suite.asset) for suite in checks} == {
         ("raw_shop", "orders"), ("raw_analytics", "events"), ("raw_helpdesk", "tickets"),
+        ("raw_mailchimp", "email_activity"),
     }  # fmt: skip
     for suite in checks:
         flagged = rows(settings, f"SELECT count(*), count(*) FILTER (WHERE is_future) FROM ({suite.sql})")

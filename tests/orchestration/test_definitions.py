@@ -6,7 +6,8 @@ import dagster as dg
 import pytest
 
 GROUPS = {
-    "privacy", "crm", "shop", "analytics", "helpdesk", "staging", "intermediate", "marts", "serving", "activation",
+    "privacy", "crm", "shop", "analytics", "mailchimp", "helpdesk", "staging", "intermediate", "marts", "serving",
+    "activation",
 }  # fmt: skip
 RAW_SUITES = {
     ("raw_crm/contacts", "email_format_rate"),
