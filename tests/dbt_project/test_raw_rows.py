@@ -176,6 +176,26 @@ def create_empty_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
     for table, columns in _TABLES.items():
         con.execute(f"create schema if not exists {table.split('.')[0]}")
         con.execute(f"create or replace table {table} ({columns}, {_DLT_COLUMNS})")
+    _create_declared_empty_tables(con)
+
+
+def _create_declared_empty_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """The ESP's and the helpdesk's raw tables, empty, as their loader declares them (no rows are written here for
+    them: their staging has unit tests of its own), so that the sources of a whole `dbt build` exist."""
+    from ingestion.landing.output import declared_empty
+    from ingestion.sources import helpdesk, mailchimp
+    from ingestion.sources.helpdesk.sentiment import score_new_comments
+
+    for schema, specs in {
+        "raw_mailchimp": (mailchimp.MEMBERS, mailchimp.EMAIL_ACTIVITY, mailchimp.WEBHOOK_EVENTS),
+        "raw_helpdesk": helpdesk.SPECS,
+    }.items():
+        con.execute(f"create schema if not exists {schema}")
+        for spec in specs:
+            for table in (spec.table, *(child.table for child in spec.children)):
+                (select,) = declared_empty(spec, table).parts
+                con.execute(f"create or replace table {schema}.{table} as {select}")
+    score_new_comments(con)  # creates the comments' sentiment table, empty like its comments
 
 
 def create_raw_tables(warehouse: Path) -> None:
