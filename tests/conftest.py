@@ -87,14 +87,23 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltW
         yield BuiltWarehouse(settings=settings, dbt_output=result.output)
 
 
+@pytest.fixture(scope="session")
+def activation_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Issue 8's scenario (tests/activation/scenario.py): two runs of the graph with syncs to a fake ESP between
+    them. The end-to-end sync tests read it, and tests/orchestration/test_materialize.py checks its first run
+    and runs the graph a third time on its files: one whole build fewer than each module building its own."""
+    from tests.activation.scenario import run_scenario
+
+    yield from run_scenario(tmp_path_factory)
+
+
 LONGEST_FIRST = (
     "tests/reliability/test_real_world_runs.py",
     "tests/reliability/test_kill_run.py",
     "tests/dbt_project/test_identity_resolution.py",  # with the other readers of built_warehouse: one work unit
-    "tests/activation/test_end_to_end.py",
+    "tests/activation/test_end_to_end.py",  # with tests/orchestration/test_materialize.py (activation_run)
     "tests/dbt_project/test_project.py",
     "tests/dbt_project/test_identity_stability.py",
-    "tests/orchestration/test_materialize.py",
     "tests/privacy/test_erasure.py",
     "tests/dbt_project/test_lint.py",
     "tests/orchestration/test_webserver.py",
@@ -108,13 +117,18 @@ def _module(nodeid: str) -> str:
     return nodeid.split("::", 1)[0]
 
 
+SHARED_BUILDS = ("built_warehouse", "activation_run")
+"""Session fixtures that build a whole warehouse: the modules reading one are one xdist work unit."""
+
+
 @functools.cache
-def _reads_built_warehouse(module: Path) -> bool:
-    """Whether a test or fixture of the module takes `built_warehouse` as an argument."""
+def _shared_build(module: Path) -> str | None:
+    """The session build (SHARED_BUILDS) a test or fixture of the module takes as an argument, if any."""
     try:
-        return re.search(r"\bbuilt_warehouse\s*[,):]", module.read_text(encoding="utf-8")) is not None
+        text = module.read_text(encoding="utf-8")
     except OSError:
-        return False
+        return None
+    return next((name for name in SHARED_BUILDS if re.search(rf"\b{name}\s*[,):]", text)), None)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -135,10 +149,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """With `--dist loadfile`, a module is a work unit (its module fixtures are built once), except that every
-    module reading `built_warehouse` is one unit together: the session fixture is built by one worker, once,
-    instead of by each. Scopes are taken in collection order (`pytest_collection_modifyitems`), not xdist's
-    default of the most tests first, which ran the long few-test modules last."""
+    """With `--dist loadfile`, a module is a work unit (its module fixtures are built once), except that the
+    modules reading one session build (SHARED_BUILDS) are one unit together: the session fixture is built by one
+    worker, once, instead of by each. Scopes are taken in collection order (`pytest_collection_modifyitems`), not
+    xdist's default of the most tests first, which ran the long few-test modules last."""
     if config.getvalue("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadFileScheduling
@@ -148,7 +162,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     class SharedBuildScheduling(LoadFileScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = _module(nodeid)
-            return "built_warehouse" if _reads_built_warehouse(root / module) else module
+            return _shared_build(root / module) or module
 
     config.option.loadscopereorder = False
     return SharedBuildScheduling(config, log)

@@ -1,9 +1,15 @@
 """The dbt project parses cleanly, builds and tests green on small contract-shaped raw data, and standardizes
-what staging promises in docs/contracts.md section 3; its incremental model equals a full refresh."""
+what staging promises in docs/contracts.md section 3; its incremental model equals a full refresh.
+
+Each test builds its own warehouse, one after the other at the same path (`WarehouseSlot`) with one salt: dbt's
+partial parse is valid for one profile, which names the warehouse file and the salt, so the tests start from the
+module build's parse instead of each parsing the whole project again (only the parse test must parse anew).
+"""
 
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,12 +32,43 @@ from tests.dbt_project.test_raw_rows import (
 pytestmark = pytest.mark.slow  # dbt builds of the whole project
 
 
-def _settings_for(directory: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("WAREHOUSE_PATH", str(directory / "warehouse.duckdb"))
-    monkeypatch.setenv("LANDING_DIR", str(directory / "landing"))
-    monkeypatch.setenv("SERVING_PATH", str(directory / "serving.duckdb"))
-    monkeypatch.setenv("DLT_PIPELINES_DIR", str(directory / ".dlt"))
-    return get_settings()
+SALT = "test-project"
+PARSE = "partial_parse.msgpack"
+
+
+class WarehouseSlot:
+    """The one warehouse path the tests of this module use in turn, emptied for each, and the partial parse
+    dbt last wrote for it (`keep_parse`), which a test's new target directory starts from (`target`)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def settings(self, directory: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+        """An empty warehouse at the slot's path; the test's other files (landing, serving, dlt) in `directory`."""
+        for path in self.folder.glob("warehouse.duckdb*"):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        monkeypatch.setenv("WAREHOUSE_PATH", str(self.folder / "warehouse.duckdb"))
+        monkeypatch.setenv("ERASURE_SALT", SALT)
+        monkeypatch.setenv("LANDING_DIR", str(directory / "landing"))
+        monkeypatch.setenv("SERVING_PATH", str(directory / "serving.duckdb"))
+        monkeypatch.setenv("DLT_PIPELINES_DIR", str(directory / ".dlt"))
+        return get_settings()
+
+    def target(self, target: Path) -> Path:
+        """`target` for dbt, holding the slot's partial parse if one was kept."""
+        target.mkdir(parents=True, exist_ok=True)
+        if (self.folder / PARSE).exists() and not (target / PARSE).exists():
+            shutil.copyfile(self.folder / PARSE, target / PARSE)
+        return target
+
+    def keep_parse(self, target: Path) -> None:
+        if (target / PARSE).exists():
+            shutil.copyfile(target / PARSE, self.folder / PARSE)
+
+
+@pytest.fixture(scope="module")
+def slot(tmp_path_factory: pytest.TempPathFactory) -> WarehouseSlot:
+    return WarehouseSlot(tmp_path_factory.mktemp("dbt_project_warehouse"))
 
 
 def _query(settings: Settings, sql: str) -> list[tuple]:
@@ -40,18 +77,25 @@ def _query(settings: Settings, sql: str) -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, DbtResult]]:
-    """A warehouse with the hand-written raw rows and a complete `dbt build` over them."""
+def built(slot: WarehouseSlot, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, DbtResult]]:
+    """A warehouse with the hand-written raw rows and a complete `dbt build` over them, moved out of the slot
+    (the other tests' warehouses take its place) into a folder of its own."""
     directory = tmp_path_factory.mktemp("dbt_build")
     with pytest.MonkeyPatch.context() as monkeypatch:
-        settings = _settings_for(directory, monkeypatch)
+        settings = slot.settings(directory, monkeypatch)
         create_raw_tables(settings.warehouse_path)
-        result = run_dbt(["build"], settings, target_path=directory / "target", check=False)
-        yield settings, result
+        result = run_dbt(["build"], settings, target_path=slot.target(directory / "target"), check=False)
+        slot.keep_parse(directory / "target")
+        for file in (settings.warehouse_path, settings.warehouse_path.with_name("warehouse.duckdb.wal")):
+            if file.exists():
+                shutil.move(file, directory / file.name)
+        monkeypatch.setenv("WAREHOUSE_PATH", str(directory / "warehouse.duckdb"))
+        yield get_settings(), result
 
 
 def test_dbt_parse_reports_no_warnings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = _settings_for(tmp_path, monkeypatch)
+    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))
+    settings = get_settings()
     result = run_dbt(["parse", "--no-partial-parse"], settings, target_path=tmp_path / "target", check=False)
     assert result.success, result.output
     assert "[WARNING]" not in result.output and "Deprecat" not in result.output, result.output
@@ -106,10 +150,10 @@ def test_staging_dates_of_birth_are_parsed_and_impossible_ones_nulled_with_a_rea
 
 
 def test_incremental_events_equal_a_full_refresh_after_late_arrivals(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    slot: WarehouseSlot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = _settings_for(tmp_path, monkeypatch)
-    target = tmp_path / "target"
+    settings = slot.settings(tmp_path, monkeypatch)
+    target = slot.target(tmp_path / "target")
     create_raw_tables(settings.warehouse_path)
     first_build = ["build", "--select", "+fct_events", "--resource-type", "seed", "--resource-type", "model"]
     run_dbt(first_build, settings, target_path=target)
@@ -127,14 +171,14 @@ def test_incremental_events_equal_a_full_refresh_after_late_arrivals(
 
 
 def test_incremental_event_models_follow_a_bot_burst_and_a_week_late_event(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    slot: WarehouseSlot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Neither the rate rule nor lateness nor identity has a window. A burst in a later load makes an anonymous
     id's earlier events non-human and removes their sessions; an event arriving after newer ones, a week after
     it happened, joins the session it belongs to; a login on a device re-attributes the device's events of
     sessions no new event touches. Every event model, fct_sessions included, equals a full refresh."""
-    settings = _settings_for(tmp_path, monkeypatch)
-    target = tmp_path / "target"
+    settings = slot.settings(tmp_path, monkeypatch)
+    target = slot.target(tmp_path / "target")
     create_raw_tables(settings.warehouse_path)
     selection = ["--select", "+fct_events", "+fct_sessions"]
     run_dbt(["build", *selection, "--resource-type", "seed", "--resource-type", "model"], settings, target_path=target)
@@ -194,10 +238,11 @@ def test_incremental_event_models_follow_a_bot_burst_and_a_week_late_event(
 
 
 def test_the_incremental_event_models_pick_up_events_after_an_empty_first_build(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    slot: WarehouseSlot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A watermark of an empty table (no events yet, or all erased) must mean "everything", not "nothing"."""
-    settings = _settings_for(tmp_path, monkeypatch)
+    settings = slot.settings(tmp_path, monkeypatch)
+    target = slot.target(tmp_path / "target")
     with duckdb.connect(str(settings.warehouse_path)) as con:
         create_empty_raw_tables(con)
     models = ["stg_analytics__events", "int_events_bot_flagged", "int_events_sessionized"]
@@ -205,9 +250,9 @@ def test_the_incremental_event_models_pick_up_events_after_an_empty_first_build(
     # the first run also loads the seeds these models read, in the same dbt invocation
     seeds = "+int_events_sessionized,resource_type:seed"
     first = ["build", "--resource-type", "seed", "--resource-type", "model", "--select", *models, seeds]
-    run_dbt(first, settings, target_path=tmp_path / "target")
+    run_dbt(first, settings, target_path=target)
     append_events(settings.warehouse_path, EVENTS_BATCH_2, LOAD_2)
-    run_dbt(build, settings, target_path=tmp_path / "target")
+    run_dbt(build, settings, target_path=target)
 
     counts = _query(
         settings,
@@ -218,12 +263,16 @@ def test_the_incremental_event_models_pick_up_events_after_an_empty_first_build(
     assert counts == [(len(EVENTS_BATCH_2),) * 3]
 
 
-def test_sessions_cut_into_slices_equal_those_of_one_statement(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sessions_cut_into_slices_equal_those_of_one_statement(
+    slot: WarehouseSlot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """DuckDB's window keeps its input in memory, so a run with more than var session_slice_events events
     sessionizes the anonymous ids slice by slice (query, then post-hook). First build and incremental run, the
-    sessions are those one statement makes, and a later slice still sees the loads an earlier one took in."""
-    settings = _settings_for(tmp_path, monkeypatch)
-    target = tmp_path / "target"
+    sessions are those one statement makes, and a later slice still sees the loads an earlier one took in.
+    The sliced runs and the whole ones each keep their target directory: dbt's partial parse holds one set of
+    vars, and each switch would parse the whole project again."""
+    settings = slot.settings(tmp_path, monkeypatch)
+    target, whole = tmp_path / "target", slot.target(tmp_path / "whole")
     create_raw_tables(settings.warehouse_path)
     models = ["run", "--select", "+int_events_sessionized"]
     sliced = [*models, "--vars", "{session_slice_events: 2}"]
@@ -243,12 +292,12 @@ def test_sessions_cut_into_slices_equal_those_of_one_statement(tmp_path: Path, m
     run_dbt(seeded_and_sliced, settings, target_path=target)  # the first run loads the seeds the models read
     first_sliced = _query(settings, sessions)
     first_log = log.read_text()
-    run_dbt([*models, "--full-refresh"], settings, target_path=target)
+    run_dbt([*models, "--full-refresh"], settings, target_path=whole)
     first_whole = _query(settings, sessions)
     append_events(settings.warehouse_path, [*EVENTS_BATCH_2, *later])
     run_dbt(sliced, settings, target_path=target)
     incremental_sliced = _query(settings, sessions)
-    run_dbt([*models, "--full-refresh"], settings, target_path=target)
+    run_dbt([*models, "--full-refresh"], settings, target_path=whole)
 
     assert first_sliced == first_whole
     assert len(incremental_sliced) == len(first_whole) + 2 + len(later)
@@ -259,34 +308,35 @@ def test_sessions_cut_into_slices_equal_those_of_one_statement(tmp_path: Path, m
 
 
 def test_staging_skips_messages_it_holds_even_beside_a_null_message_id(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    slot: WarehouseSlot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A message an earlier run staged is not staged again; one bad row (a null id, which the not_null test
     flags) must not make the run drop every new event, as `not in (select message_id ...)` would."""
-    settings = _settings_for(tmp_path, monkeypatch)
+    settings = slot.settings(tmp_path, monkeypatch)
+    target = slot.target(tmp_path / "target")
     with duckdb.connect(str(settings.warehouse_path)) as con:
         create_empty_raw_tables(con)
     build = ["run", "--select", "stg_analytics__events"]
     first = event("e1", "page", "Home", "anon-1", None, "2026-11-20 08:00:00+00")
     append_events(settings.warehouse_path, [first], LOAD_2)
-    run_dbt(build, settings, target_path=tmp_path / "target")
+    run_dbt(build, settings, target_path=target)
     with duckdb.connect(str(settings.warehouse_path)) as con:
         con.execute("insert into staging.stg_analytics__events (message_id, _dlt_load_id) values (null, ?)", [LOAD_2])
     second = event("e2", "page", "Home", "anon-1", None, "2026-11-20 08:01:00+00")
     append_events(settings.warehouse_path, [first, second], LOAD_3)
-    run_dbt(build, settings, target_path=tmp_path / "target")
+    run_dbt(build, settings, target_path=target)
 
     staged = "select message_id, count(*) from staging.stg_analytics__events group by all order by all"
     assert _query(settings, staged) == [("e1", 1), ("e2", 1), (None, 1)]
 
 
 def test_the_hash_first_unique_test_reports_exactly_the_repeated_values(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    slot: WarehouseSlot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """macros/tests/unique.sql (through repeated_values) replaces dbt's `unique` on DuckDB: it must still fail on
     a repeated value, name each one once with its count, and ignore nulls, as dbt's own test does."""
-    settings = _settings_for(tmp_path, monkeypatch)
-    target = tmp_path / "target"
+    settings = slot.settings(tmp_path, monkeypatch)
+    target = slot.target(tmp_path / "target")
     run_dbt(["seed", "--select", "country_codes"], settings, target_path=target)
     test = ["test", "--select", "unique_country_codes_country_code", "unique_country_codes_iso3_code"]
     test += ["--store-failures"]

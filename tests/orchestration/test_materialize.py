@@ -1,9 +1,12 @@
-"""The whole asset graph, materialized in process on small data, as `warehouse run` does it."""
+"""The whole asset graph, materialized in process on small data, as `warehouse run` does it.
+
+The first run checked here is that of issue 8's scenario (tests/activation/scenario.py, the session fixture
+`activation_run`): generated data, the whole graph, nothing run before it. The last test runs the graph once
+more on the scenario's files, after its two runs.
+"""
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -11,12 +14,9 @@ import duckdb
 import pytest
 
 from orchestration.headless import RunReport
-from tests.conftest import settings_for
+from tests.activation.scenario import Scenario
 
 pytestmark = pytest.mark.slow
-
-CUSTOMERS = 120
-DAYS = 7
 
 
 @dataclass
@@ -24,30 +24,22 @@ class Built:
     root: Path
     instance: dg.DagsterInstance
     first: RunReport
+    first_warehouse_marts: dict[str, int]
+    environment: dict[str, str]
+    unset: tuple[str, ...]
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
-    """Small generated landing data, then one full in-process run of `daily_full_build`."""
-    from demo_data.generator import GeneratorConfig, generate
-
-    root = tmp_path_factory.mktemp("materialize")
-    with pytest.MonkeyPatch.context() as env:
-        for name, value in settings_for(root).items():
-            env.setenv(name, value)
-        from core.settings import get_settings
-        from orchestration.headless import run_graph
-
-        as_of = datetime.now(UTC).replace(tzinfo=None, second=0, microsecond=0) - timedelta(hours=1)
-        generate(GeneratorConfig(customers=CUSTOMERS, days=DAYS, seed=7, as_of=as_of), get_settings().landing_dir)
-        with dg.instance_for_test() as instance:
-            yield Built(root=root, instance=instance, first=run_graph(instance=instance, settings=get_settings()))
-
-
-def _marts(path: Path) -> dict[str, int]:
-    from orchestration.headless import mart_row_counts
-
-    return mart_row_counts(path)
+def built(activation_run: Scenario) -> Built:
+    """Small generated landing data and one full in-process run of `daily_full_build`, the first on its files."""
+    return Built(
+        root=activation_run.root,
+        instance=activation_run.instance,
+        first=activation_run.first_report,
+        first_warehouse_marts=activation_run.first_warehouse_marts,
+        environment=activation_run.environment,
+        unset=activation_run.unset,
+    )
 
 
 def test_the_whole_graph_materializes_with_all_checks_passing(built: Built) -> None:
@@ -64,7 +56,7 @@ def test_the_whole_graph_materializes_with_all_checks_passing(built: Built) -> N
     assert report.checks_failed == []
     assert set(report.materialized) == every_asset
     assert report.mart_rows["customer_profiles"] > 0
-    assert report.mart_rows == _marts(built.root / "warehouse.duckdb")
+    assert report.mart_rows == built.first_warehouse_marts
     assert report.previous_mart_rows is None, "the first run: no serving copy to compare with"
     raw = {table.table: table for table in report.tables if table.table.startswith("raw_")}
     events = raw["raw_analytics/events"]
@@ -88,8 +80,10 @@ def test_a_bad_row_warns_and_flows_while_a_collapsed_segment_holds_the_serving_c
 ) -> None:
     """One order with a negative total is flagged and the rest is built; a segment that collapsed since the last
     publish fails a blocking check, so the serving copy keeps the last good marts."""
-    for name, value in settings_for(built.root).items():
+    for name, value in built.environment.items():
         monkeypatch.setenv(name, value)
+    for name in built.unset:
+        monkeypatch.delenv(name, raising=False)
     from core.settings import get_settings
     from orchestration.headless import run_graph
 

@@ -16,6 +16,10 @@ point where the run before it died:
 Kill points are found, never guessed with a timer: runs 1 and 3 stop at a named point and say so in a file
 (tests/kill_points/sitecustomize.py), run 2 is killed once its dbt child has logged a finished model. Each run
 after a kill must report the killed run as dead, and the killed run must end FAILURE with its slot freed.
+
+Every workspace keeps its warehouse at one path (emptied before each workspace starts) with one salt, as an
+installation does from run to run: dbt's partial parse names the warehouse file and the salt (the profile), so
+only the module's first run parses the whole project, and the others start from its parse.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ RUN_TIMEOUT = 900  # seconds: a whole run on a busy machine takes 1-3 minutes
 STOP_TIMEOUT = 60  # seconds for a run to stop after SIGINT / SIGTERM, or for a killed run's child to vanish
 FOREIGN = ("PRIVACY_LEDGER_PATH", "SYNC_STATE_PATH", "ACTIVATION_DESTINATIONS", "KILL_POINT", "KILL_POINT_REACHED")
 """Variables of the caller's environment that would point a run at files outside its workspace."""
+SALT = "kill-run"
 
 
 @dataclass
@@ -91,15 +96,28 @@ class Command:
 
 @dataclass(frozen=True)
 class Workspace:
-    """One installation's files: landing (shared, read-only), warehouse, serving copy, dlt state, Dagster home."""
+    """One installation's files: landing (shared, read-only), serving copy, dlt state and Dagster home under
+    `root`; the warehouse and what lives beside it (ledger, DuckDB's spill folder) in `data`, emptied here."""
 
     root: Path
     landing: Path
+    data: Path
+
+    def __post_init__(self) -> None:
+        shutil.rmtree(self.data, ignore_errors=True)
+        self.data.mkdir(parents=True)
 
     @property
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in FOREIGN}
-        return {**env, **settings_for(self.root), "LANDING_DIR": str(self.landing), "COLUMNS": "250"}
+        return {
+            **env,
+            **settings_for(self.root),
+            "WAREHOUSE_PATH": str(self.data / "warehouse.duckdb"),
+            "ERASURE_SALT": SALT,
+            "LANDING_DIR": str(self.landing),
+            "COLUMNS": "250",
+        }
 
     @property
     def serving(self) -> Path:
@@ -139,9 +157,15 @@ def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def clean_marts(landing: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, int]:
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of the warehouse every workspace of the module uses in turn."""
+    return tmp_path_factory.mktemp("kill_run_data")
+
+
+@pytest.fixture(scope="module")
+def clean_marts(landing: Path, data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, int]:
     """Rows per mart of the serving copy after one clean `warehouse run`."""
-    workspace = Workspace(tmp_path_factory.mktemp("kill_run_clean"), landing)
+    workspace = Workspace(tmp_path_factory.mktemp("kill_run_clean"), landing, data)
     command, _ = workspace.run()
     assert command.finish() == 0, command.output
     counts = mart_row_counts(workspace.serving)
@@ -205,9 +229,9 @@ def only_run_since(instance: dg.DagsterInstance, known: set[str]) -> dg.DagsterR
 
 
 def test_kill_9_at_load_dbt_and_publish_then_run_again_blocks_nothing_and_ends_as_a_clean_run(
-    landing: Path, clean_marts: dict[str, int], tmp_path: Path
+    landing: Path, data: Path, clean_marts: dict[str, int], tmp_path: Path
 ) -> None:
-    workspace = Workspace(tmp_path, landing)
+    workspace = Workspace(tmp_path, landing, data)
     killed: list[str] = []
 
     # Run 1: killed at the load step, holding the warehouse pool's slot.
@@ -265,9 +289,9 @@ def test_kill_9_at_load_dbt_and_publish_then_run_again_blocks_nothing_and_ends_a
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl_c", "sigterm"])
 def test_a_run_waiting_for_the_warehouse_says_for_whom_and_stops_on_a_signal(
-    landing: Path, tmp_path: Path, stop: signal.Signals
+    landing: Path, data: Path, tmp_path: Path, stop: signal.Signals
 ) -> None:
-    workspace = Workspace(tmp_path, landing)
+    workspace = Workspace(tmp_path, landing, data)
     holder = subprocess.Popen(["sleep", "600"])  # the process of a run that holds the warehouse
     try:
         with workspace.instance() as instance:
