@@ -39,10 +39,10 @@ pytestmark = pytest.mark.slow  # dbt builds of the whole project
 
 AS_OF = datetime(2026, 11, 23, 12, 0)
 DBT_VARS = f"{{as_of: '{AS_OF:%Y-%m-%d %H:%M:%S}'}}"
-# Columns that differ between two clean runs of the same input by design: dlt's load and row ids, load times,
-# and when a customer id was first minted (dbt's run start).
+# Columns that differ between two clean runs of the same input by design: dlt's load and row ids, load times
+# (a comment's sentiment is scored right after its load), and when a customer id was first minted (dbt's run start).
 VOLATILE_COLUMNS = {
-    "_dlt_load_id", "_dlt_id", "loaded_at", "quarantined_at", "customer_id_since",
+    "_dlt_load_id", "_dlt_id", "loaded_at", "quarantined_at", "scored_at", "customer_id_since",
     "judged_at", "sessionized_at", "dbt_updated_at",  # when a dbt run wrote the row
 }  # fmt: skip
 TIMEOUT = 300
